@@ -1,0 +1,68 @@
+import { z } from "zod";
+import { CONFIG_NAMESPACE, StackConfig, stackConfigSchema } from "./schema";
+
+/** Thrown for bad stack config; the message lists every problem by config path. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid stack config (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
+      problems.map((p) => `  - ${p}`).join("\n"));
+    this.name = "ConfigError";
+  }
+}
+
+/**
+ * Turns Pulumi's flat config map (`{"hyperscaler:clusterName": "dev"}`, values as
+ * strings, objects as JSON) into the typed stack config, reporting all errors at once.
+ */
+export function parseStackConfig(all: Record<string, string>): StackConfig {
+  const raw: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(all)) {
+    const [ns, ...rest] = key.split(":");
+    if (ns === CONFIG_NAMESPACE) raw[rest.join(":")] = decodeValue(value);
+  }
+  const parsed = stackConfigSchema.safeParse(raw);
+  if (!parsed.success) throw new ConfigError(describeIssues(parsed.error, raw));
+  return parsed.data;
+}
+
+/** Pulumi hands config values over as strings; YAML numbers, booleans and objects arrive JSON-encoded. */
+function decodeValue(value: string): unknown {
+  if (/^(true|false|null|-?\d+(\.\d+)?|[[{].*)$/s.test(value.trim())) {
+    try { return JSON.parse(value); } catch { /* a plain string after all */ }
+  }
+  return value;
+}
+
+function describeIssues(error: z.ZodError, raw: Record<string, unknown>): string[] {
+  return error.issues.map((issue) => {
+    if (issue.code === "unrecognized_keys") {
+      const where = issue.path.length ? `${CONFIG_NAMESPACE}:${issue.path.join(".")}` : CONFIG_NAMESPACE;
+      return `${where}: unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `'${k}'`).join(", ")}` +
+        ` (a typo? known keys: ${knownKeys(issue.path).join(", ")})`;
+    }
+    const path = `${CONFIG_NAMESPACE}:${issue.path.join(".")}`;
+    const given = valueAt(raw, issue.path);
+    const shown = given === undefined ? "nothing" : JSON.stringify(given);
+    return `${path}: ${issue.message} (given: ${shown}); fix with: pulumi config set ${path} <value>`;
+  });
+}
+
+function valueAt(raw: unknown, path: PropertyKey[]): unknown {
+  return path.reduce<unknown>((v, k) => (v && typeof v === "object" ? (v as Record<PropertyKey, unknown>)[k] : undefined), raw);
+}
+
+function knownKeys(path: PropertyKey[]): string[] {
+  let schema: z.ZodType = stackConfigSchema;
+  for (const k of path) {
+    const shape = (schema as z.ZodObject).shape as Record<string, z.ZodType> | undefined;
+    if (!shape || typeof k !== "string" || !shape[k]) return [];
+    schema = unwrap(shape[k]);
+  }
+  return Object.keys((schema as z.ZodObject).shape ?? {}).sort();
+}
+
+function unwrap(schema: z.ZodType): z.ZodType {
+  let s = schema as z.ZodType & { unwrap?: () => z.ZodType };
+  while (typeof s.unwrap === "function") s = s.unwrap() as typeof s;
+  return s;
+}

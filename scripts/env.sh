@@ -1,0 +1,20 @@
+# Source this file from the repo root to make plain `pulumi` commands work here:
+#   source scripts/env.sh && pulumi stack ls
+# It puts the locally built CLI on PATH, points Pulumi at the repo's file backend and
+# plugin cache, turns off every download, and selects the Docker engine.
+# shellcheck source=lib/paths.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/paths.sh"
+
+export HYPERSCALER_REPO HYPERSCALER_CACHE HYPERSCALER_BASE_IMAGE HYPERSCALER_DEV_PASSPHRASE
+export PATH="$HYPERSCALER_ENGINE_DIR/bin:$HYPERSCALER_REPO/node_modules/.bin:$PATH"
+export PULUMI_HOME="$HYPERSCALER_PULUMI_HOME"
+export PULUMI_BACKEND_URL="${PULUMI_BACKEND_URL:-file://$HYPERSCALER_STATE_DIR}"
+export PULUMI_SKIP_UPDATE_CHECK=true
+export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
+export PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK=false
+export DOCKER_HOST="${DOCKER_HOST:-unix:///var/run/docker.sock}"
+# A passphrase for the dev stack only; the prod stack refuses to run with it (stacks/index.ts).
+if [ -z "${PULUMI_CONFIG_PASSPHRASE+x}" ] && [ -z "${PULUMI_CONFIG_PASSPHRASE_FILE:-}" ]; then
+  export PULUMI_CONFIG_PASSPHRASE="$HYPERSCALER_DEV_PASSPHRASE"
+fi
+mkdir -p "$HYPERSCALER_STATE_DIR" "$PULUMI_HOME"

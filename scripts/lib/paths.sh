@@ -1,0 +1,16 @@
+# Where hyperscaler keeps what it builds and runs: one place, sourced by setup.sh and env.sh.
+# Everything heavy lives outside the work tree, keyed by version, so a clean clone reuses it.
+HYPERSCALER_REPO=${HYPERSCALER_REPO:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+HYPERSCALER_CACHE=${HYPERSCALER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/hyperscaler}
+
+# The engine version is the @pulumi/pulumi pin in package.json: the CLI must match it.
+HYPERSCALER_PULUMI_VERSION=$(sed -n 's/.*"@pulumi\/pulumi": *"\([0-9.]*\)".*/\1/p' "$HYPERSCALER_REPO/package.json")
+# The key also covers the wrapper modules, so editing a go.mod/go.sum rebuilds.
+HYPERSCALER_ENGINE_KEY=$(cat "$HYPERSCALER_REPO"/scripts/toolchain/*/go.mod "$HYPERSCALER_REPO"/scripts/toolchain/*/go.sum | sha256sum | cut -c1-12)
+HYPERSCALER_ENGINE_DIR="$HYPERSCALER_CACHE/engine/pulumi-v$HYPERSCALER_PULUMI_VERSION-$HYPERSCALER_ENGINE_KEY"
+HYPERSCALER_PULUMI_HOME="$HYPERSCALER_CACHE/pulumi-home"
+HYPERSCALER_STATE_DIR="$HYPERSCALER_REPO/.pulumi-state"
+
+# The local base image every role image derives from (debootstrap + docker import, or a tagged pull).
+HYPERSCALER_BASE_IMAGE="hyperscaler/debian-base:bookworm"
+HYPERSCALER_DEV_PASSPHRASE="hyperscaler-dev-only"

@@ -1,0 +1,174 @@
+#!/usr/bin/env bash
+# Brings a bare machine to the point where `pulumi up --stack dev` can run, from three
+# sources only: the npm registry, Debian's packages and the Go module proxy.
+# Idempotent: every step checks for its finished result first, so a second run with the
+# caches present takes seconds. A failed or partial build never counts as ready.
+#
+#   bash scripts/setup.sh            # everything
+#   bash scripts/setup.sh engine     # one step: node | engine | providers | docker | base-image
+set -euo pipefail
+# shellcheck source=lib/paths.sh
+source "$(dirname "$0")/lib/paths.sh"
+cd "$HYPERSCALER_REPO"
+
+LOG_DIR="$HYPERSCALER_CACHE/logs"
+mkdir -p "$LOG_DIR" "$HYPERSCALER_CACHE/engine" "$HYPERSCALER_PULUMI_HOME"
+DEBIAN_MIRROR=${HYPERSCALER_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+SETUP_START=$SECONDS
+
+say() { printf '[setup %3ds] %s\n' "$((SECONDS - SETUP_START))" "$*"; }
+die() { say "ERROR: $*" >&2; exit 1; }
+
+# run_step NAME CMD...: runs CMD with its output in a log, prints progress every 30 s,
+# and on failure names the step, its log, and the log's last lines.
+run_step() {
+  local name=$1; shift
+  local log="$LOG_DIR/$name.log" start=$SECONDS next=30
+  say "$name: started (log: $log)"
+  "$@" >"$log" 2>&1 &
+  local pid=$!
+  while kill -0 "$pid" 2>/dev/null; do
+    sleep 1
+    if (( SECONDS - start >= next )); then
+      say "$name: still running, $((SECONDS - start))s (log: $log)"; next=$((next + 30))
+    fi
+  done
+  if ! wait "$pid"; then
+    tail -n 25 "$log" | sed 's/^/    /' >&2
+    die "step '$name' failed after $((SECONDS - start))s; full log: $log"
+  fi
+  say "$name: done in $((SECONDS - start))s"
+}
+
+need_root() {
+  [ "$(id -u)" = 0 ] || die "$1 needs root (run setup as root, or do it yourself: $2)"
+}
+
+# --- node: the project's npm dependencies, exactly as locked -------------------------
+step_node() {
+  local stamp=node_modules/.hyperscaler-lock-sha want
+  want=$(sha256sum package-lock.json | cut -c1-64)
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then say "node: up to date"; return; fi
+  # --ignore-scripts: the provider packages' install scripts try to download plugins.
+  run_step node npm ci --ignore-scripts --no-audit --no-fund
+  echo "$want" >"$stamp"
+}
+
+# --- engine: Pulumi CLI + nodejs language host, built from Go modules ---------------
+build_engine() {
+  local out=$1
+  export CGO_ENABLED=0 GOFLAGS="-mod=readonly -buildvcs=false"
+  # The checksum database has no record for some pulumi tags (it answers 404); the hashes
+  # are pinned by the committed go.sum files instead, which -mod=readonly enforces.
+  export GONOSUMDB=github.com/pulumi
+  local flags=(-trimpath -tags osusergo,grpcnotrace)
+  (cd scripts/toolchain/pulumi-cli && go build "${flags[@]}" \
+    -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$HYPERSCALER_PULUMI_VERSION" \
+    -o "$out/bin/pulumi" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi)
+  local host_version
+  host_version=$(sed -n 's/.*github.com\/pulumi\/pulumi\/sdk\/v3 \(v[0-9.]*\).*/\1/p' scripts/toolchain/pulumi-language-nodejs/go.mod)
+  (cd scripts/toolchain/pulumi-language-nodejs && go build "${flags[@]}" \
+    -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$host_version" \
+    -o "$out/bin/pulumi-language-nodejs" github.com/pulumi/pulumi/sdk/v3/nodejs/cmd/pulumi-language-nodejs)
+  # Upstream ships the dynamic-provider launcher beside the CLI; @pulumi/pulumi carries it.
+  install -m 0755 node_modules/@pulumi/pulumi/pulumi-resource-pulumi-nodejs "$out/bin/"
+  local got; got=$("$out/bin/pulumi" version)
+  [ "$got" = "v$HYPERSCALER_PULUMI_VERSION" ] || { echo "built CLI reports '$got', want v$HYPERSCALER_PULUMI_VERSION"; return 1; }
+}
+
+step_engine() {
+  if [ -f "$HYPERSCALER_ENGINE_DIR/.ready" ]; then say "engine: pulumi v$HYPERSCALER_PULUMI_VERSION ready"; return; fi
+  command -v go >/dev/null || die "engine: Go is not installed (apt-get install golang, or Go >= 1.24 on PATH)"
+  [ -d node_modules/@pulumi/pulumi ] || step_node
+  local tmp; tmp=$(mktemp -d "$HYPERSCALER_CACHE/engine/.partial.XXXXXX")
+  run_step engine build_engine "$tmp"
+  touch "$tmp/.ready"
+  rm -rf "$HYPERSCALER_ENGINE_DIR"; mv "$tmp" "$HYPERSCALER_ENGINE_DIR"
+  find "$HYPERSCALER_CACHE/engine" -maxdepth 1 -name '.partial.*' -mmin +60 -exec rm -rf {} + 2>/dev/null || true
+}
+
+# --- providers: one plugin per @pulumi/<name> package, at the version npm asks for ----
+# The source module of each provider, as the npm pin's release names it.
+declare -A PROVIDER_SOURCE=(
+  [command]=github.com/pulumi/pulumi-command/provider@v1.2.1
+  [random]=github.com/pulumi/pulumi-random/provider/v4@f2d8b029d0f7
+  [docker]=github.com/pulumi/pulumi-docker/provider/v5@c2baf6a4997f
+)
+step_providers() {
+  local name version err missing=0 probe
+  probe=$(mktemp -d); trap 'rm -rf "$probe"' RETURN
+  local GOPROXY_ONLY; GOPROXY_ONLY=$(go env GOPROXY | sed 's/,direct$//; s/|direct$//')
+  for name in command random docker; do
+    version=$(node -p "require('@pulumi/$name/package.json').pulumi.version")
+    if [ -x "$HYPERSCALER_PULUMI_HOME/plugins/resource-$name-v$version/pulumi-resource-$name" ]; then
+      say "providers: $name v$version installed"; continue
+    fi
+    # Ask the module proxy (not github: unreachable here) for the source; report its answer.
+    err=$(cd "$probe" && GOPROXY=${GOPROXY_ONLY} GOFLAGS=-mod=mod GONOSUMDB=github.com/pulumi \
+      go mod download -json "${PROVIDER_SOURCE[$name]}" 2>&1 | sed -n 's/.*"Error": "\(.*\)".*/\1/p' | head -c 400 || true)
+    missing=1
+    say "providers: $name v$version NOT available: ${err:-source resolved, but no build recipe yet}"
+    say "providers:   install a built binary with: pulumi plugin install resource $name $version --file <pulumi-resource-$name>"
+  done
+  [ "$missing" = 0 ] || say "providers: stacks that use the missing providers cannot be previewed here (see README, 'Provider plugins')"
+}
+
+# --- docker: use the engine that answers, else install Debian's and start it --------
+step_docker() {
+  if docker info >/dev/null 2>&1; then say "docker: engine answers ($(docker info --format '{{.ServerVersion}}'))"; return; fi
+  if [ -n "${DOCKER_HOST:-}" ] && [ "$DOCKER_HOST" != unix:///var/run/docker.sock ]; then
+    die "docker: DOCKER_HOST=$DOCKER_HOST does not answer; start that engine or unset DOCKER_HOST to use a local one"
+  fi
+  if ! command -v dockerd >/dev/null; then
+    need_root "installing docker.io" "apt-get install docker.io"
+    run_step docker-install bash -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io'
+  fi
+  need_root "starting dockerd" "dockerd &"
+  say "docker: starting dockerd (log: $LOG_DIR/dockerd.log)"
+  nohup dockerd >"$LOG_DIR/dockerd.log" 2>&1 &
+  local i
+  for i in $(seq 1 90); do
+    docker info >/dev/null 2>&1 && { say "docker: engine up after ${i}s"; return; }
+    sleep 1
+  done
+  tail -n 20 "$LOG_DIR/dockerd.log" >&2
+  die "docker: dockerd did not answer within 90s; log: $LOG_DIR/dockerd.log"
+}
+
+# --- base image: debian:bookworm-slim when it can be pulled, else debootstrap -------
+make_rootfs_tarball() {
+  local tarball=$1 root; root=$(mktemp -d "$HYPERSCALER_CACHE/base/.rootfs.XXXXXX")
+  debootstrap --variant=minbase bookworm "$root" "$DEBIAN_MIRROR"
+  chroot "$root" apt-get clean
+  rm -rf "$root"/var/lib/apt/lists/*
+  tar --numeric-owner -C "$root" -cf "$tarball.partial" .
+  rm -rf "$root"; mv "$tarball.partial" "$tarball"
+}
+
+step_base_image() {
+  if docker image inspect "$HYPERSCALER_BASE_IMAGE" >/dev/null 2>&1; then say "base-image: $HYPERSCALER_BASE_IMAGE present"; return; fi
+  if [ "${HYPERSCALER_BASE_PULL:-1}" = 1 ] && timeout 120 docker pull debian:bookworm-slim >"$LOG_DIR/base-pull.log" 2>&1; then
+    docker tag debian:bookworm-slim "$HYPERSCALER_BASE_IMAGE"
+    say "base-image: pulled debian:bookworm-slim, tagged $HYPERSCALER_BASE_IMAGE"; return
+  fi
+  say "base-image: debian:bookworm-slim cannot be pulled here (log: $LOG_DIR/base-pull.log); building it with debootstrap"
+  local tarball="$HYPERSCALER_CACHE/base/debian-bookworm-minbase.tar"
+  mkdir -p "$HYPERSCALER_CACHE/base"
+  if [ ! -f "$tarball" ]; then
+    need_root "debootstrap" "debootstrap --variant=minbase bookworm DIR"
+    command -v debootstrap >/dev/null || run_step debootstrap-install bash -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap'
+    run_step debootstrap make_rootfs_tarball "$tarball"
+  fi
+  run_step base-import docker import --change 'CMD ["/bin/bash"]' --change 'ENV LANG=C.UTF-8' \
+    --message "debootstrap bookworm minbase from $DEBIAN_MIRROR" "$tarball" "$HYPERSCALER_BASE_IMAGE"
+}
+
+steps=("$@"); [ ${#steps[@]} -gt 0 ] || steps=(node engine providers docker base-image)
+for s in "${steps[@]}"; do
+  case "$s" in
+    node|engine|providers|docker) "step_$s" ;;
+    base-image) step_base_image ;;
+    *) die "unknown step '$s' (one of: node engine providers docker base-image)" ;;
+  esac
+done
+say "ready: pulumi v$HYPERSCALER_PULUMI_VERSION, state in $HYPERSCALER_STATE_DIR; run: source scripts/env.sh"

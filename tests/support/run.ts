@@ -1,0 +1,48 @@
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+
+export const REPO = path.resolve(__dirname, "../..");
+
+export interface RunResult { code: number; stdout: string; stderr: string; output: string }
+
+/** Runs a command to completion (no shell), returning exit code and output. */
+export function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): RunResult {
+  const r = spawnSync(cmd, args, {
+    cwd: opts.cwd ?? REPO,
+    env: { ...process.env, ...opts.env },
+    encoding: "utf8",
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (r.error) throw r.error;
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, output: r.stdout + r.stderr };
+}
+
+/** A throwaway file backend, so tests never touch the repo's own stacks. */
+export function tempBackend(): { dir: string; env: NodeJS.ProcessEnv } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hyperscaler-state-"));
+  return { dir, env: { PULUMI_BACKEND_URL: `file://${dir}` } };
+}
+
+/** Every file below dir, as text, for scanning state and history for leaked secrets. */
+export function readTree(dir: string): string {
+  let text = "";
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile()) text += fs.readFileSync(path.join(entry.parentPath, entry.name), "latin1");
+  }
+  return text;
+}
+
+/**
+ * A throwaway copy of this project (sources linked, no stack files), so that stack init
+ * and config writes land outside the repo.
+ */
+export function tempProject(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hyperscaler-project-"));
+  fs.copyFileSync(path.join(REPO, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
+  for (const entry of ["package.json", "tsconfig.json", "node_modules", "components", "stacks"]) {
+    fs.symlinkSync(path.join(REPO, entry), path.join(dir, entry));
+  }
+  return dir;
+}
