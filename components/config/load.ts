@@ -41,6 +41,11 @@ function describeIssues(error: z.ZodError, raw: Record<string, unknown>): string
         ` (a typo? known keys: ${knownKeys(issue.path).join(", ")})`;
     }
     const path = `${CONFIG_NAMESPACE}:${issue.path.join(".")}`;
+    if (issue.code === "invalid_key") {
+      // A bad name as a map key (a node group or partition): zod nests the reason.
+      const why = issue.issues.map((i) => i.message).join("; ");
+      return `${path}: the name '${String(issue.path[issue.path.length - 1])}' ${why}; rename it in Pulumi.<stack>.yaml`;
+    }
     const given = valueAt(raw, issue.path);
     const shown = given === undefined ? "nothing" : JSON.stringify(given);
     return `${path}: ${issue.message} (given: ${shown}); fix with: pulumi config set ${path} <value>`;

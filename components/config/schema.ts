@@ -3,17 +3,59 @@ import { z } from "zod";
 /** Config namespace of every key in Pulumi.<stack>.yaml. */
 export const CONFIG_NAMESPACE = "hyperscaler";
 
+/** Digits in a compute node's number: `cpu001`. Up to 999 nodes a group. */
+export const NODE_NUMBER_WIDTH = 3;
+
 /** A DNS label: what Docker, SLURM and MUNGE all accept as a host or cluster name. */
 const dnsLabel = z
   .string()
   .regex(/^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/, "must be a lowercase DNS label (a-z, 0-9, '-'; starts with a letter)");
+
+/** A node group name; nodes are named `<group><NNN>`, so it may not end in a digit. */
+const groupName = z.string().regex(/^[a-z]([a-z0-9-]{0,40}[a-z-])?$/, "must be lowercase letters, digits and '-', start with a letter and not end in a digit (nodes are named <group>001, <group>002, ...)");
+
+const positiveInt = (min: number, what: string) =>
+  z.number().int(`must be a whole number of ${what}`).min(min, `must be at least ${min} ${what}`);
+
+const nodeGroupSchema = z.strictObject({
+  /** Number of compute nodes (containers) in the group; 0 keeps the group defined but empty. */
+  count: z.number().int("must be a whole number of nodes").min(0, "must be 0 or more nodes").max(999, "must be at most 999 nodes a group"),
+  /** CPUs each node offers SLURM (and the container's CPU limit). @default 1 */
+  cpus: positiveInt(1, "CPUs").default(1),
+  /** Memory each node offers SLURM, in MiB (RealMemory; also the container's limit). @default 512 */
+  memoryMiB: positiveInt(256, "MiB (slurmd and its job steps need room)").default(512),
+  /** GPUs each node offers as GRES `gpu:<type>:<count>`. @default - none */
+  gpus: z.strictObject({
+    count: positiveInt(1, "GPUs"),
+    /** GRES type, e.g. `a100`: required so jobs can ask for a model. */
+    type: z.string().regex(/^[a-z0-9_]+$/, "must be a GRES type such as 'a100' (lowercase letters, digits, '_')").optional(),
+    /**
+     * Host device files passed to each node of the group, one per GPU; the node sees
+     * them as /dev/nvidia0, /dev/nvidia1, ... (SLURM's gres/gpu counts only GPUs with a
+     * device file).
+     * @default - /dev/nvidia0 ... /dev/nvidia<count-1>
+     */
+    hostDevices: z.array(z.string().regex(/^\/dev\/[A-Za-z0-9_./-]+$/, "must be a device path under /dev")).optional(),
+  }).optional(),
+  /** SLURM node features, in addition to the group's own name. @default [] */
+  features: z.array(z.string().regex(/^[A-Za-z0-9_]+$/, "must be letters, digits or '_'")).default([]),
+});
+
+const partitionSchema = z.strictObject({
+  /** Node groups whose nodes belong to this partition. */
+  nodeGroups: z.array(z.string()).min(1, "must name at least one node group"),
+  /** The partition jobs go to when they name none. Exactly one partition is the default. @default false */
+  default: z.boolean().default(false),
+  /** Longest job, in minutes; omitted means UNLIMITED. @default - UNLIMITED */
+  maxTimeMin: positiveInt(1, "minutes").optional(),
+});
 
 /**
  * The stack config: the one source of truth for keys and defaults. Strict, so a typo
  * in Pulumi.<stack>.yaml is an error rather than a silently ignored key.
  */
 export const stackConfigSchema = z.strictObject({
-  /** Cluster name: prefixes container, network and volume names. */
+  /** Cluster name: SLURM's ClusterName and the prefix of container, network and volume names. */
   clusterName: dnsLabel,
   /**
    * Image every role image derives from. `hyperscaler/debian-base:bookworm` is what
@@ -26,6 +68,66 @@ export const stackConfigSchema = z.strictObject({
   protect: z.boolean().default(false),
   /** Refuse to run with the dev passphrase (prod). @default false */
   requireRealPassphrase: z.boolean().default(false),
+  /** The controller container (slurmctld). */
+  controller: z.strictObject({
+    /** @default 1 */
+    cpus: positiveInt(1, "CPUs").default(1),
+    /** @default 1024 */
+    memoryMiB: positiveInt(256, "MiB").default(1024),
+  }).default({ cpus: 1, memoryMiB: 1024 }),
+  /** Compute node groups by name: `{ cpu: { count: 2 } }` gives nodes cpu001 and cpu002. */
+  nodeGroups: z.record(groupName, nodeGroupSchema).refine((g) => Object.keys(g).length > 0, "must define at least one node group"),
+  /** Partitions by name. @default - one default partition `batch` over every group */
+  partitions: z.record(dnsLabel, partitionSchema).optional(),
+  /** SLURM settings that are not derived from the nodes. */
+  slurm: z.strictObject({
+    /** @default 6817 */
+    slurmctldPort: z.number().int().min(1).max(65535).default(6817),
+    /** @default 6818 */
+    slurmdPort: z.number().int().min(1).max(65535).default(6818),
+    /** Most nodes the controller accepts (dynamic nodes register up to this). @default 1024 */
+    maxNodeCount: positiveInt(1, "nodes").default(1024),
+  }).default({ slurmctldPort: 6817, slurmdPort: 6818, maxNodeCount: 1024 }),
+  /** Bump a value to rotate that secret: the change shows in preview as a one-line diff. */
+  rotation: z.strictObject({
+    /** @default 0 */
+    mungeKeyEpoch: z.number().int().min(0).default(0),
+  }).default({ mungeKeyEpoch: 0 }),
+}).superRefine((c, ctx) => {
+  const groups = Object.keys(c.nodeGroups);
+  const partitions = c.partitions ?? {};
+  for (const [name, p] of Object.entries(partitions)) {
+    p.nodeGroups.forEach((g, i) => {
+      if (!c.nodeGroups[g]) {
+        ctx.addIssue({ code: "custom", path: ["partitions", name, "nodeGroups", i],
+          message: `names unknown node group '${g}' (defined: ${groups.join(", ")})` });
+      }
+    });
+  }
+  const defaults = Object.entries(partitions).filter(([, p]) => p.default).map(([n]) => n);
+  if (Object.keys(partitions).length > 0 && defaults.length !== 1) {
+    ctx.addIssue({ code: "custom", path: ["partitions"],
+      message: `exactly one partition must have default: true (found ${defaults.length === 0 ? "none" : defaults.join(", ")})` });
+  }
+  for (const [name, g] of Object.entries(c.nodeGroups)) {
+    if (g.gpus && !g.gpus.type) {
+      ctx.addIssue({ code: "custom", path: ["nodeGroups", name, "gpus", "type"],
+        message: "GPUs need a GRES type (e.g. type: a100) so gres.conf and jobs can name them" });
+    }
+    if (g.gpus?.hostDevices && g.gpus.hostDevices.length !== g.gpus.count) {
+      ctx.addIssue({ code: "custom", path: ["nodeGroups", name, "gpus", "hostDevices"],
+        message: `lists ${g.gpus.hostDevices.length} devices for ${g.gpus.count} GPUs; give one device per GPU` });
+    }
+  }
+  if (c.slurm.slurmctldPort === c.slurm.slurmdPort) {
+    ctx.addIssue({ code: "custom", path: ["slurm", "slurmdPort"], message: "must differ from slurmctldPort" });
+  }
+  const total = Object.values(c.nodeGroups).reduce((n, g) => n + g.count, 0);
+  if (total > c.slurm.maxNodeCount) {
+    ctx.addIssue({ code: "custom", path: ["slurm", "maxNodeCount"],
+      message: `is below the ${total} compute nodes the node groups define; raise it` });
+  }
 });
 
 export type StackConfig = z.infer<typeof stackConfigSchema>;
+export type NodeGroupConfig = z.infer<typeof nodeGroupSchema>;

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { ConfigError, parseStackConfig } from "../../components/config";
+import { parse as parseYaml } from "yaml";
 import { REPO } from "../support/run";
 
 function problems(all: Record<string, string>): string[] {
@@ -16,19 +17,26 @@ function problems(all: Record<string, string>): string[] {
 
 describe("parseStackConfig", () => {
   it("applies schema defaults and decodes Pulumi's string values", () => {
-    const c = parseStackConfig({ "hyperscaler:clusterName": "dev", "hyperscaler:protect": "true", "other:key": "x" });
-    expect(c).toEqual({ clusterName: "dev", baseImage: "hyperscaler/debian-base:bookworm", protect: true, requireRealPassphrase: false });
+    const c = parseStackConfig({ "hyperscaler:clusterName": "dev", "hyperscaler:protect": "true", "other:key": "x",
+      "hyperscaler:nodeGroups": '{"cpu":{"count":2}}' });
+    expect(c).toEqual({
+      clusterName: "dev", baseImage: "hyperscaler/debian-base:bookworm", protect: true, requireRealPassphrase: false,
+      controller: { cpus: 1, memoryMiB: 1024 },
+      nodeGroups: { cpu: { count: 2, cpus: 1, memoryMiB: 512, features: [] } },
+      slurm: { slurmctldPort: 6817, slurmdPort: 6818, maxNodeCount: 1024 },
+      rotation: { mungeKeyEpoch: 0 },
+    });
   });
 
   it("names an unknown key and lists the known ones (a typo in Pulumi.<stack>.yaml)", () => {
-    const p = problems({ "hyperscaler:clusterName": "dev", "hyperscaler:clusterNmae": "x" });
+    const p = problems({ "hyperscaler:clusterName": "dev", "hyperscaler:clusterNmae": "x", "hyperscaler:nodeGroups": '{"cpu":{"count":1}}' });
     expect(p).toHaveLength(1);
     expect(p[0]).toMatch(/unknown key 'clusterNmae'/);
-    expect(p[0]).toMatch(/known keys: baseImage, clusterName, protect/);
+    expect(p[0]).toMatch(/known keys: baseImage, clusterName, controller, nodeGroups/);
   });
 
   it("reports every problem at once, each with its path, the value given and the fix", () => {
-    const p = problems({ "hyperscaler:clusterName": "Dev_1", "hyperscaler:protect": "yes" });
+    const p = problems({ "hyperscaler:clusterName": "Dev_1", "hyperscaler:protect": "yes", "hyperscaler:nodeGroups": '{"cpu":{"count":1}}' });
     expect(p).toHaveLength(2);
     expect(p.join("\n")).toMatch(/hyperscaler:clusterName: must be a lowercase DNS label .*given: "Dev_1".*pulumi config set hyperscaler:clusterName/);
     expect(p.join("\n")).toMatch(/hyperscaler:protect: .*given: "yes"/);
@@ -40,8 +48,9 @@ describe("parseStackConfig", () => {
 
   it("accepts the committed dev and prod stack files", () => {
     for (const stack of ["dev", "prod"]) {
-      const yaml = fs.readFileSync(path.join(REPO, `Pulumi.${stack}.yaml`), "utf8");
-      const all = Object.fromEntries([...yaml.matchAll(/^\s+(hyperscaler:\w+):\s*(.+)$/gm)].map((m) => [m[1], m[2].trim()]));
+      const { config } = parseYaml(fs.readFileSync(path.join(REPO, `Pulumi.${stack}.yaml`), "utf8"));
+      // Pulumi hands objects, numbers and booleans to the program JSON-encoded.
+      const all = Object.fromEntries(Object.entries(config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
       expect(parseStackConfig(all).clusterName).toBe(stack);
     }
   });
@@ -49,6 +58,45 @@ describe("parseStackConfig", () => {
   it("uses the base image name that scripts/setup.sh builds", () => {
     const paths = fs.readFileSync(path.join(REPO, "scripts/lib/paths.sh"), "utf8");
     const built = /HYPERSCALER_BASE_IMAGE="([^"]+)"/.exec(paths)?.[1];
-    expect(parseStackConfig({ "hyperscaler:clusterName": "dev" }).baseImage).toBe(built);
+    expect(parseStackConfig({ "hyperscaler:clusterName": "dev", "hyperscaler:nodeGroups": '{"cpu":{"count":1}}' }).baseImage).toBe(built);
+  });
+});
+
+describe("cluster config rules", () => {
+  const base = { clusterName: "dev", nodeGroups: { cpu: { count: 2 } } };
+  const problemsOf = (values: Record<string, unknown>) =>
+    problems(Object.fromEntries(Object.entries(values).map(([k, v]) => [`hyperscaler:${k}`, typeof v === "string" ? v : JSON.stringify(v)])));
+
+  it.each([
+    ["a zero-less negative count", { cpu: { count: -1 } }, /nodeGroups\.cpu\.count: must be 0 or more nodes .*given: -1/],
+    ["a non-integer count", { cpu: { count: 1.5 } }, /nodeGroups\.cpu\.count: must be a whole number of nodes .*given: 1.5/],
+    ["CPUs below one", { cpu: { count: 1, cpus: 0 } }, /nodeGroups\.cpu\.cpus: must be at least 1 CPUs .*given: 0/],
+    ["memory below what slurmd needs", { cpu: { count: 1, memoryMiB: 64 } }, /nodeGroups\.cpu\.memoryMiB: must be at least 256 MiB .*given: 64/],
+    ["GPUs without a GRES type", { gpu: { count: 1, gpus: { count: 2 } } }, /nodeGroups\.gpu\.gpus\.type: GPUs need a GRES type/],
+    ["GPU devices that do not match the GPU count", { gpu: { count: 1, gpus: { count: 2, type: "a100", hostDevices: ["/dev/nvidia0"] } } }, /nodeGroups\.gpu\.gpus\.hostDevices: lists 1 devices for 2 GPUs/],
+    ["an invalid group (host) name", { "Cpu_1": { count: 1 } }, /hyperscaler:nodeGroups\.Cpu_1: .*not end in a digit/],
+    ["a group name ending in a digit (hostnames would collide)", { cpu1: { count: 1 } }, /nodeGroups\.cpu1: .*not end in a digit/],
+    ["a typo inside a group", { cpu: { count: 1, cpu: 2 } }, /hyperscaler:nodeGroups\.cpu: unknown key 'cpu'/],
+  ])("rejects %s, naming its path", (_what, nodeGroups, message) => {
+    expect(problemsOf({ ...base, nodeGroups }).join("\n")).toMatch(message);
+  });
+
+  it("rejects partitions that name unknown node groups", () => {
+    const p = problemsOf({ ...base, partitions: { batch: { nodeGroups: ["cpu", "gpu"], default: true } } });
+    expect(p.join("\n")).toMatch(/hyperscaler:partitions\.batch\.nodeGroups\.1: names unknown node group 'gpu' \(defined: cpu\)/);
+  });
+
+  it("requires exactly one default partition", () => {
+    const p = problemsOf({ ...base, partitions: { a: { nodeGroups: ["cpu"] }, b: { nodeGroups: ["cpu"] } } });
+    expect(p.join("\n")).toMatch(/hyperscaler:partitions: exactly one partition must have default: true \(found none\)/);
+  });
+
+  it("reports several problems in one run", () => {
+    const p = problemsOf({ clusterName: "X", nodeGroups: { cpu: { count: -1, cpus: 0 } }, rotation: { mungeKeyEpoch: -1 } });
+    expect(p.length).toBeGreaterThanOrEqual(4);
+  });
+
+  it("requires maxNodeCount to cover the nodes", () => {
+    expect(problemsOf({ ...base, slurm: { maxNodeCount: 1 } }).join("\n")).toMatch(/hyperscaler:slurm\.maxNodeCount: is below the 2 compute nodes/);
   });
 });

@@ -8,11 +8,12 @@ export const REPO = path.resolve(__dirname, "../..");
 export interface RunResult { code: number; stdout: string; stderr: string; output: string }
 
 /** Runs a command to completion (no shell), returning exit code and output. */
-export function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): RunResult {
+export function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string | Buffer } = {}): RunResult {
   const r = spawnSync(cmd, args, {
     cwd: opts.cwd ?? REPO,
     env: { ...process.env, ...opts.env },
     encoding: "utf8",
+    input: opts.input,
     maxBuffer: 64 * 1024 * 1024,
   });
   if (r.error) throw r.error;

@@ -1,0 +1,75 @@
+import { NODE_NUMBER_WIDTH, StackConfig } from "./schema";
+
+/** One compute node, as SLURM and Docker see it. */
+export interface ComputeNodeSpec {
+  /** SLURM NodeName and the container's hostname: `<group><NNN>`. */
+  readonly name: string;
+  readonly group: string;
+  readonly cpus: number;
+  readonly memoryMiB: number;
+  /** `hostDevices[i]` is seen in the node as `/dev/nvidia<i>`. */
+  readonly gpus?: { readonly count: number; readonly type: string; readonly hostDevices: readonly string[] };
+  /** The group's name first, then its extra features. */
+  readonly features: readonly string[];
+}
+
+export interface PartitionSpec {
+  readonly name: string;
+  readonly nodeGroups: readonly string[];
+  readonly default: boolean;
+  readonly maxTimeMin?: number;
+}
+
+/** Everything the renderers and components need, derived once from the parsed config. */
+export interface ClusterSpec {
+  readonly clusterName: string;
+  readonly controllerHost: string;
+  readonly slurmctldPort: number;
+  readonly slurmdPort: number;
+  readonly maxNodeCount: number;
+  /** Sorted by name. */
+  readonly nodes: readonly ComputeNodeSpec[];
+  /** Sorted by name. */
+  readonly partitions: readonly PartitionSpec[];
+}
+
+/** Hostname of the controller inside the cluster network. */
+export const CONTROLLER_HOST = "controller";
+
+/** The partition a cluster gets when the config names none: every group, default. */
+export const DEFAULT_PARTITION = "batch";
+
+export function nodeName(group: string, index: number): string {
+  return `${group}${String(index).padStart(NODE_NUMBER_WIDTH, "0")}`;
+}
+
+/** The device files a node with `count` GPUs sees: /dev/nvidia0 ... /dev/nvidia<count-1>. */
+export function gpuDevices(count: number): string[] {
+  return Array.from({ length: count }, (_, i) => `/dev/nvidia${i}`);
+}
+
+export function clusterSpec(config: StackConfig): ClusterSpec {
+  const nodes: ComputeNodeSpec[] = [];
+  for (const [group, g] of Object.entries(config.nodeGroups)) {
+    for (let i = 1; i <= g.count; i++) {
+      nodes.push({
+        name: nodeName(group, i), group, cpus: g.cpus, memoryMiB: g.memoryMiB,
+        ...(g.gpus?.type ? { gpus: { count: g.gpus.count, type: g.gpus.type, hostDevices: g.gpus.hostDevices ?? gpuDevices(g.gpus.count) } } : {}),
+        features: [group, ...g.features.filter((f) => f !== group)],
+      });
+    }
+  }
+  const partitions: PartitionSpec[] = config.partitions
+    ? Object.entries(config.partitions).map(([name, p]) => ({ name, ...p }))
+    : [{ name: DEFAULT_PARTITION, nodeGroups: Object.keys(config.nodeGroups).sort(), default: true }];
+  const byName = <T extends { name: string }>(a: T, b: T) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+  return {
+    clusterName: config.clusterName,
+    controllerHost: CONTROLLER_HOST,
+    slurmctldPort: config.slurm.slurmctldPort,
+    slurmdPort: config.slurm.slurmdPort,
+    maxNodeCount: config.slurm.maxNodeCount,
+    nodes: nodes.sort(byName),
+    partitions: partitions.sort(byName),
+  };
+}

@@ -1,0 +1,56 @@
+import { describe, expect, it } from "vitest";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { clusterSpec } from "../../components/config";
+import { contentHash, nodeConf, renderCgroupConf, renderGresConf, renderSlurmConf } from "../../components/render";
+import { configFrom, devValues, mixedValues } from "../support/config";
+
+const GOLDEN = path.join(__dirname, "golden");
+
+/** Compares with the reviewed golden file; UPDATE_GOLDEN=1 rewrites it (review the diff). */
+function expectGolden(name: string, text: string) {
+  const file = path.join(GOLDEN, name);
+  if (process.env.UPDATE_GOLDEN === "1") fs.writeFileSync(file, text);
+  expect(text).toBe(fs.readFileSync(file, "utf8"));
+}
+
+describe.each([["dev", devValues], ["mixed", mixedValues]])("the %s cluster's artifacts", (name, values) => {
+  const spec = clusterSpec(configFrom(values));
+  it("match the golden files", () => {
+    expectGolden(`${name}.slurm.conf`, renderSlurmConf(spec));
+    expectGolden(`${name}.gres.conf`, renderGresConf(spec));
+    expectGolden(`${name}.node-conf.txt`, spec.nodes.map((n) => `${n.name}: ${nodeConf(n)}`).join("\n") + "\n");
+  });
+});
+
+describe("renderers", () => {
+  it("render the same bytes whatever order the config lists groups and partitions in", () => {
+    const reversed = {
+      ...mixedValues,
+      nodeGroups: Object.fromEntries(Object.entries(mixedValues.nodeGroups).reverse()),
+      partitions: Object.fromEntries(Object.entries(mixedValues.partitions).reverse()),
+    };
+    expect(renderSlurmConf(clusterSpec(configFrom(reversed)))).toBe(renderSlurmConf(clusterSpec(configFrom(mixedValues))));
+    expect(renderGresConf(clusterSpec(configFrom(reversed)))).toBe(renderGresConf(clusterSpec(configFrom(mixedValues))));
+  });
+
+  it("keep slurm.conf the same size and hash when a node group scales", () => {
+    const at = (count: number) => renderSlurmConf(clusterSpec(configFrom({ ...devValues, nodeGroups: { cpu: { count } } })));
+    // 999 nodes, the most a group holds, renders what 2 and 0 do.
+    expect(contentHash(at(999))).toBe(contentHash(at(2)));
+    expect(contentHash(at(0))).toBe(contentHash(at(2)));
+  });
+
+  it("render GPU nodes as one hostlist range per shape", () => {
+    const gres = renderGresConf(clusterSpec(configFrom(mixedValues)));
+    expect(gres).toContain("NodeName=gpu[001-003] Name=gpu Type=a100 File=/dev/nvidia[0-1]");
+    expect(renderSlurmConf(clusterSpec(configFrom(mixedValues)))).toContain("GresTypes=gpu");
+    expect(renderSlurmConf(clusterSpec(configFrom(devValues)))).not.toContain("GresTypes");
+  });
+
+  it("hash content, not identity", () => {
+    expect(contentHash(renderCgroupConf())).toBe(contentHash(renderCgroupConf()));
+    expect(contentHash("a\n")).not.toBe(contentHash("b\n"));
+    expect(contentHash("a\n")).toMatch(/^sha256:[0-9a-f]{16}$/);
+  });
+});

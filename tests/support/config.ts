@@ -1,0 +1,23 @@
+import { parseStackConfig, StackConfig } from "../../components/config";
+
+/** Parses a stack config given as plain values, the way Pulumi hands them over (objects as JSON). */
+export function configFrom(values: Record<string, unknown>): StackConfig {
+  return parseStackConfig(Object.fromEntries(Object.entries(values).map(([k, v]) =>
+    [`hyperscaler:${k}`, typeof v === "string" ? v : JSON.stringify(v)])));
+}
+
+/** Like the dev stack: two CPU nodes. */
+export const devValues = { clusterName: "dev", nodeGroups: { cpu: { count: 2, cpus: 1, memoryMiB: 512 } } };
+
+/** A bigger, mixed cluster: two groups, GPUs, two partitions. */
+export const mixedValues = {
+  clusterName: "lab",
+  nodeGroups: {
+    cpu: { count: 128, cpus: 2, memoryMiB: 1024, features: ["avx2"] },
+    gpu: { count: 3, cpus: 2, memoryMiB: 2048, gpus: { count: 2, type: "a100" } },
+  },
+  partitions: {
+    batch: { nodeGroups: ["cpu"], default: true },
+    gpu: { nodeGroups: ["gpu", "cpu"], maxTimeMin: 240 },
+  },
+};

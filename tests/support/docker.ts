@@ -1,0 +1,25 @@
+import { randomBytes } from "node:crypto";
+import * as path from "node:path";
+import { REPO, run, RunResult } from "./run";
+
+/** Runs `docker ARGS`, failing the test with docker's own message when it fails. */
+export function docker(args: string[], input?: string | Buffer): string {
+  const r = dockerTry(args, input);
+  if (r.code !== 0) throw new Error(`docker ${args.join(" ")} failed (${r.code}):\n${r.output}`);
+  return r.stdout;
+}
+
+export function dockerTry(args: string[], input?: string | Buffer): RunResult {
+  return run("docker", args, { input });
+}
+
+/** Builds the SLURM role image from images/slurm on the configured base image. */
+export function buildSlurmImage(tag: string): string {
+  docker(["build", "-q", "--build-arg", `BASE_IMAGE=${process.env.HYPERSCALER_BASE_IMAGE}`, "-t", tag, path.join(REPO, "images/slurm")]);
+  return tag;
+}
+
+/** A fresh MUNGE key: 1024 random bytes, as the MungeKey component makes. */
+export function newMungeKey(): Buffer {
+  return randomBytes(1024);
+}
