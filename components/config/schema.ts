@@ -18,8 +18,8 @@ const positiveInt = (min: number, what: string) =>
   z.number().int(`must be a whole number of ${what}`).min(min, `must be at least ${min} ${what}`);
 
 const nodeGroupSchema = z.strictObject({
-  /** Number of compute nodes (containers) in the group; 0 keeps the group defined but empty. */
-  count: z.number().int("must be a whole number of nodes").min(0, "must be 0 or more nodes").max(999, "must be at most 999 nodes a group"),
+  /** Number of compute nodes (containers) in the group; remove the group to have none. */
+  count: z.number().int("must be a whole number of nodes").min(1, "must be at least 1 node (remove the group to have none)").max(999, "must be at most 999 nodes a group"),
   /** CPUs each node offers SLURM (and the container's CPU limit). @default 1 */
   cpus: positiveInt(1, "CPUs").default(1),
   /** Memory each node offers SLURM, in MiB (RealMemory; also the container's limit). @default 512 */

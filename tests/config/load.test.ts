@@ -68,7 +68,8 @@ describe("cluster config rules", () => {
     problems(Object.fromEntries(Object.entries(values).map(([k, v]) => [`hyperscaler:${k}`, typeof v === "string" ? v : JSON.stringify(v)])));
 
   it.each([
-    ["a zero-less negative count", { cpu: { count: -1 } }, /nodeGroups\.cpu\.count: must be 0 or more nodes .*given: -1/],
+    ["a negative count", { cpu: { count: -1 } }, /nodeGroups\.cpu\.count: must be at least 1 node .*given: -1/],
+    ["a zero count", { cpu: { count: 0 } }, /nodeGroups\.cpu\.count: must be at least 1 node \(remove the group to have none\).*given: 0/],
     ["a non-integer count", { cpu: { count: 1.5 } }, /nodeGroups\.cpu\.count: must be a whole number of nodes .*given: 1.5/],
     ["CPUs below one", { cpu: { count: 1, cpus: 0 } }, /nodeGroups\.cpu\.cpus: must be at least 1 CPUs .*given: 0/],
     ["memory below what slurmd needs", { cpu: { count: 1, memoryMiB: 64 } }, /nodeGroups\.cpu\.memoryMiB: must be at least 256 MiB .*given: 64/],

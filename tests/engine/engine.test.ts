@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { REPO, readTree, run, tempBackend, tempProject } from "../support/run";
+import { REPO, readTree, run, tempBackend } from "../support/run";
 
 const pinned = JSON.parse(fs.readFileSync(path.join(REPO, "package.json"), "utf8")).dependencies["@pulumi/pulumi"];
 
@@ -64,51 +64,5 @@ describe("a program run by the real engine on a file backend", () => {
     expect(r.code, r.output).toBe(0);
     const resources = JSON.parse(pulumi("stack", "export").stdout).deployment.resources ?? [];
     expect(resources).toEqual([]);
-  });
-});
-
-describe("the hyperscaler stack program", () => {
-  let backend: ReturnType<typeof tempBackend>;
-  let project: string;
-  const pulumi = (stack: string, ...args: string[]) =>
-    run("pulumi", [...args, "--stack", stack, "--non-interactive"], { cwd: project, env: backend.env });
-  const stackWith = (stack: string, config: string) => {
-    expect(pulumi(stack, "stack", "init").code).toBe(0);
-    fs.appendFileSync(path.join(project, `Pulumi.${stack}.yaml`), `config:\n${config}`);
-  };
-
-  beforeAll(() => {
-    backend = tempBackend();
-    project = tempProject();
-  });
-  afterAll(() => {
-    fs.rmSync(backend.dir, { recursive: true, force: true });
-    fs.rmSync(project, { recursive: true, force: true });
-  });
-
-  it("refuses a stack that requires a real passphrase when the dev default is in use", () => {
-    stackWith("prodlike", "  hyperscaler:clusterName: prodlike\n  hyperscaler:requireRealPassphrase: true\n");
-    const r = pulumi("prodlike", "preview");
-    expect(r.code).not.toBe(0);
-    expect(r.output).toMatch(/requires its own secrets passphrase .*export PULUMI_CONFIG_PASSPHRASE/s);
-  });
-
-  it("reports bad config by path before registering any resource", () => {
-    stackWith("badcfg", "  hyperscaler:clusterName: Bad_Name\n  hyperscaler:clusterNmae: typo\n");
-    const r = pulumi("badcfg", "up", "--yes", "--skip-preview");
-    expect(r.code).not.toBe(0);
-    expect(r.output).toMatch(/hyperscaler:clusterName: must be a lowercase DNS label .*given: "Bad_Name"/);
-    expect(r.output).toMatch(/unknown key 'clusterNmae'/);
-    const resources = JSON.parse(pulumi("badcfg", "stack", "export").stdout).deployment.resources ?? [];
-    expect(resources.filter((r: { type: string }) => r.type !== "pulumi:pulumi:Stack")).toEqual([]);
-  });
-
-  it("deploys the dev stack's manifest with no secret in it", () => {
-    stackWith("devlike", "  hyperscaler:clusterName: devlike\n");
-    const r = pulumi("devlike", "up", "--yes", "--skip-preview");
-    expect(r.code, r.output).toBe(0);
-    const out = JSON.parse(pulumi("devlike", "stack", "output", "manifest", "--json").stdout);
-    expect(out).toEqual({ cluster: "devlike", baseImage: "hyperscaler/debian-base:bookworm", protect: false });
-    expect(pulumi("devlike", "destroy", "--yes").code).toBe(0);
   });
 });

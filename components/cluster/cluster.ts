@@ -1,0 +1,121 @@
+import * as pulumi from "@pulumi/pulumi";
+import { ClusterSpec, clusterSpec, ComputeNodeSpec, CONTROLLER_HOST, StackConfig } from "../config";
+import { ContainerExec, Network } from "../docker";
+import { SlurmImage } from "../images";
+import { MungeKey } from "../munge";
+import { WorkstationNode } from "../node";
+import { compressHostlist, contentHash, nodeConf, renderCgroupConf, renderGresConf, renderSlurmConf } from "../render";
+
+/** Seconds `pulumi up` waits for every node to answer before it fails the update. */
+export const VALIDATION_TIMEOUT_SEC = 180;
+/** Seconds scale-in waits for the jobs on a node before it gives up (the node stays, drained). */
+export const DRAIN_TIMEOUT_SEC = 3600;
+
+export interface HyperscalerClusterArgs {
+  /** The parsed stack config (components/config). */
+  readonly config: StackConfig;
+}
+
+/** Non-secret facts about a deployed cluster: the stack's `manifest` output. */
+export interface ClusterManifest {
+  cluster: string;
+  controller: { hostname: string; container: string };
+  computeNodes: { name: string; group: string; container: string }[];
+  partitions: string[];
+  slurmVersion: string;
+  mungeKey: { fingerprint: string; epoch: number };
+  configHashes: Record<string, string>;
+  image: string;
+}
+
+/**
+ * A SLURM cluster on one workstation's Docker engine: a network, the SLURM image, the
+ * MUNGE key, a controller and the compute nodes of every node group. Compute nodes are
+ * SLURM dynamic nodes, so adding or removing one touches no other node; removing one
+ * drains it and waits for its jobs first. Every update ends by running a job step
+ * across all compute nodes, and fails if one does not answer.
+ */
+export class HyperscalerCluster extends pulumi.ComponentResource {
+  readonly spec: ClusterSpec;
+  readonly manifest: pulumi.Output<ClusterManifest>;
+
+  constructor(name: string, args: HyperscalerClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("hyperscaler:cluster:HyperscalerCluster", name, {}, opts);
+    const { config } = args;
+    const spec = (this.spec = clusterSpec(config));
+    const cluster = spec.clusterName;
+    const containerName = (host: string) => `${cluster}-${host}`;
+    const keep = { parent: this, protect: config.protect };
+
+    const network = new Network(`${name}-network`, { name: `${cluster}-net`, labels: { "hyperscaler.cluster": cluster } }, { parent: this });
+    const image = new SlurmImage(`${name}-slurm-image`, { baseImage: config.baseImage, tag: `hyperscaler/slurm:${cluster}` }, { parent: this });
+    const mungeKey = new MungeKey(`${name}-munge-key`, { epoch: config.rotation.mungeKeyEpoch }, keep);
+
+    const files = [
+      { path: "/etc/slurm/slurm.conf", content: renderSlurmConf(spec) },
+      { path: "/etc/slurm/cgroup.conf", content: renderCgroupConf() },
+      { path: "/etc/slurm/gres.conf", content: renderGresConf(spec) },
+    ];
+    const common = { image: image.imageId, network: network.name, files, mungeKey, cluster };
+    const controller = new WorkstationNode(`${name}-${CONTROLLER_HOST}`, {
+      ...common, hostname: CONTROLLER_HOST, containerName: containerName(CONTROLLER_HOST), role: "controller",
+      cpus: config.controller.cpus, memoryMiB: config.controller.memoryMiB,
+      afterFileUpdate: ["scontrol", "reconfigure"],
+    }, { parent: this });
+
+    const compute = spec.nodes.map((node) => this.computeNode(name, node, common, controller, containerName(node.name), image.imageId));
+
+    const hostlist = compressHostlist(spec.nodes.map((n) => n.name));
+    const ready = [controller.keyInstalled, ...compute.flatMap((c) => [c.node.keyInstalled, c.membership])];
+    if (spec.nodes.length > 0) {
+      // The update's own proof: every compute node runs a job step. Re-runs when the node
+      // set, the configs, the image or the key change.
+      new ContainerExec(`${name}-validation`, {
+        container: controller.containerName,
+        create: ["hyperscaler-validate", hostlist, String(VALIDATION_TIMEOUT_SEC)],
+        stdin: pulumi.interpolate`${image.imageId} ${mungeKey.fingerprint} ${files.map((f) => contentHash(f.content)).join(" ")}\n`,
+      }, { parent: this, dependsOn: ready });
+    }
+    const version = new ContainerExec(`${name}-slurm-version`, {
+      container: controller.containerName,
+      create: ["slurmctld", "-V"],
+      triggers: [image.imageId],
+    }, { parent: this, dependsOn: [controller.keyInstalled] });
+
+    this.manifest = pulumi.all([controller.containerName, version.stdout, mungeKey.fingerprint, image.imageId]).apply(
+      ([ctl, slurmVersion, fingerprint, imageId]): ClusterManifest => ({
+        cluster,
+        controller: { hostname: CONTROLLER_HOST, container: ctl },
+        computeNodes: spec.nodes.map((n) => ({ name: n.name, group: n.group, container: containerName(n.name) })),
+        partitions: spec.partitions.map((p) => p.name),
+        slurmVersion: slurmVersion.trim(),
+        mungeKey: { fingerprint, epoch: config.rotation.mungeKeyEpoch },
+        configHashes: Object.fromEntries(files.map((f) => [f.path.replace("/etc/slurm/", ""), contentHash(f.content)])),
+        image: imageId,
+      }));
+    this.registerOutputs({ manifest: this.manifest });
+  }
+
+  private computeNode(
+    name: string, node: ComputeNodeSpec, common: Omit<ConstructorParameters<typeof WorkstationNode>[1], "hostname" | "containerName" | "role" | "cpus" | "memoryMiB">,
+    controller: WorkstationNode, container: string, imageId: pulumi.Output<string>,
+  ) {
+    const devices = node.gpus?.hostDevices.map((d, i) => `${d}:/dev/nvidia${i}`) ?? [];
+    const computeNode = new WorkstationNode(`${name}-${node.name}`, {
+      ...common, hostname: node.name, containerName: container, role: "compute",
+      cpus: node.cpus, memoryMiB: node.memoryMiB, devices,
+      env: { HYPERSCALER_NODE_CONF: nodeConf(node) },
+    }, { parent: this });
+    // Scale-in: deleting this (before the node's container, which it depends on) drains
+    // the node, waits for its jobs, and removes it from SLURM. A new image replaces the
+    // container, so the node is drained first then too.
+    const membership = new ContainerExec(`${name}-${node.name}-membership`, {
+      container: controller.containerName,
+      // Created once the node has registered and run a job step.
+      create: ["hyperscaler-validate", node.name, String(VALIDATION_TIMEOUT_SEC)],
+      delete: ["hyperscaler-node-remove", node.name, String(DRAIN_TIMEOUT_SEC)],
+      triggers: [imageId],
+    }, { parent: this, deleteBeforeReplace: true, dependsOn: [computeNode.container, computeNode.keyInstalled] });
+    return { node: computeNode, membership };
+  }
+}

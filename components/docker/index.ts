@@ -1,0 +1,5 @@
+export * from "./cli";
+export * from "./container";
+export * from "./exec";
+export * from "./image";
+export * from "./network";

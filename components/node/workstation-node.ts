@@ -1,0 +1,101 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as path from "node:path";
+import { Container, ContainerExec, SLURM_CAPABILITIES } from "../docker";
+import { MungeKey } from "../munge";
+
+/** A config file delivered into the node. */
+export interface NodeFile {
+  /** Absolute path in the container. */
+  readonly path: string;
+  readonly content: string;
+}
+
+export type NodeRole = "controller" | "compute";
+
+export interface WorkstationNodeArgs {
+  /** SLURM's name for the node and the container's hostname. */
+  readonly hostname: string;
+  /** Container name on the Docker host. */
+  readonly containerName: string;
+  readonly role: NodeRole;
+  /** Image ID to run. */
+  readonly image: pulumi.Input<string>;
+  /** Docker network the cluster shares. */
+  readonly network: pulumi.Input<string>;
+  /** CPU limit of the container. */
+  readonly cpus: number;
+  /** Memory limit of the container, in MiB. */
+  readonly memoryMiB: number;
+  /** Host devices as `host-path:container-path` (GPUs). @default [] */
+  readonly devices?: readonly string[];
+  /** Extra environment for the entrypoint. @default {} */
+  readonly env?: Record<string, string>;
+  /** Config files, installed before the key (the entrypoint starts the daemons once the key is there). */
+  readonly files: readonly NodeFile[];
+  /** Runs after a file changes on a running node (`scontrol reconfigure` on the controller). @default - nothing */
+  readonly afterFileUpdate?: readonly string[];
+  readonly mungeKey: MungeKey;
+  /** Cluster name, as a label on the container. */
+  readonly cluster: string;
+}
+
+const HEALTH: Record<NodeRole, string> = {
+  controller: "scontrol ping | grep -q UP",
+  compute: "pgrep -x slurmd >/dev/null && pgrep -x munged >/dev/null",
+};
+
+/**
+ * One SLURM node as a hardened container on a workstation's Docker engine, with its
+ * configs and the MUNGE key delivered by `docker exec` (files written atomically inside
+ * the running container). A new key is installed and munged restarted in place, so a
+ * rotation replaces no container and kills no job. A re-created container gets every
+ * file again.
+ */
+export class WorkstationNode extends pulumi.ComponentResource {
+  readonly containerName: pulumi.Output<string>;
+  readonly container: Container;
+  /** The key delivery; depend on it to know munged runs with the current key. */
+  readonly keyInstalled: ContainerExec;
+
+  constructor(name: string, args: WorkstationNodeArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("hyperscaler:node:WorkstationNode", name, {}, opts);
+    this.container = new Container(name, {
+      name: args.containerName,
+      image: args.image,
+      hostname: args.hostname,
+      network: args.network,
+      env: { HYPERSCALER_ROLE: args.role, ...args.env },
+      capabilities: [...SLURM_CAPABILITIES],
+      devices: [...(args.devices ?? [])],
+      memoryMiB: args.memoryMiB,
+      cpus: args.cpus,
+      healthCommand: HEALTH[args.role],
+      labels: { "hyperscaler.cluster": args.cluster, "hyperscaler.role": args.role },
+    }, { parent: this });
+    this.containerName = this.container.name;
+
+    // The container ID as a trigger: a re-created container gets its files again.
+    const triggers = [this.container.id];
+    const installs = args.files.map((f) => {
+      const install = ["hyperscaler-install", f.path, "0644", "root:root"];
+      return new ContainerExec(`${name}-${path.basename(f.path)}`, {
+        container: this.container.name,
+        create: install,
+        update: args.afterFileUpdate ? ["sh", "-c", `${install.join(" ")} && ${args.afterFileUpdate.join(" ")}`] : install,
+        stdin: f.content,
+        triggers,
+      }, { parent: this });
+    });
+    const installKey = "base64 -d | hyperscaler-install /etc/munge/munge.key 0400 munge:munge";
+    this.keyInstalled = new ContainerExec(`${name}-munge-key`, {
+      container: this.container.name,
+      // On a new container the entrypoint starts munged once the key is there.
+      create: ["sh", "-c", installKey],
+      // On a running one munged reads the key only at start: restart it in place.
+      update: ["sh", "-c", `${installKey} && hyperscaler-munge-restart`],
+      stdin: args.mungeKey.keyBase64,
+      triggers,
+    }, { parent: this, dependsOn: installs });
+    this.registerOutputs({ containerName: this.containerName });
+  }
+}

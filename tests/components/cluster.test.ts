@@ -1,0 +1,107 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parse } from "yaml";
+import { beforeAll, describe, expect, it } from "vitest";
+import { configFrom, devValues, mixedValues } from "../support/config";
+import { REPO } from "../support/run";
+
+// Component graphs under Pulumi mocks: names, parents, hardening and secrecy, checked
+// without an engine. Real deployments are in tests/e2e.
+interface Registered { type: string; name: string; parent?: string; props: Record<string, unknown>; opts: pulumi.ResourceOptions }
+
+let cluster: typeof import("../../components/cluster");
+beforeAll(async () => {
+  await pulumi.runtime.setMocks({
+    newResource: (args) => ({ id: `${args.name}-id`, state: { ...args.inputs, name: args.inputs.name ?? args.name, imageId: "sha256:image", stdout: "slurm-wlm 22.05.8", fingerprint: "sha256:0123456789abcdef", base64: "a2V5" } }),
+    call: (args) => { throw new Error(`unexpected call to ${args.token}`); },
+  }, "hyperscaler", "test", false);
+  // Dynamic resources serialize their provider's code at registration, which is slow and
+  // breaks under vitest's module transform; the graph is what is tested here (the real
+  // providers run in tests/e2e), so register them as plain custom resources.
+  (pulumi.dynamic as { Resource: unknown }).Resource = class extends pulumi.CustomResource {
+    constructor(_provider: unknown, name: string, props: pulumi.Inputs, opts?: pulumi.CustomResourceOptions) {
+      super("pulumi-nodejs:dynamic:Resource", name, props, opts);
+    }
+  };
+  cluster = await import("../../components/cluster");
+});
+
+/** Builds the cluster for a config, recording every resource it registers (with its parent). */
+function build(values: Record<string, unknown>) {
+  const registered: Registered[] = [];
+  const record: pulumi.ResourceTransformation = (a) => {
+    const parent = a.opts.parent as pulumi.Resource & { __name?: string } | undefined;
+    registered.push({ type: a.type, name: a.name, parent: parent?.__name, props: a.props, opts: a.opts });
+    return undefined;
+  };
+  const c = new cluster.HyperscalerCluster(String(values.clusterName), { config: configFrom(values) }, { transformations: [record] });
+  return { c, registered };
+}
+const outputOf = <T>(o: pulumi.Output<T>) => new Promise<T>((resolve) => o.apply(resolve));
+const isSecret = (o: unknown) => (o as { isSecret: Promise<boolean> }).isSecret;
+const stackValues = (stack: string) => {
+  const config = parse(fs.readFileSync(path.join(REPO, `Pulumi.${stack}.yaml`), "utf8")).config as Record<string, unknown>;
+  return Object.fromEntries(Object.entries(config).map(([k, v]) => [k.replace(/^hyperscaler:/, ""), v]));
+};
+
+describe("HyperscalerCluster under mocks", () => {
+  it.each(["dev", "prod"])("keeps the URN contract of the %s stack (sorted type and name list)", (stack) => {
+    const { registered } = build(stackValues(stack));
+    const urns = registered.map((r) => `${r.type} ${r.name} <- ${r.parent ?? "(stack)"}`).sort().join("\n") + "\n";
+    const golden = path.join(__dirname, "golden", `${stack}.urns.txt`);
+    if (process.env.UPDATE_GOLDEN) fs.writeFileSync(golden, urns);
+    expect(urns).toBe(fs.readFileSync(golden, "utf8"));
+  });
+
+  it("names children after hostnames, so adding a node adds names and changes none", () => {
+    const names = (count: number) => new Set(build({ ...devValues, nodeGroups: { cpu: { count } } }).registered.map((r) => r.name));
+    const two = names(2);
+    const three = names(3);
+    expect([...two].filter((n) => !three.has(n))).toEqual([]);
+    expect([...three].filter((n) => !two.has(n)).sort()).toEqual(
+      ["dev-cpu003", "dev-cpu003-cgroup.conf", "dev-cpu003-gres.conf", "dev-cpu003-membership", "dev-cpu003-munge-key", "dev-cpu003-slurm.conf"]);
+  });
+
+  it("parents every resource inside the cluster component", () => {
+    const { registered } = build(devValues);
+    const orphans = registered.filter((r) => r.type !== "hyperscaler:cluster:HyperscalerCluster" && !r.parent);
+    expect(orphans.map((r) => r.name)).toEqual([]);
+  });
+
+  it("hardens every container: ALL capabilities dropped but SLURM's, health-checked, no ports", () => {
+    const { registered } = build(mixedValues);
+    const containers = registered.filter((r) => r.props.healthCommand !== undefined);
+    expect(containers).toHaveLength(1 + 128 + 3);
+    for (const c of containers) {
+      expect(c.props.capabilities).toEqual(["CHOWN", "DAC_OVERRIDE", "FOWNER", "KILL", "SETGID", "SETUID"]);
+      expect(Object.keys(c.props)).not.toContain("ports");
+      expect(c.opts.deleteBeforeReplace).toBe(true);
+    }
+    const gpu = containers.find((c) => c.name === "lab-gpu001")!;
+    expect(gpu.props.devices).toEqual(["/dev/nvidia0:/dev/nvidia0", "/dev/nvidia1:/dev/nvidia1"]);
+  });
+
+  it("keeps the MUNGE key secret: the random bytes, the key output and every delivery's stdin", async () => {
+    const { c, registered } = build(devValues);
+    const bytes = registered.find((r) => r.name === "dev-munge-key-bytes")!;
+    expect(bytes.opts.additionalSecretOutputs).toEqual(["base64"]);
+    const deliveries = registered.filter((r) => r.name.endsWith("-munge-key") && r.props.stdin !== undefined);
+    expect(deliveries.map((d) => d.name).sort()).toEqual(["dev-controller-munge-key", "dev-cpu001-munge-key", "dev-cpu002-munge-key"]);
+    for (const d of deliveries) expect(await isSecret(d.props.stdin)).toBe(true);
+    expect(await isSecret(c.manifest)).toBe(false);
+    expect(JSON.stringify(await outputOf(c.manifest))).not.toContain("a2V5");
+  });
+
+  it("drains a node before removing it: the controller runs hyperscaler-node-remove on delete", () => {
+    const { registered } = build(devValues);
+    const membership = registered.find((r) => r.name === "dev-cpu001-membership")!;
+    expect(membership.props.delete).toEqual(["hyperscaler-node-remove", "cpu001", "3600"]);
+    expect(membership.opts.dependsOn).toBeDefined();
+  });
+
+  it("protects the key in a protected stack", () => {
+    const { registered } = build({ ...devValues, protect: true });
+    expect(registered.find((r) => r.name === "dev-munge-key")!.opts.protect).toBe(true);
+  });
+});

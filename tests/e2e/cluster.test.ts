@@ -1,0 +1,194 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { readTree, run, RunResult, tempBackend, tempProject } from "../support/run";
+import { docker, dockerTry } from "../support/docker";
+
+// The dev stack's whole life with the real engine, the local backend and local Docker:
+// deploy, scale up, scale down under a running job, rotate under a running job, refuse
+// bad input, drift, destroy. Every step checks the cluster itself, not only the exit code.
+const stack = `e2e${process.pid}`;
+const cluster = stack;
+let project: string;
+let backend: ReturnType<typeof tempBackend>;
+const timings: Record<string, number> = {};
+
+const pulumiIn = (stackName: string, ...args: string[]) =>
+  run("pulumi", [...args, "--stack", stackName, "--non-interactive"], { cwd: project, env: backend.env });
+const pulumi = (...args: string[]) => pulumiIn(stack, ...args);
+const ok = (r: RunResult) => { expect(r.code, r.output).toBe(0); return r; };
+const setConfig = (key: string, value: string) => ok(pulumi("config", "set", "--path", `hyperscaler:${key}`, value));
+function timed(step: string, f: () => RunResult): RunResult {
+  const start = Date.now();
+  const r = ok(f());
+  timings[step] = (Date.now() - start) / 1000;
+  return r;
+}
+const ctl = (...cmd: string[]) => docker(["exec", `${cluster}-controller`, ...cmd]);
+const jobState = (id: string) => /JobState=(\w+)/.exec(ctl("scontrol", "show", "job", id))?.[1];
+const hostnames = (n: number) => ctl("srun", `-N${n}`, "hostname").trim().split("\n").sort();
+const containerIds = () => Object.fromEntries(docker(["ps", "-a", "--filter", `label=hyperscaler.cluster=${cluster}`, "--format", "{{.Names}} {{.ID}}"])
+  .trim().split("\n").filter(Boolean).map((l) => l.split(" ")));
+const manifest = () => JSON.parse(ok(pulumi("stack", "output", "manifest", "--json")).stdout);
+const resourceCount = (stackName: string) =>
+  (JSON.parse(pulumiIn(stackName, "stack", "export").stdout).deployment.resources ?? [])
+    .filter((r: { type: string }) => r.type !== "pulumi:pulumi:Stack").length;
+const waitFor = async (what: string, ok: () => boolean, seconds = 60) => {
+  for (let i = 0; i < seconds * 2; i++) { if (ok()) return; await new Promise((r) => setTimeout(r, 500)); }
+  throw new Error(`timed out waiting for ${what}`);
+};
+const submit = async (node: string, seconds: number) => {
+  const id = ctl("sbatch", "--parsable", "-w", node, "--wrap", `sleep ${seconds}`).trim();
+  await waitFor(`job ${id} to start on ${node}`, () => jobState(id) === "RUNNING");
+  return id;
+};
+function stackWith(name: string, config: string) {
+  ok(pulumiIn(name, "stack", "init"));
+  fs.appendFileSync(path.join(project, `Pulumi.${name}.yaml`), `config:\n${config}`);
+}
+
+beforeAll(() => {
+  backend = tempBackend();
+  project = tempProject();
+  stackWith(stack, `  hyperscaler:clusterName: ${cluster}\n  hyperscaler:nodeGroups:\n    cpu:\n      count: 2\n      memoryMiB: 256\n`);
+});
+afterAll(() => {
+  pulumi("destroy", "--yes");
+  const left = Object.keys(containerIds());
+  if (left.length) dockerTry(["rm", "-f", ...left]);
+  fs.rmSync(backend.dir, { recursive: true, force: true });
+  fs.rmSync(project, { recursive: true, force: true });
+  console.log(`e2e step times (s): ${JSON.stringify(timings)}`);
+});
+
+describe("bad input fails before any resource exists, naming the config path", () => {
+  it.each([
+    ["a zero count and a typo", "  hyperscaler:clusterName: bad1\n  hyperscaler:nodeGroups:\n    cpu:\n      count: 0\n      cpu: 2\n",
+      [/hyperscaler:nodeGroups\.cpu\.count: must be at least 1 node/, /hyperscaler:nodeGroups\.cpu: unknown key 'cpu'/]],
+    ["an invalid hostname and an unknown partition group", "  hyperscaler:clusterName: Bad_Name\n  hyperscaler:nodeGroups:\n    cpu:\n      count: 1\n" +
+      "  hyperscaler:partitions:\n    batch:\n      nodeGroups: [gpu]\n      default: true\n",
+      [/hyperscaler:clusterName: must be a lowercase DNS label .*given: "Bad_Name"/, /partitions\.batch\.nodeGroups\.0: names unknown node group 'gpu'/]],
+    ["GPUs without a type and memory below a node's minimum", "  hyperscaler:clusterName: bad3\n  hyperscaler:nodeGroups:\n    gpu:\n      count: 1\n      memoryMiB: 100\n      gpus:\n        count: 1\n",
+      [/nodeGroups\.gpu\.gpus\.type: GPUs need a GRES type/, /nodeGroups\.gpu\.memoryMiB: must be at least 256 MiB/]],
+    ["a base image that does not exist", "  hyperscaler:clusterName: bad4\n  hyperscaler:baseImage: hyperscaler/no-such-base:1\n  hyperscaler:nodeGroups:\n    cpu:\n      count: 1\n",
+      [/hyperscaler:baseImage: image 'hyperscaler\/no-such-base:1' is not on the Docker host; run scripts\/setup\.sh/]],
+    ["a prod-like stack with the dev passphrase", "  hyperscaler:clusterName: bad5\n  hyperscaler:requireRealPassphrase: true\n  hyperscaler:nodeGroups:\n    cpu:\n      count: 1\n",
+      [/requires its own secrets passphrase .*export PULUMI_CONFIG_PASSPHRASE/s]],
+  ])("refuses %s", (_what, config, messages) => {
+    const name = `bad${messages.length}${Math.random().toString(36).slice(2, 8)}`;
+    stackWith(name, config);
+    const r = pulumiIn(name, "up", "--yes");
+    expect(r.code).not.toBe(0);
+    for (const m of messages) expect(r.output).toMatch(m);
+    expect(resourceCount(name)).toBe(0);
+  });
+});
+
+describe("the dev stack's life with jobs running", () => {
+  it("deploys from nothing to a cluster that runs a job on every compute node", () => {
+    const up = timed("deploy", () => pulumi("up", "--yes"));
+    expect(up.output).toMatch(/\+ 29 created/);
+    const validation = JSON.parse(ok(pulumi("stack", "export")).stdout).deployment.resources
+      .find((r: { urn: string }) => r.urn.endsWith(`::${cluster}-validation`));
+    expect(validation.outputs.stdout).toMatch(/validated: 2 nodes \(cpu\[001-002\]\) ran srun hostname/);
+    expect(hostnames(2)).toEqual(["cpu001", "cpu002"]);
+    const m = manifest();
+    expect(m.computeNodes.map((n: { container: string }) => n.container)).toEqual([`${cluster}-cpu001`, `${cluster}-cpu002`]);
+    expect(m.slurmVersion).toMatch(/^slurm-wlm 22\.05/);
+    expect(m.mungeKey).toEqual({ fingerprint: expect.stringMatching(/^sha256:[0-9a-f]{16}$/), epoch: 0 });
+    // The key in the containers is the one the manifest fingerprints, and never in clear in state.
+    const key = docker(["exec", `${cluster}-cpu001`, "base64", "-w0", "/etc/munge/munge.key"]);
+    expect(readTree(backend.dir)).not.toContain(key.slice(0, 64));
+    expect(JSON.stringify(m)).not.toContain(key.slice(0, 64));
+  });
+
+  it("runs hardened containers: no privilege, ALL capabilities dropped but SLURM's, no published port", () => {
+    const hc = JSON.parse(docker(["inspect", "--format", "{{json .HostConfig}}", `${cluster}-cpu001`]));
+    expect(hc.Privileged).toBe(false);
+    expect(hc.CapDrop).toEqual(["ALL"]);
+    expect(hc.SecurityOpt).toContain("no-new-privileges");
+    expect(hc.RestartPolicy.Name).toBe("unless-stopped");
+    expect(hc.PortBindings ?? {}).toEqual({});
+  });
+
+  it("previews no changes right after up", () => {
+    ok(pulumi("preview", "--expect-no-changes"));
+  });
+
+  it("scales up by one node without touching the others", () => {
+    const before = containerIds();
+    setConfig("nodeGroups.cpu.count", "3");
+    const up = timed("scale-up", () => pulumi("up", "--yes"));
+    expect(up.output).not.toMatch(/replaced|deleted/);
+    expect(hostnames(3)).toEqual(["cpu001", "cpu002", "cpu003"]);
+    expect(containerIds()).toEqual({ ...before, [`${cluster}-cpu003`]: expect.any(String) });
+  });
+
+  it("scales down by one node: drains it, its running job completes, then its container goes", async () => {
+    const before = containerIds();
+    const job = await submit("cpu003", 12);
+    setConfig("nodeGroups.cpu.count", "2");
+    timed("scale-down", () => pulumi("up", "--yes"));
+    expect(jobState(job)).toBe("COMPLETED");
+    expect(ctl("sinfo", "-h", "-N", "-o", "%N")).not.toContain("cpu003");
+    const { [`${cluster}-cpu003`]: removed, ...rest } = before;
+    expect(removed).toBeDefined();
+    expect(containerIds()).toEqual(rest);
+  });
+
+  it("rotates the MUNGE key in place: the running job completes, new jobs run, no container is replaced", async () => {
+    const before = containerIds();
+    const oldKey = manifest().mungeKey.fingerprint;
+    const job = await submit("cpu002", 10);
+    setConfig("rotation.mungeKeyEpoch", "1");
+    const preview = ok(pulumi("preview", "--diff"));
+    expect(preview.output).toMatch(/epoch\s*:\s*0 => 1/);
+    timed("rotate", () => pulumi("up", "--yes"));
+    expect(containerIds()).toEqual(before);
+    expect(jobState(job)).toMatch(/RUNNING|COMPLETED/);
+    await waitFor("the job to finish", () => jobState(job) !== "RUNNING");
+    expect(jobState(job)).toBe("COMPLETED");
+    expect(hostnames(2)).toEqual(["cpu001", "cpu002"]);
+    const m = manifest();
+    expect(m.mungeKey.epoch).toBe(1);
+    expect(m.mungeKey.fingerprint).not.toBe(oldKey);
+    const fingerprints = ["controller", "cpu001", "cpu002"].map((h) =>
+      docker(["exec", `${cluster}-${h}`, "sh", "-c", "base64 -w0 /etc/munge/munge.key | sha256sum"]));
+    expect(new Set(fingerprints).size).toBe(1);
+  });
+
+  it("refuses a rotation epoch that goes backwards, changing nothing", () => {
+    const before = containerIds();
+    setConfig("rotation.mungeKeyEpoch", "0");
+    const r = pulumi("up", "--yes");
+    expect(r.code).not.toBe(0);
+    expect(r.output).toMatch(/hyperscaler:rotation\.mungeKeyEpoch went backwards \(1 -> 0\); epochs only grow: set it to 2/);
+    expect(containerIds()).toEqual(before);
+    setConfig("rotation.mungeKeyEpoch", "1");
+    ok(pulumi("preview", "--expect-no-changes"));
+  });
+
+  it("shows a node removed by hand in refresh, and brings it back with up", () => {
+    docker(["rm", "-f", `${cluster}-cpu002`]);
+    const refresh = ok(pulumi("refresh", "--yes"));
+    expect(refresh.output).toMatch(/-\s+pulumi-nodejs:dynamic:Resource\s+\S*cpu002\s+deleted/);
+    expect(pulumi("preview", "--expect-no-changes").code).not.toBe(0);
+    timed("recover-node", () => pulumi("up", "--yes"));
+    expect(hostnames(2)).toEqual(["cpu001", "cpu002"]);
+    ok(pulumi("preview", "--expect-no-changes"));
+  });
+
+  it("starts a node stopped by hand again", () => {
+    docker(["kill", `${cluster}-cpu001`]);
+    ok(pulumi("refresh", "--yes"));
+    ok(pulumi("up", "--yes"));
+    expect(hostnames(2)).toEqual(["cpu001", "cpu002"]);
+  });
+
+  it("destroys everything it created", () => {
+    timed("destroy", () => pulumi("destroy", "--yes"));
+    expect(containerIds()).toEqual({});
+    expect(dockerTry(["network", "inspect", `${cluster}-net`]).code).not.toBe(0);
+    expect(resourceCount(stack)).toBe(0);
+  });
+});
