@@ -8,7 +8,7 @@ import { REPO } from "../support/run";
 
 // Component graphs under Pulumi mocks: names, parents, hardening and secrecy, checked
 // without an engine. Real deployments are in tests/e2e.
-interface Registered { type: string; name: string; parent?: string; props: Record<string, unknown>; opts: pulumi.ResourceOptions }
+interface Registered { type: string; name: string; parent?: string; props: Record<string, unknown>; opts: pulumi.CustomResourceOptions }
 
 let cluster: typeof import("../../components/cluster");
 beforeAll(async () => {

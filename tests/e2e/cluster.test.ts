@@ -3,6 +3,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { readTree, run, RunResult, tempBackend, tempProject } from "../support/run";
 import { docker, dockerTry } from "../support/docker";
+import { jobState as slurmJobState, waitFor } from "../support/slurm";
 
 // The dev stack's whole life with the real engine, the local backend and local Docker:
 // deploy, scale up, scale down under a running job, rotate under a running job, refuse
@@ -25,7 +26,7 @@ function timed(step: string, f: () => RunResult): RunResult {
   return r;
 }
 const ctl = (...cmd: string[]) => docker(["exec", `${cluster}-controller`, ...cmd]);
-const jobState = (id: string) => /JobState=(\w+)/.exec(ctl("scontrol", "show", "job", id))?.[1];
+const jobState = (id: string) => slurmJobState(ctl, id);
 const hostnames = (n: number) => ctl("srun", `-N${n}`, "hostname").trim().split("\n").sort();
 const containerIds = () => Object.fromEntries(docker(["ps", "-a", "--filter", `label=hyperscaler.cluster=${cluster}`, "--format", "{{.Names}} {{.ID}}"])
   .trim().split("\n").filter(Boolean).map((l) => l.split(" ")));
@@ -33,10 +34,6 @@ const manifest = () => JSON.parse(ok(pulumi("stack", "output", "manifest", "--js
 const resourceCount = (stackName: string) =>
   (JSON.parse(pulumiIn(stackName, "stack", "export").stdout).deployment.resources ?? [])
     .filter((r: { type: string }) => r.type !== "pulumi:pulumi:Stack").length;
-const waitFor = async (what: string, ok: () => boolean, seconds = 60) => {
-  for (let i = 0; i < seconds * 2; i++) { if (ok()) return; await new Promise((r) => setTimeout(r, 500)); }
-  throw new Error(`timed out waiting for ${what}`);
-};
 const submit = async (node: string, seconds: number) => {
   const id = ctl("sbatch", "--parsable", "-w", node, "--wrap", `sleep ${seconds}`).trim();
   await waitFor(`job ${id} to start on ${node}`, () => jobState(id) === "RUNNING");

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { clusterSpec, ComputeNodeSpec } from "../../components/config";
 import { compressHostlist, nodeConf, renderCgroupConf, renderGresConf, renderSlurmConf } from "../../components/render";
 import { configFrom } from "../support/config";
+import { jobState as slurmJobState, waitFor } from "../support/slurm";
 import { buildSlurmImage, docker, dockerTry, newMungeKey } from "../support/docker";
 
 // The rendered configs and a MUNGE key, consumed by real slurmctld, slurmd and munged in
@@ -36,11 +37,7 @@ function start(host: string, env: string[], mungeKey: Buffer, devices: readonly 
 }
 const startNode = (node: ComputeNodeSpec, mungeKey = key) =>
   start(node.name, ["HYPERSCALER_ROLE=compute", `HYPERSCALER_NODE_CONF=${nodeConf(node)}`], mungeKey, node.gpus?.hostDevices);
-const jobState = (id: string) => /JobState=(\w+)/.exec(ctl("scontrol", "show", "job", id))?.[1];
-const waitFor = async (what: string, ok: () => boolean, seconds = 60) => {
-  for (let i = 0; i < seconds * 2; i++) { if (ok()) return; await new Promise((r) => setTimeout(r, 500)); }
-  throw new Error(`timed out waiting for ${what}`);
-};
+const jobState = (id: string) => slurmJobState(ctl, id);
 
 describe("rendered configs in a real SLURM cluster", () => {
   beforeAll(() => {
