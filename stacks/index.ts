@@ -1,7 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import { HyperscalerCluster } from "../components/cluster";
+import { hostProblems, HyperscalerCluster } from "../components/cluster";
 import { ConfigError, parseStackConfig, StackConfig } from "../components/config";
-import { baseImageProblem } from "../components/images";
 
 /** Stops the program before any resource is registered; Pulumi prints the message alone. */
 function refuse(message: string): never {
@@ -30,8 +29,8 @@ if (config.requireRealPassphrase) {
   }
 }
 
-const imageProblem = baseImageProblem(config.baseImage);
-if (imageProblem) refuse(imageProblem);
+const problems = hostProblems(config);
+if (problems.length > 0) refuse(`the Docker host cannot run this config:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
 
 const cluster = new HyperscalerCluster(config.clusterName, { config });
 

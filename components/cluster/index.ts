@@ -1,1 +1,2 @@
 export * from "./cluster";
+export * from "./preflight";

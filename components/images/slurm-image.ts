@@ -1,6 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { LocalImage } from "../docker";
@@ -51,18 +50,3 @@ export function hashFolder(dir: string): string {
   return "sha256:" + h.digest("hex").slice(0, 16);
 }
 
-/**
- * Why `baseImage` cannot be used, or undefined when it is on the Docker host. Checked
- * before any resource is registered, so a typo fails the preview, not a build halfway.
- */
-export function baseImageProblem(baseImage: string): string | undefined {
-  const r = spawnSync("docker", ["image", "inspect", "--format", "{{.Id}}", baseImage], { encoding: "utf8" });
-  if (r.error) return `cannot run docker (${r.error.message}); run scripts/setup.sh, which installs and starts it`;
-  if (r.status === 0) return undefined;
-  if (/no such image|not found/i.test(r.stderr)) {
-    return `hyperscaler:baseImage: image '${baseImage}' is not on the Docker host; ` +
-      "run scripts/setup.sh (it makes hyperscaler/debian-base:bookworm), or `docker pull debian:bookworm-slim` and set that, " +
-      "or fix the name with: pulumi config set hyperscaler:baseImage <image>";
-  }
-  return `the Docker engine did not answer (${r.stderr.trim()}); run scripts/setup.sh, which starts it`;
-}

@@ -1,6 +1,7 @@
 # Where hyperscaler keeps what it builds and runs: one place, sourced by setup.sh and env.sh.
 # Everything heavy lives outside the work tree, keyed by version, so a clean clone reuses it.
-HYPERSCALER_REPO=${HYPERSCALER_REPO:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+# Always the checkout these scripts are in: a value left by another checkout's env.sh must not leak in.
+HYPERSCALER_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 HYPERSCALER_CACHE=${HYPERSCALER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/hyperscaler}
 
 # The engine version is the @pulumi/pulumi pin in package.json: the CLI must match it.

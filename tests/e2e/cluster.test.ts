@@ -69,6 +69,8 @@ describe("bad input fails before any resource exists, naming the config path", (
       [/nodeGroups\.gpu\.gpus\.type: GPUs need a GRES type/, /nodeGroups\.gpu\.memoryMiB: must be at least 256 MiB/]],
     ["a base image that does not exist", "  hyperscaler:clusterName: bad4\n  hyperscaler:baseImage: hyperscaler/no-such-base:1\n  hyperscaler:nodeGroups:\n    cpu:\n      count: 1\n",
       [/hyperscaler:baseImage: image 'hyperscaler\/no-such-base:1' is not on the Docker host; run scripts\/setup\.sh/]],
+    ["a GPU device that is not on the host", "  hyperscaler:clusterName: bad6\n  hyperscaler:nodeGroups:\n    gpu:\n      count: 1\n      gpus:\n        count: 1\n        type: a100\n        hostDevices: [/dev/no-such-gpu0]\n",
+      [/hyperscaler:nodeGroups\.gpu\.gpus\.hostDevices: \/dev\/no-such-gpu0 not on this host/]],
     ["a prod-like stack with the dev passphrase", "  hyperscaler:clusterName: bad5\n  hyperscaler:requireRealPassphrase: true\n  hyperscaler:nodeGroups:\n    cpu:\n      count: 1\n",
       [/requires its own secrets passphrase .*export PULUMI_CONFIG_PASSPHRASE/s]],
   ])("refuses %s", (_what, config, messages) => {

@@ -1,0 +1,32 @@
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import { gpuDevices, StackConfig } from "../config";
+
+/**
+ * What on the Docker host stands in the way of this config, by config path, checked
+ * before any resource is registered: a missing base image or GPU device would otherwise
+ * fail an update halfway.
+ */
+export function hostProblems(config: StackConfig): string[] {
+  const problems: string[] = [];
+  const r = spawnSync("docker", ["image", "inspect", "--format", "{{.Id}}", config.baseImage], { encoding: "utf8" });
+  if (r.error) return [`cannot run docker (${r.error.message}); run scripts/setup.sh, which installs and starts it`];
+  if (r.status !== 0 && /no such image|not found/i.test(r.stderr)) {
+    problems.push(`hyperscaler:baseImage: image '${config.baseImage}' is not on the Docker host; ` +
+      "run scripts/setup.sh (it makes hyperscaler/debian-base:bookworm), or `docker pull debian:bookworm-slim` and set that, " +
+      "or fix the name with: pulumi config set hyperscaler:baseImage <image>");
+  } else if (r.status !== 0) {
+    return [`the Docker engine did not answer (${r.stderr.trim()}); run scripts/setup.sh, which starts it`];
+  }
+  // Device paths are the host's own only when the engine is local.
+  const local = !process.env.DOCKER_HOST || process.env.DOCKER_HOST.startsWith("unix://");
+  for (const [name, group] of Object.entries(config.nodeGroups)) {
+    const devices = group.gpus?.hostDevices ?? gpuDevices(group.gpus?.count ?? 0);
+    const missing = local ? devices.filter((d) => !fs.existsSync(d)) : [];
+    if (missing.length > 0) {
+      problems.push(`hyperscaler:nodeGroups.${name}.gpus.hostDevices: ${missing.join(", ")} not on this host; ` +
+        "list the GPU device files the nodes should get (ls /dev/nvidia*), or remove gpus from the group");
+    }
+  }
+  return problems;
+}
