@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ClusterSpec, clusterSpec, ComputeNodeSpec, CONTROLLER_HOST, StackConfig } from "../config";
-import { ContainerExec, Network } from "../docker";
+import { ContainerExec, Network, Volume } from "../docker";
 import { SlurmImage } from "../images";
 import { MungeKey } from "../munge";
 import { WorkstationNode } from "../node";
@@ -57,8 +57,13 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
       { path: "/etc/slurm/gres.conf", content: renderGresConf(spec) },
     ];
     const common = { image: image.imageId, network: network.name, files, mungeKey, cluster };
+    // slurmctld's state (jobs, dynamic node records) outlives a re-created controller container.
+    const controllerState = new Volume(`${name}-slurmctld-state`, {
+      name: `${cluster}-slurmctld-state`, labels: { "hyperscaler.cluster": cluster },
+    }, keep);
     const controller = new WorkstationNode(`${name}-${CONTROLLER_HOST}`, {
       ...common, hostname: CONTROLLER_HOST, containerName: containerName(CONTROLLER_HOST), role: "controller",
+      volumes: [pulumi.interpolate`${controllerState.name}:/var/spool/slurmctld`],
       cpus: config.controller.cpus, memoryMiB: config.controller.memoryMiB,
       afterFileUpdate: ["scontrol", "reconfigure"],
     }, { parent: this });

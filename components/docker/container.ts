@@ -18,6 +18,8 @@ export interface ContainerArgs {
   readonly capabilities?: pulumi.Input<readonly string[]>;
   /** Host devices as `host-path:container-path`. @default [] */
   readonly devices?: pulumi.Input<readonly string[]>;
+  /** Named volumes as `volume:container-path`. @default [] */
+  readonly volumes?: pulumi.Input<readonly pulumi.Input<string>[]>;
   /** Memory limit, in MiB; updated in place. */
   readonly memoryMiB: pulumi.Input<number>;
   /** CPU limit; updated in place. */
@@ -31,7 +33,7 @@ export interface ContainerArgs {
 /** What the provider sees: ContainerArgs resolved. */
 interface ContainerInputs {
   name: string; image: string; hostname: string; network: string; env: Record<string, string>;
-  capabilities: string[]; devices: string[]; memoryMiB: number; cpus: number; healthCommand: string; labels: Record<string, string>;
+  capabilities: string[]; devices: string[]; volumes: string[]; memoryMiB: number; cpus: number; healthCommand: string; labels: Record<string, string>;
 }
 interface ContainerOutputs extends ContainerInputs {
   /** False when the container exists but is stopped (killed by hand, say); `up` starts it again. */
@@ -51,6 +53,7 @@ function runArgs(c: ContainerInputs): string[] {
     "--memory", `${c.memoryMiB}m`, "--cpus", String(c.cpus),
     "--health-cmd", c.healthCommand, "--health-interval", "10s", "--health-start-period", "60s", "--health-retries", "3",
     ...c.devices.flatMap((d) => ["--device", d]),
+    ...c.volumes.flatMap((v) => ["--volume", v]),
     ...Object.entries(c.env).sort().flatMap(([k, v]) => ["--env", `${k}=${v}`]),
     ...Object.entries(c.labels).sort().flatMap(([k, v]) => ["--label", `${k}=${v}`]),
     c.image,
@@ -98,7 +101,7 @@ export class Container extends pulumi.dynamic.Resource {
 
   constructor(name: string, args: ContainerArgs, opts?: pulumi.CustomResourceOptions) {
     super(provider, name, {
-      env: {}, capabilities: [], devices: [], labels: {}, ...args,
+      env: {}, capabilities: [], devices: [], volumes: [], labels: {}, ...args,
       running: undefined,
     }, { deleteBeforeReplace: true, ...opts });
   }

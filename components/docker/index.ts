@@ -2,4 +2,4 @@ export * from "./cli";
 export * from "./container";
 export * from "./exec";
 export * from "./image";
-export * from "./network";
+export * from "./named";

@@ -28,6 +28,8 @@ export interface WorkstationNodeArgs {
   readonly memoryMiB: number;
   /** Host devices as `host-path:container-path` (GPUs). @default [] */
   readonly devices?: readonly string[];
+  /** Named volumes as `volume:container-path`. @default [] */
+  readonly volumes?: readonly pulumi.Input<string>[];
   /** Extra environment for the entrypoint. @default {} */
   readonly env?: Record<string, string>;
   /** Config files, installed before the key (the entrypoint starts the daemons once the key is there). */
@@ -67,6 +69,7 @@ export class WorkstationNode extends pulumi.ComponentResource {
       env: { HYPERSCALER_ROLE: args.role, ...args.env },
       capabilities: [...SLURM_CAPABILITIES],
       devices: [...(args.devices ?? [])],
+      volumes: [...(args.volumes ?? [])],
       memoryMiB: args.memoryMiB,
       cpus: args.cpus,
       healthCommand: HEALTH[args.role],

@@ -14,6 +14,7 @@ while :; do
     echo "validation failed: after ${timeout}s these nodes are not up:" >&2
     sinfo -N -n "$hosts" -o '%N %t %E' >&2 || true
     echo "$want" | grep -vxF "$ready" | sed 's/^/  missing: /' >&2 || true
+    echo "  look at the missing node's slurmd log (docker logs <its container>): 'Invalid credential' means its MUNGE key differs" >&2
     exit 1
   fi
   sleep 1; waited=$((waited + 1))

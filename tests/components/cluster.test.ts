@@ -100,8 +100,11 @@ describe("HyperscalerCluster under mocks", () => {
     expect(membership.opts.dependsOn).toBeDefined();
   });
 
-  it("protects the key in a protected stack", () => {
-    const { registered } = build({ ...devValues, protect: true });
-    expect(registered.find((r) => r.name === "dev-munge-key")!.opts.protect).toBe(true);
+  it("protects the key and slurmctld's state volume in a protected stack, and only there", () => {
+    for (const protect of [true, false]) {
+      const { registered } = build({ ...devValues, protect });
+      expect(registered.find((r) => r.name === "dev-munge-key")!.opts.protect).toBe(protect);
+      expect(registered.find((r) => r.name === "dev-slurmctld-state")!.opts.protect).toBe(protect);
+    }
   });
 });

@@ -86,7 +86,7 @@ describe("bad input fails before any resource exists, naming the config path", (
 describe("the dev stack's life with jobs running", () => {
   it("deploys from nothing to a cluster that runs a job on every compute node", () => {
     const up = timed("deploy", () => pulumi("up", "--yes"));
-    expect(up.output).toMatch(/\+ 29 created/);
+    expect(up.output).toMatch(/\+ 30 created/);
     const validation = JSON.parse(ok(pulumi("stack", "export")).stdout).deployment.resources
       .find((r: { urn: string }) => r.urn.endsWith(`::${cluster}-validation`));
     expect(validation.outputs.stdout).toMatch(/validated: 2 nodes \(cpu\[001-002\]\) ran srun hostname/);
@@ -177,6 +177,17 @@ describe("the dev stack's life with jobs running", () => {
     ok(pulumi("preview", "--expect-no-changes"));
   });
 
+  it("re-creates a controller removed by hand, keeping SLURM's state and nodes", async () => {
+    const job = await submit("cpu001", 1);
+    await waitFor("the job to finish", () => jobState(job) === "COMPLETED");
+    docker(["rm", "-f", `${cluster}-controller`]);
+    ok(pulumi("refresh", "--yes"));
+    timed("recover-controller", () => pulumi("up", "--yes"));
+    await waitFor("both nodes to answer the new controller", () => dockerTry(["exec", `${cluster}-controller`, "hyperscaler-validate", "cpu[001-002]", "1"]).code === 0, 120);
+    expect(jobState(job)).toBe("COMPLETED");
+    expect(hostnames(2)).toEqual(["cpu001", "cpu002"]);
+  });
+
   it("starts a node stopped by hand again", () => {
     docker(["kill", `${cluster}-cpu001`]);
     ok(pulumi("refresh", "--yes"));
@@ -188,6 +199,7 @@ describe("the dev stack's life with jobs running", () => {
     timed("destroy", () => pulumi("destroy", "--yes"));
     expect(containerIds()).toEqual({});
     expect(dockerTry(["network", "inspect", `${cluster}-net`]).code).not.toBe(0);
+    expect(dockerTry(["volume", "inspect", `${cluster}-slurmctld-state`]).code).not.toBe(0);
     expect(resourceCount(stack)).toBe(0);
   });
 });

@@ -54,6 +54,12 @@ describe("rendered configs in a real SLURM cluster", () => {
 
   const all = () => compressHostlist(spec.nodes.map((n) => n.name));
 
+  it("ships no MUNGE key in the image: every node waits for the cluster's", () => {
+    const r = dockerTry(["run", "--rm", "--entrypoint", "ls", image, "-A", "/etc/munge"]);
+    expect(r.code, r.output).toBe(0);
+    expect(r.stdout.trim()).toBe("");
+  });
+
   it("brings every node up and runs a job step across all of them", () => {
     expect(all()).toBe("cpu[001-002],gpu001");
     expect(ctl("hyperscaler-validate", all(), "120")).toMatch(/validated: 3 nodes/);
