@@ -36,3 +36,6 @@ const cluster = new HyperscalerCluster(config.clusterName, { config });
 
 /** Non-secret facts about the deployment, for people, CI and the audit report. */
 export const manifest = cluster.manifest;
+
+/** How applications log in to PostgreSQL, by role; secret (`pulumi stack output --show-secrets`). */
+export const postgresLogins = cluster.postgres ? pulumi.secret(cluster.postgres.logins) : undefined;

@@ -1,8 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ClusterSpec, clusterSpec, ComputeNodeSpec, CONTROLLER_HOST, StackConfig } from "../config";
 import { ContainerExec, Network, Volume } from "../docker";
-import { SlurmImage } from "../images";
+import { RoleImage } from "../images";
 import { MungeKey } from "../munge";
+import { Postgres } from "../postgres";
 import { WorkstationNode } from "../node";
 import { compressHostlist, contentHash, nodeConf, renderCgroupConf, renderGresConf, renderSlurmConf } from "../render";
 
@@ -26,6 +27,7 @@ export interface ClusterManifest {
   mungeKey: { fingerprint: string; epoch: number };
   configHashes: Record<string, string>;
   image: string;
+  postgres?: { container: string; databases: string[]; backup: { intervalMin: number; retain: number }; passwordEpochs: Record<string, number> };
 }
 
 /**
@@ -38,6 +40,8 @@ export interface ClusterManifest {
 export class HyperscalerCluster extends pulumi.ComponentResource {
   readonly spec: ClusterSpec;
   readonly manifest: pulumi.Output<ClusterManifest>;
+  /** The platform's PostgreSQL, when the config has one. */
+  readonly postgres?: Postgres;
 
   constructor(name: string, args: HyperscalerClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("hyperscaler:cluster:HyperscalerCluster", name, {}, opts);
@@ -48,7 +52,7 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
     const keep = { parent: this, protect: config.protect };
 
     const network = new Network(`${name}-network`, { name: `${cluster}-net`, labels: { "hyperscaler.cluster": cluster } }, { parent: this });
-    const image = new SlurmImage(`${name}-slurm-image`, { baseImage: config.baseImage, tag: `hyperscaler/slurm:${cluster}` }, { parent: this });
+    const image = new RoleImage(`${name}-slurm-image`, { role: "slurm", baseImage: config.baseImage, tag: `hyperscaler/slurm:${cluster}` }, { parent: this });
     const mungeKey = new MungeKey(`${name}-munge-key`, { epoch: config.rotation.mungeKeyEpoch }, keep);
 
     const files = [
@@ -81,14 +85,19 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
         stdin: pulumi.interpolate`${image.imageId} ${mungeKey.fingerprint} ${files.map((f) => contentHash(f.content)).join(" ")}\n`,
       }, { parent: this, dependsOn: ready });
     }
+    const postgres = this.postgres = config.postgres && new Postgres(`${name}-postgres`, {
+      cluster, config: config.postgres, passwordEpochs: config.rotation.postgresPasswordEpochs,
+      baseImage: config.baseImage, network: network.name, protect: config.protect,
+    }, { parent: this });
+
     const version = new ContainerExec(`${name}-slurm-version`, {
       container: controller.containerName,
       create: ["slurmctld", "-V"],
       triggers: [image.imageId],
     }, { parent: this, dependsOn: [controller.keyInstalled] });
 
-    this.manifest = pulumi.all([controller.containerName, version.stdout, mungeKey.fingerprint, image.imageId]).apply(
-      ([ctl, slurmVersion, fingerprint, imageId]): ClusterManifest => ({
+    this.manifest = pulumi.all([controller.containerName, version.stdout, mungeKey.fingerprint, image.imageId, postgres?.containerName]).apply(
+      ([ctl, slurmVersion, fingerprint, imageId, pgContainer]): ClusterManifest => ({
         cluster,
         controller: { hostname: CONTROLLER_HOST, container: ctl },
         computeNodes: spec.nodes.map((n) => ({ name: n.name, group: n.group, container: containerName(n.name) })),
@@ -97,6 +106,13 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
         mungeKey: { fingerprint, epoch: config.rotation.mungeKeyEpoch },
         configHashes: Object.fromEntries(files.map((f) => [f.path.replace("/etc/slurm/", ""), contentHash(f.content)])),
         image: imageId,
+        ...(config.postgres && pgContainer ? { postgres: {
+          container: pgContainer,
+          databases: Object.values(config.postgres.roles).map((r) => r.database).sort(),
+          backup: config.postgres.backup,
+          passwordEpochs: Object.fromEntries(["postgres", ...Object.keys(config.postgres.roles).sort()]
+            .map((r) => [r, config.rotation.postgresPasswordEpochs[r] ?? 0])),
+        } } : {}),
       }));
     this.registerOutputs({ manifest: this.manifest });
   }

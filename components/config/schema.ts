@@ -50,6 +50,30 @@ const partitionSchema = z.strictObject({
   maxTimeMin: positiveInt(1, "minutes").optional(),
 });
 
+/** A PostgreSQL identifier we create: lowercase, so it needs no quoting anywhere. */
+const pgName = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, "must be a lowercase PostgreSQL name (a-z, 0-9, '_'; starts with a letter or '_')");
+
+const postgresSchema = z.strictObject({
+  /** Application roles by name, each with the database it owns. */
+  roles: z.record(pgName, z.strictObject({
+    /** Database the role owns (created if missing). */
+    database: pgName,
+  })).default({}),
+  /** Publish the server on 127.0.0.1:<port> of the Docker host; never on other addresses. @default - not published */
+  publishPort: z.number().int().min(1024, "must be 1024 or above").max(65535).optional(),
+  /** @default 1 */
+  cpus: positiveInt(1, "CPUs").default(1),
+  /** @default 1024 */
+  memoryMiB: positiveInt(256, "MiB").default(1024),
+  /** Scheduled logical backups of every role's database, verified by a test restore. */
+  backup: z.strictObject({
+    /** Minutes between backups. @default 60 */
+    intervalMin: positiveInt(1, "minutes").default(60),
+    /** Backups kept per database. @default 24 */
+    retain: positiveInt(1, "backups").default(24),
+  }).default({ intervalMin: 60, retain: 24 }),
+});
+
 /**
  * The stack config: the one source of truth for keys and defaults. Strict, so a typo
  * in Pulumi.<stack>.yaml is an error rather than a silently ignored key.
@@ -92,8 +116,21 @@ export const stackConfigSchema = z.strictObject({
   rotation: z.strictObject({
     /** @default 0 */
     mungeKeyEpoch: z.number().int().min(0).default(0),
-  }).default({ mungeKeyEpoch: 0 }),
+    /** PostgreSQL password epochs by role (`postgres` is the superuser); a role not listed is at 0. @default {} */
+    postgresPasswordEpochs: z.record(pgName, z.number().int().min(0)).default({}),
+  }).default({ mungeKeyEpoch: 0, postgresPasswordEpochs: {} }),
+  /** The platform's PostgreSQL. @default - none */
+  postgres: postgresSchema.optional(),
 }).superRefine((c, ctx) => {
+  if (c.postgres?.roles.postgres) {
+    ctx.addIssue({ code: "custom", path: ["postgres", "roles", "postgres"], message: "is the superuser, made by the image; name application roles otherwise" });
+  }
+  for (const role of Object.keys(c.rotation.postgresPasswordEpochs)) {
+    if (role !== "postgres" && !c.postgres?.roles[role]) {
+      ctx.addIssue({ code: "custom", path: ["rotation", "postgresPasswordEpochs", role],
+        message: `names no PostgreSQL role (roles: ${["postgres", ...Object.keys(c.postgres?.roles ?? {}).filter((r) => r !== "postgres")].join(", ")})` });
+    }
+  }
   const groups = Object.keys(c.nodeGroups);
   const partitions = c.partitions ?? {};
   for (const [name, p] of Object.entries(partitions)) {
@@ -131,3 +168,4 @@ export const stackConfigSchema = z.strictObject({
 
 export type StackConfig = z.infer<typeof stackConfigSchema>;
 export type NodeGroupConfig = z.infer<typeof nodeGroupSchema>;
+export type PostgresConfig = z.infer<typeof postgresSchema>;

@@ -37,5 +37,5 @@ export async function docker(args: readonly string[], stdin?: string | Buffer): 
 
 /** True when docker's answer means the object is not there (already removed by hand, say). */
 export function isNotFound(r: DockerResult): boolean {
-  return r.code !== 0 && /no such (container|object|image|network)|not found/i.test(r.stderr);
+  return r.code !== 0 && /no such (container|object|image|network|volume)|not found/i.test(r.stderr);
 }

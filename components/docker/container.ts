@@ -1,8 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { docker, dockerTry, isNotFound } from "./cli";
 
-/** Linux capabilities a SLURM or MUNGE container needs; everything else is dropped. */
-export const SLURM_CAPABILITIES = ["CHOWN", "DAC_OVERRIDE", "FOWNER", "KILL", "SETGID", "SETUID"] as const;
+/** Linux capabilities the daemons need (slurmd/slurmctld, munged, postgres: they switch users and own their files); everything else is dropped. */
+export const DAEMON_CAPABILITIES = ["CHOWN", "DAC_OVERRIDE", "FOWNER", "KILL", "SETGID", "SETUID"] as const;
 
 export interface ContainerArgs {
   /** Container name on the Docker host; also what `docker exec` targets. */
@@ -20,6 +20,8 @@ export interface ContainerArgs {
   readonly devices?: pulumi.Input<readonly string[]>;
   /** Named volumes as `volume:container-path`. @default [] */
   readonly volumes?: pulumi.Input<readonly pulumi.Input<string>[]>;
+  /** Ports published on the host's 127.0.0.1 only, as `host-port:container-port`. @default [] */
+  readonly localPorts?: pulumi.Input<readonly string[]>;
   /** Memory limit, in MiB; updated in place. */
   readonly memoryMiB: pulumi.Input<number>;
   /** CPU limit; updated in place. */
@@ -33,20 +35,22 @@ export interface ContainerArgs {
 /** What the provider sees: ContainerArgs resolved. */
 interface ContainerInputs {
   name: string; image: string; hostname: string; network: string; env: Record<string, string>;
-  capabilities: string[]; devices: string[]; volumes: string[]; memoryMiB: number; cpus: number; healthCommand: string; labels: Record<string, string>;
+  capabilities: string[]; devices: string[]; volumes: string[]; localPorts: string[]; memoryMiB: number; cpus: number; healthCommand: string; labels: Record<string, string>;
 }
 interface ContainerOutputs extends ContainerInputs {
   /** False when the container exists but is stopped (killed by hand, say); `up` starts it again. */
   running: boolean;
 }
 
-/** Inputs Docker can change on a running container; any other change replaces it. */
-const UPDATABLE = new Set(["memoryMiB", "cpus"]);
+/** Inputs Docker can change on a running container; any other change replaces it. (An array: provider code is serialized, and a Set does not survive that.) */
+const UPDATABLE = ["memoryMiB", "cpus"];
+/** Defaults of the optional inputs, so state written before an input existed does not read as a change. */
+const OPTIONAL_DEFAULTS = { env: {}, capabilities: [], devices: [], volumes: [], localPorts: [], labels: {} };
 
 function runArgs(c: ContainerInputs): string[] {
   return [
     "run", "--detach", "--name", c.name, "--hostname", c.hostname, "--network", c.network,
-    // Hardening: no privileges to gain, only the capabilities the role needs, no published ports.
+    // Hardening: no privileges to gain, only the capabilities the role needs, ports on loopback only.
     "--cap-drop", "ALL", ...c.capabilities.flatMap((cap) => ["--cap-add", cap]),
     "--security-opt", "no-new-privileges",
     "--restart", "unless-stopped",
@@ -54,6 +58,7 @@ function runArgs(c: ContainerInputs): string[] {
     "--health-cmd", c.healthCommand, "--health-interval", "10s", "--health-start-period", "60s", "--health-retries", "3",
     ...c.devices.flatMap((d) => ["--device", d]),
     ...c.volumes.flatMap((v) => ["--volume", v]),
+    ...c.localPorts.flatMap((p) => ["--publish", `127.0.0.1:${p}`]),
     ...Object.entries(c.env).sort().flatMap(([k, v]) => ["--env", `${k}=${v}`]),
     ...Object.entries(c.labels).sort().flatMap(([k, v]) => ["--label", `${k}=${v}`]),
     c.image,
@@ -71,10 +76,11 @@ const provider: pulumi.dynamic.ResourceProvider<ContainerInputs, ContainerOutput
     if (r.code !== 0) throw new Error(`docker inspect ${id} failed: ${r.stderr.trim()}`);
     return { id, props: { ...props!, running: JSON.parse(r.stdout) === true } };
   },
-  async diff(_id, olds, news) {
+  async diff(_id, oldOutputs, news) {
+    const olds = { ...OPTIONAL_DEFAULTS, ...oldOutputs };
     const keys = [...new Set([...Object.keys(olds), ...Object.keys(news)])].filter((k) => k !== "running") as (keyof ContainerInputs)[];
     const changed = keys.filter((k) => JSON.stringify(olds[k]) !== JSON.stringify(news[k]));
-    const replaces = changed.filter((k) => !UPDATABLE.has(k));
+    const replaces = changed.filter((k) => !UPDATABLE.includes(k));
     return { changes: changed.length > 0 || olds.running === false, replaces, deleteBeforeReplace: true };
   },
   async update(id, _olds, news) {
@@ -101,7 +107,7 @@ export class Container extends pulumi.dynamic.Resource {
 
   constructor(name: string, args: ContainerArgs, opts?: pulumi.CustomResourceOptions) {
     super(provider, name, {
-      env: {}, capabilities: [], devices: [], volumes: [], labels: {}, ...args,
+      ...OPTIONAL_DEFAULTS, ...args,
       running: undefined,
     }, { deleteBeforeReplace: true, ...opts });
   }

@@ -2,13 +2,13 @@ import * as pulumi from "@pulumi/pulumi";
 import { docker, dockerTry, isNotFound } from "./cli";
 
 interface ImageInputs {
-  tag: string; context: string; contextHash: string; buildArgs: Record<string, string>;
+  tag: string; context: string; dockerfile: string; contextHash: string; buildArgs: Record<string, string>;
 }
 interface ImageOutputs extends ImageInputs { imageId: string }
 
 async function build(i: ImageInputs): Promise<string> {
   const args = Object.entries(i.buildArgs).sort().flatMap(([k, v]) => ["--build-arg", `${k}=${v}`]);
-  await docker(["build", "--quiet", "--tag", i.tag, ...args, i.context]);
+  await docker(["build", "--quiet", "--tag", i.tag, "--file", i.dockerfile, ...args, i.context]);
   return docker(["image", "inspect", "--format", "{{.Id}}", i.tag]);
 }
 
@@ -24,7 +24,7 @@ const provider: pulumi.dynamic.ResourceProvider<ImageInputs, ImageOutputs> = {
     return { id, props: { ...props!, imageId: r.stdout.trim() } };
   },
   async diff(_id, olds, news) {
-    const keys: (keyof ImageInputs)[] = ["tag", "context", "contextHash", "buildArgs"];
+    const keys: (keyof ImageInputs)[] = ["tag", "context", "dockerfile", "contextHash", "buildArgs"];
     const changed = keys.filter((k) => JSON.stringify(olds[k]) !== JSON.stringify(news[k]));
     return { changes: changed.length > 0, replaces: changed.includes("tag") ? ["tag"] : [] };
   },
@@ -40,6 +40,8 @@ export interface LocalImageArgs {
   readonly tag: pulumi.Input<string>;
   /** Build context folder. */
   readonly context: pulumi.Input<string>;
+  /** Dockerfile path. */
+  readonly dockerfile: pulumi.Input<string>;
   /** Hash of the context's files: a change rebuilds the image. */
   readonly contextHash: pulumi.Input<string>;
   /** @default {} */

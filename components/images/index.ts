@@ -1,1 +1,1 @@
-export * from "./slurm-image";
+export * from "./role-image";

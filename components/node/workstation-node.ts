@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "node:path";
-import { Container, ContainerExec, SLURM_CAPABILITIES } from "../docker";
+import { Container, ContainerExec, DAEMON_CAPABILITIES } from "../docker";
 import { MungeKey } from "../munge";
 
 /** A config file delivered into the node. */
@@ -67,7 +67,7 @@ export class WorkstationNode extends pulumi.ComponentResource {
       hostname: args.hostname,
       network: args.network,
       env: { HYPERSCALER_ROLE: args.role, ...args.env },
-      capabilities: [...SLURM_CAPABILITIES],
+      capabilities: [...DAEMON_CAPABILITIES],
       devices: [...(args.devices ?? [])],
       volumes: [...(args.volumes ?? [])],
       memoryMiB: args.memoryMiB,

@@ -107,4 +107,17 @@ describe("HyperscalerCluster under mocks", () => {
       expect(registered.find((r) => r.name === "dev-slurmctld-state")!.opts.protect).toBe(protect);
     }
   });
+
+  it("keeps every PostgreSQL password secret and its data protected and retained in a protected stack", async () => {
+    const { registered } = build({ ...devValues, protect: true, postgres: { roles: { app: { database: "appdb" } } } });
+    const logins = registered.filter((r) => r.name.endsWith("-login"));
+    expect(logins.map((l) => l.name).sort()).toEqual(["dev-postgres-app-login", "dev-postgres-postgres-login"]);
+    for (const l of logins) expect(await isSecret(l.props.stdin)).toBe(true);
+    for (const v of ["dev-postgres-data", "dev-postgres-backups"]) {
+      const volume = registered.find((r) => r.name === v)!;
+      expect([volume.opts.protect, volume.opts.retainOnDelete]).toEqual([true, true]);
+    }
+    const pg = registered.find((r) => r.name === "dev-postgres" && r.props.healthCommand)!;
+    expect(pg.props.capabilities).toEqual(["CHOWN", "DAC_OVERRIDE", "FOWNER", "KILL", "SETGID", "SETUID"]);
+  });
 });

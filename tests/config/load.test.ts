@@ -24,7 +24,7 @@ describe("parseStackConfig", () => {
       controller: { cpus: 1, memoryMiB: 1024 },
       nodeGroups: { cpu: { count: 2, cpus: 1, memoryMiB: 512, features: [] } },
       slurm: { slurmctldPort: 6817, slurmdPort: 6818, maxNodeCount: 1024 },
-      rotation: { mungeKeyEpoch: 0 },
+      rotation: { mungeKeyEpoch: 0, postgresPasswordEpochs: {} },
     });
   });
 
@@ -99,5 +99,17 @@ describe("cluster config rules", () => {
 
   it("requires maxNodeCount to cover the nodes", () => {
     expect(problemsOf({ ...base, slurm: { maxNodeCount: 1 } }).join("\n")).toMatch(/hyperscaler:slurm\.maxNodeCount: is below the 2 compute nodes/);
+  });
+
+  it("rejects a password epoch for a role that does not exist, and an application role named like the superuser", () => {
+    const p = problemsOf({ ...base, postgres: { roles: { postgres: { database: "x" } } }, rotation: { postgresPasswordEpochs: { grafana: 1 } } }).join("\n");
+    expect(p).toMatch(/hyperscaler:postgres\.roles\.postgres: is the superuser/);
+    expect(p).toMatch(/hyperscaler:rotation\.postgresPasswordEpochs\.grafana: names no PostgreSQL role \(roles: postgres\)/);
+  });
+
+  it("rejects a published PostgreSQL port below 1024 and an invalid database name", () => {
+    const p = problemsOf({ ...base, postgres: { publishPort: 80, roles: { app: { database: "App-DB" } } } }).join("\n");
+    expect(p).toMatch(/hyperscaler:postgres\.publishPort: must be 1024 or above/);
+    expect(p).toMatch(/hyperscaler:postgres\.roles\.app\.database: must be a lowercase PostgreSQL name/);
   });
 });

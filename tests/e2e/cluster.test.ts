@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import * as fs from "node:fs";
-import * as path from "node:path";
-import { readTree, run, RunResult, tempBackend, tempProject } from "../support/run";
+import { readTree, RunResult } from "../support/run";
+import { ok, TestProject } from "../support/stack";
 import { docker, dockerTry } from "../support/docker";
 import { jobState as slurmJobState, waitFor } from "../support/slurm";
 
@@ -10,15 +9,12 @@ import { jobState as slurmJobState, waitFor } from "../support/slurm";
 // bad input, drift, destroy. Every step checks the cluster itself, not only the exit code.
 const stack = `e2e${process.pid}`;
 const cluster = stack;
-let project: string;
-let backend: ReturnType<typeof tempBackend>;
+const project = new TestProject();
 const timings: Record<string, number> = {};
 
-const pulumiIn = (stackName: string, ...args: string[]) =>
-  run("pulumi", [...args, "--stack", stackName, "--non-interactive"], { cwd: project, env: backend.env });
+const pulumiIn = (stackName: string, ...args: string[]) => project.pulumi(stackName, ...args);
 const pulumi = (...args: string[]) => pulumiIn(stack, ...args);
-const ok = (r: RunResult) => { expect(r.code, r.output).toBe(0); return r; };
-const setConfig = (key: string, value: string) => ok(pulumi("config", "set", "--path", `hyperscaler:${key}`, value));
+const setConfig = (key: string, value: string) => project.setConfig(stack, key, value);
 function timed(step: string, f: () => RunResult): RunResult {
   const start = Date.now();
   const r = ok(f());
@@ -30,31 +26,23 @@ const jobState = (id: string) => slurmJobState(ctl, id);
 const hostnames = (n: number) => ctl("srun", `-N${n}`, "hostname").trim().split("\n").sort();
 const containerIds = () => Object.fromEntries(docker(["ps", "-a", "--filter", `label=hyperscaler.cluster=${cluster}`, "--format", "{{.Names}} {{.ID}}"])
   .trim().split("\n").filter(Boolean).map((l) => l.split(" ")));
-const manifest = () => JSON.parse(ok(pulumi("stack", "output", "manifest", "--json")).stdout);
-const resourceCount = (stackName: string) =>
-  (JSON.parse(pulumiIn(stackName, "stack", "export").stdout).deployment.resources ?? [])
-    .filter((r: { type: string }) => r.type !== "pulumi:pulumi:Stack").length;
+const manifest = () => project.output(stack, "manifest");
+const resourceCount = (stackName: string) => project.resourceCount(stackName);
 const submit = async (node: string, seconds: number) => {
   const id = ctl("sbatch", "--parsable", "-w", node, "--wrap", `sleep ${seconds}`).trim();
   await waitFor(`job ${id} to start on ${node}`, () => jobState(id) === "RUNNING");
   return id;
 };
-function stackWith(name: string, config: string) {
-  ok(pulumiIn(name, "stack", "init"));
-  fs.appendFileSync(path.join(project, `Pulumi.${name}.yaml`), `config:\n${config}`);
-}
+const stackWith = (name: string, config: string) => project.init(name, config);
 
 beforeAll(() => {
-  backend = tempBackend();
-  project = tempProject();
   stackWith(stack, `  hyperscaler:clusterName: ${cluster}\n  hyperscaler:nodeGroups:\n    cpu:\n      count: 2\n      memoryMiB: 256\n`);
 });
 afterAll(() => {
   pulumi("destroy", "--yes");
   const left = Object.keys(containerIds());
   if (left.length) dockerTry(["rm", "-f", ...left]);
-  fs.rmSync(backend.dir, { recursive: true, force: true });
-  fs.rmSync(project, { recursive: true, force: true });
+  project.remove();
   console.log(`e2e step times (s): ${JSON.stringify(timings)}`);
 });
 
@@ -97,7 +85,7 @@ describe("the dev stack's life with jobs running", () => {
     expect(m.mungeKey).toEqual({ fingerprint: expect.stringMatching(/^sha256:[0-9a-f]{16}$/), epoch: 0 });
     // The key in the containers is the one the manifest fingerprints, and never in clear in state.
     const key = docker(["exec", `${cluster}-cpu001`, "base64", "-w0", "/etc/munge/munge.key"]);
-    expect(readTree(backend.dir)).not.toContain(key.slice(0, 64));
+    expect(readTree(project.backend.dir)).not.toContain(key.slice(0, 64));
     expect(JSON.stringify(m)).not.toContain(key.slice(0, 64));
   });
 

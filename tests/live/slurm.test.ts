@@ -3,7 +3,7 @@ import { clusterSpec, ComputeNodeSpec } from "../../components/config";
 import { compressHostlist, nodeConf, renderCgroupConf, renderGresConf, renderSlurmConf } from "../../components/render";
 import { configFrom } from "../support/config";
 import { jobState as slurmJobState, waitFor } from "../support/slurm";
-import { buildSlurmImage, docker, dockerTry, newMungeKey } from "../support/docker";
+import { buildRoleImage, docker, dockerTry, newMungeKey } from "../support/docker";
 
 // The rendered configs and a MUNGE key, consumed by real slurmctld, slurmd and munged in
 // plain unprivileged containers, through the same image scripts the components call.
@@ -41,7 +41,7 @@ const jobState = (id: string) => slurmJobState(ctl, id);
 
 describe("rendered configs in a real SLURM cluster", () => {
   beforeAll(() => {
-    image = buildSlurmImage("hyperscaler/slurm:test");
+    image = buildRoleImage("slurm", "hyperscaler/slurm:test");
     docker(["network", "create", net]);
     start("controller", ["HYPERSCALER_ROLE=controller"], key);
     spec.nodes.forEach((n) => startNode(n));

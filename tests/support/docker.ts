@@ -13,9 +13,10 @@ export function dockerTry(args: string[], input?: string | Buffer): RunResult {
   return run("docker", args, { input });
 }
 
-/** Builds the SLURM role image from images/slurm on the configured base image. */
-export function buildSlurmImage(tag: string): string {
-  docker(["build", "-q", "--build-arg", `BASE_IMAGE=${process.env.HYPERSCALER_BASE_IMAGE}`, "-t", tag, path.join(REPO, "images/slurm")]);
+/** Builds a role image (images/<role>/Dockerfile, context images/) on the configured base image. */
+export function buildRoleImage(role: "slurm" | "postgres", tag: string): string {
+  docker(["build", "-q", "--build-arg", `BASE_IMAGE=${process.env.HYPERSCALER_BASE_IMAGE}`, "-t", tag,
+    "-f", path.join(REPO, "images", role, "Dockerfile"), path.join(REPO, "images")]);
   return tag;
 }
 

@@ -1,0 +1,106 @@
+import * as pulumi from "@pulumi/pulumi";
+import { PostgresConfig } from "../config";
+import { Container, ContainerExec, DAEMON_CAPABILITIES, Volume } from "../docker";
+import { RoleImage } from "../images";
+import { SecretBytes } from "../random";
+
+/** The superuser the image makes. */
+export const SUPERUSER = "postgres";
+/** PostgreSQL's port inside the cluster network. */
+export const POSTGRES_PORT = 5432;
+
+export interface PostgresArgs {
+  /** Cluster name: prefix of container and volume names, and the cluster backups belong to. */
+  readonly cluster: string;
+  readonly config: PostgresConfig;
+  /** Password epochs by role; a role not listed is at 0. */
+  readonly passwordEpochs: Readonly<Record<string, number>>;
+  readonly baseImage: string;
+  /** Docker network the cluster shares; the server is `postgres` there. */
+  readonly network: pulumi.Input<string>;
+  /** Protect and retain the data and backup volumes (prod). @default false */
+  readonly protect?: boolean;
+}
+
+/** How an application reaches its database; the password is secret. */
+export interface PostgresLogin {
+  readonly host: string;
+  readonly port: number;
+  readonly database: string;
+  readonly user: string;
+  readonly password: pulumi.Output<string>;
+}
+
+/**
+ * The platform's PostgreSQL 15 (Debian's, on the project's base image): data and backups
+ * on named volumes, passwords from random bytes rotated by epoch and applied in the
+ * running server, and scheduled backups verified by a test restore. Reachable on the
+ * cluster network as `postgres`, on the host only at 127.0.0.1 when asked.
+ */
+export class Postgres extends pulumi.ComponentResource {
+  readonly containerName: pulumi.Output<string>;
+  /** Logins by application role. */
+  readonly logins: Record<string, PostgresLogin>;
+
+  constructor(name: string, args: PostgresArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("hyperscaler:postgres:Postgres", name, {}, opts);
+    const { cluster, config } = args;
+    // Data outlives the container; in prod it is protected and kept even if the stack goes.
+    const keep = { parent: this, protect: !!args.protect, retainOnDelete: !!args.protect };
+    const labels = { "hyperscaler.cluster": cluster };
+    const data = new Volume(`${name}-data`, { name: `${cluster}-postgres-data`, labels }, keep);
+    const backups = new Volume(`${name}-backups`, { name: `${cluster}-postgres-backups`, labels }, keep);
+    const image = new RoleImage(`${name}-image`, { role: "postgres", baseImage: args.baseImage, tag: `hyperscaler/postgres:${cluster}` }, { parent: this });
+
+    const container = new Container(name, {
+      name: `${cluster}-postgres`,
+      image: image.imageId,
+      hostname: "postgres",
+      network: args.network,
+      env: { HYPERSCALER_CLUSTER: cluster },
+      capabilities: [...DAEMON_CAPABILITIES],
+      volumes: [pulumi.interpolate`${data.name}:/var/lib/postgresql/data`, pulumi.interpolate`${backups.name}:/backups`],
+      localPorts: config.publishPort ? [`${config.publishPort}:${POSTGRES_PORT}`] : [],
+      memoryMiB: config.memoryMiB,
+      cpus: config.cpus,
+      healthCommand: "pg_isready -q -h /run/postgresql",
+      labels: { ...labels, "hyperscaler.role": "postgres" },
+    }, { parent: this });
+    this.containerName = container.name;
+    const triggers = [container.id];
+
+    const password = (role: string) => new SecretBytes(`${name}-${role}-password`, {
+      length: 24, epoch: args.passwordEpochs[role] ?? 0, epochPath: `hyperscaler:rotation.postgresPasswordEpochs.${role}`,
+    }, { parent: this }).base64;
+
+    // The first delivery lets the entrypoint initialise a new volume; every delivery (and a
+    // rotation) also sets the password in the running server.
+    const superuser = new ContainerExec(`${name}-${SUPERUSER}-login`, {
+      container: container.name,
+      create: ["sh", "-c", `hyperscaler-install /run/hyperscaler/superuser-password 0400 root:root < /dev/stdin && hyperscaler-pg-set-password ${SUPERUSER} < /run/hyperscaler/superuser-password`],
+      stdin: pulumi.secret(password(SUPERUSER)),
+      triggers,
+    }, { parent: this });
+
+    this.logins = {};
+    for (const [role, r] of Object.entries(config.roles).sort()) {
+      const secret = pulumi.secret(password(role));
+      new ContainerExec(`${name}-${role}-login`, {
+        container: container.name,
+        create: ["hyperscaler-pg-set-password", role, r.database],
+        stdin: secret,
+        triggers,
+      }, { parent: this, dependsOn: [superuser] });
+      this.logins[role] = { host: "postgres", port: POSTGRES_PORT, database: r.database, user: role, password: secret };
+    }
+
+    const databases = Object.values(config.roles).map((r) => r.database).sort();
+    new ContainerExec(`${name}-backup-schedule`, {
+      container: container.name,
+      create: ["hyperscaler-install", "/etc/hyperscaler/backup.conf", "0644", "root:root"],
+      stdin: `INTERVAL_MIN=${config.backup.intervalMin}\nRETAIN=${config.backup.retain}\nDATABASES="${databases.join(" ")}"\n`,
+      triggers,
+    }, { parent: this });
+    this.registerOutputs({ containerName: this.containerName });
+  }
+}

@@ -1,0 +1,36 @@
+#!/bin/sh
+# hyperscaler-pg-backup DATABASE [RETAIN]
+# A logical backup (pg_dump -Fc) into /backups, verified by restoring it into a scratch
+# database, recorded beside it (<dump>.json: time, size, sha256, cluster), then the
+# newest RETAIN backups of DATABASE are kept. A backup that fails verification is
+# deleted and the command fails: only good backups are ever recorded.
+# Also writes /backups/backup.prom (Prometheus textfile) with the newest good backup's time.
+set -eu
+db=$1 retain=${2:-24}
+dir=/backups cluster=${HYPERSCALER_CLUSTER:?set HYPERSCALER_CLUSTER}
+as_pg() { runuser -u postgres -- "$@"; }
+stamp=$(date -u +%Y%m%dT%H%M%SZ)
+dump="$dir/$db-$stamp.dump"
+start=$(date +%s)
+as_pg pg_dump -Fc --dbname="$db" --file="$dump.partial"
+scratch="hs_verify_$(date +%s)_$$"
+as_pg createdb "$scratch"
+if ! as_pg pg_restore --exit-on-error --dbname="$scratch" "$dump.partial" 2>"$dump.err"; then
+  as_pg dropdb --if-exists "$scratch"
+  echo "hyperscaler-pg-backup: $db backup failed verification (restore into a scratch database): $(head -c 500 "$dump.err")" >&2
+  rm -f "$dump.partial" "$dump.err"; exit 1
+fi
+tables=$(as_pg psql -X -At -d "$scratch" -c "SELECT count(*) FROM pg_tables WHERE schemaname NOT IN ('pg_catalog','information_schema')")
+as_pg dropdb "$scratch"
+rm -f "$dump.err"
+mv "$dump.partial" "$dump"
+size=$(stat -c %s "$dump") sha=$(sha256sum "$dump" | cut -d' ' -f1) now=$(date +%s)
+printf '{"file":"%s","database":"%s","cluster":"%s","time":"%s","epoch":%s,"sizeBytes":%s,"sha256":"%s","tables":%s,"seconds":%s}\n' \
+  "$(basename "$dump")" "$db" "$cluster" "$stamp" "$now" "$size" "$sha" "$tables" "$((now - start))" >"$dump.json.partial"
+mv "$dump.json.partial" "$dump.json"
+# Retention: newest first, drop the rest (dump and record together).
+ls -1 "$dir/$db"-*.dump | sort -r | tail -n +"$((retain + 1))" | while read -r old; do rm -f "$old" "$old.json"; done
+printf '# HELP hyperscaler_postgres_backup_last_success_timestamp_seconds Time of the newest verified backup.\n# TYPE hyperscaler_postgres_backup_last_success_timestamp_seconds gauge\nhyperscaler_postgres_backup_last_success_timestamp_seconds{database="%s"} %s\n' \
+  "$db" "$now" >"$dir/backup.prom.partial"
+mv "$dir/backup.prom.partial" "$dir/backup.prom"
+echo "backup $(basename "$dump"): $size bytes, sha256 $sha, $tables tables, verified in $((now - start))s"

@@ -1,0 +1,23 @@
+#!/bin/sh
+# Starts PostgreSQL on the data volume. A new volume is initialised with the superuser
+# password delivered by `docker exec` (never an env var: those show in `docker inspect`).
+set -eu
+pwfile=/run/hyperscaler/superuser-password
+waited=0
+until [ -s "$pwfile" ] || [ -s "$PGDATA/PG_VERSION" ]; do
+  [ $((waited % 60)) -eq 0 ] && echo "hyperscaler: waiting for $pwfile (${waited}s)"
+  sleep 1; waited=$((waited + 1))
+done
+chown postgres:postgres "$PGDATA"; chmod 0700 "$PGDATA"
+if [ ! -s "$PGDATA/PG_VERSION" ]; then
+  # Read by the postgres user only for initdb, then gone.
+  install -o postgres -m 0400 "$pwfile" /run/postgresql/.pw
+  runuser -u postgres -- initdb --username=postgres --pwfile=/run/postgresql/.pw \
+    --auth-local=peer --auth-host=scram-sha-256 --encoding=UTF8 --locale=C.UTF-8 >/dev/null
+  rm -f /run/postgresql/.pw
+  echo "listen_addresses = '*'" >>"$PGDATA/postgresql.conf"
+  echo "host all all all scram-sha-256" >>"$PGDATA/pg_hba.conf"
+  echo "hyperscaler: initialised a new database cluster in $PGDATA"
+fi
+hyperscaler-pg-backup-loop &
+exec runuser -u postgres -- postgres -D "$PGDATA"

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# A PostgreSQL disaster-recovery drill on a deployed stack, from scripts/ of this repo:
+#   bash scripts/with-env.sh bash scripts/pg-dr-drill.sh --stack dev [--database appdb] [--size-mb 1024]
+# Writes known data (SIZE_MB of rows), backs up, destroys the database container AND its
+# data volume, brings them back with `pulumi up`, restores the newest backup, checks the
+# data is identical, and prints the measured RTO and the RPO the backup schedule gives.
+# It destroys the stack's database: run it on a drill stack, or accept losing what is newer
+# than the drill's own backup.
+set -euo pipefail
+stack= db= size_mb=64
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --stack) stack=$2; shift 2 ;;
+    --database) db=$2; shift 2 ;;
+    --size-mb) size_mb=$2; shift 2 ;;
+    *) echo "usage: $0 --stack STACK [--database DB] [--size-mb N]" >&2; exit 64 ;;
+  esac
+done
+[ -n "$stack" ] || { echo "usage: $0 --stack STACK [--database DB] [--size-mb N]" >&2; exit 64; }
+manifest=$(pulumi stack output manifest --stack "$stack" --json)
+field() { node -e 'const m=JSON.parse(process.argv[1]); const v=process.argv[2].split(".").reduce((o,k)=>o?.[k], m); if (v===undefined) process.exit(1); console.log(Array.isArray(v)?v[0]:v)' "$manifest" "$1"; }
+container=$(field postgres.container) || { echo "stack $stack has no PostgreSQL (hyperscaler:postgres)" >&2; exit 65; }
+db=${db:-$(field postgres.databases)}
+interval=$(field postgres.backup.intervalMin)
+cluster=$(field cluster)
+psql_() { docker exec -i "$container" runuser -u postgres -- psql -X -q -At -v ON_ERROR_STOP=1 -d "$db" "$@"; }
+checksum() { psql_ -c "SELECT count(*) || ' ' || md5(string_agg(md5(payload), '' ORDER BY id)) FROM hyperscaler_drill"; }
+now() { date +%s.%N; }
+secs() { awk "BEGIN { printf \"%.1f\", $2 - $1 }"; }
+
+echo "drill: writing ${size_mb} MB of known rows into $db.hyperscaler_drill"
+rows=$((size_mb * 1024))   # rows of ~1 KiB of hex that compresses like real data, not like repeats
+psql_ -c "DROP TABLE IF EXISTS hyperscaler_drill" -c "CREATE TABLE hyperscaler_drill (id int PRIMARY KEY, payload text)" \
+  -c "INSERT INTO hyperscaler_drill SELECT g, (SELECT string_agg(encode(sha512((g || '/' || k)::text::bytea), 'hex'), '') FROM generate_series(1, 8) k)
+      FROM generate_series(1, $rows) g"
+before=$(checksum)
+dbsize=$(psql_ -c "SELECT pg_database_size(current_database())")
+echo "drill: $before (rows, checksum); database size $((dbsize / 1048576)) MB"
+
+t0=$(now)
+docker exec "$container" hyperscaler-pg-backup "$db"
+t1=$(now)
+backup=$(docker exec "$container" sh -c "ls -1 /backups/$db-*.dump | sort -r | head -n 1")
+bytes=$(docker exec "$container" stat -c %s "$backup")
+
+echo "drill: destroying $container and its data volume ${cluster}-postgres-data"
+docker rm -f "$container" >/dev/null
+docker volume rm "${cluster}-postgres-data" >/dev/null
+t2=$(now)
+pulumi refresh --stack "$stack" --yes --skip-preview >/dev/null
+pulumi up --stack "$stack" --yes --skip-preview >/dev/null
+t3=$(now)
+docker exec "$container" hyperscaler-pg-restore "$db" "$(basename "$backup")"
+after=$(checksum)
+t4=$(now)
+if [ "$after" != "$before" ]; then
+  echo "drill FAILED: restored data differs: before '$before', after '$after'" >&2
+  exit 1
+fi
+psql_ -c "DROP TABLE hyperscaler_drill"
+echo "drill: data identical after restore ($after)"
+echo "drill: backup $(secs "$t0" "$t1") s for $((bytes / 1048576)) MB dump of a $((dbsize / 1048576)) MB database ($(awk "BEGIN { printf \"%.1f\", $dbsize / 1048576 / ($t1 - $t0) }") MB/s)"
+echo "drill: rebuild (refresh + up) $(secs "$t2" "$t3") s; restore + verify $(secs "$t3" "$t4") s ($(awk "BEGIN { printf \"%.1f\", $dbsize / 1048576 / ($t4 - $t3) }") MB/s)"
+echo "drill: RTO $(secs "$t2" "$t4") s (database gone -> data back); RPO up to ${interval} min (backup every ${interval} min)"

@@ -1,0 +1,102 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { randomBytes } from "node:crypto";
+import { buildRoleImage, docker, dockerTry } from "../support/docker";
+import { waitFor } from "../support/slurm";
+import { DAEMON_CAPABILITIES } from "../../components/docker/container";
+
+// The PostgreSQL image's scripts against a real server: initialisation without the
+// password in env or argv, roles, backups verified by restore, refusals, password rotation.
+const name = `hspg${process.pid}`;
+const volume = `${name}-data`;
+const superPassword = randomBytes(18).toString("base64url");
+let appPassword = randomBytes(18).toString("base64url");
+const exec = (...cmd: string[]) => docker(["exec", name, ...cmd]);
+const execTry = (...cmd: string[]) => dockerTry(["exec", name, ...cmd]);
+const asApp = (sql: string, password = appPassword) =>
+  dockerTry(["exec", "-e", `PGPASSWORD=${password}`, name, "psql", "-X", "-At", "-h", "127.0.0.1", "-U", "app", "-d", "appdb", "-c", sql]);
+const rowsAndChecksum = () => asApp("SELECT count(*) || ' ' || md5(string_agg(s, ',' ORDER BY i)) FROM t").stdout.trim();
+
+describe("the PostgreSQL image", () => {
+  beforeAll(() => {
+    const image = buildRoleImage("postgres", "hyperscaler/postgres:test");
+    docker(["run", "-d", "--name", name, "--cap-drop", "ALL", ...DAEMON_CAPABILITIES.flatMap((c) => ["--cap-add", c]),
+      "--security-opt", "no-new-privileges", "-e", `HYPERSCALER_CLUSTER=${name}`, "-v", `${volume}:/var/lib/postgresql/data`, image]);
+    docker(["exec", "-i", name, "hyperscaler-install", "/run/hyperscaler/superuser-password", "0400", "root:root"], superPassword);
+    docker(["exec", "-i", name, "hyperscaler-pg-set-password", "app", "appdb"], appPassword);
+    expect(asApp("CREATE TABLE t (i int PRIMARY KEY, s text); INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 20000) g").code).toBe(0);
+  });
+  afterAll(() => {
+    dockerTry(["rm", "-f", name]);
+    dockerTry(["volume", "rm", volume]);
+  });
+
+  it("keeps passwords out of the environment, the process list and the server log", () => {
+    const inspect = docker(["inspect", name]);
+    const logs = docker(["logs", name]) + exec("sh", "-c", "cat /proc/[0-9]*/cmdline /proc/[0-9]*/environ 2>/dev/null | tr '\\0' ' '");
+    for (const secret of [superPassword, appPassword]) {
+      expect(inspect).not.toContain(secret);
+      expect(logs).not.toContain(secret);
+    }
+  });
+
+  it("backs up, verifies by restoring into a scratch database, and records time, size and checksum", () => {
+    expect(exec("hyperscaler-pg-backup", "appdb", "2")).toMatch(/backup appdb-\d{8}T\d{6}Z\.dump: \d+ bytes, sha256 [0-9a-f]{64}, 1 tables, verified/);
+    const record = JSON.parse(exec("sh", "-c", "cat $(ls /backups/appdb-*.dump.json | tail -1)"));
+    expect(record).toMatchObject({ database: "appdb", cluster: name, tables: 1 });
+    const actual = exec("sh", "-c", `sha256sum /backups/${record.file} | cut -d' ' -f1`).trim();
+    expect(actual).toBe(record.sha256);
+    expect(exec("cat", "/backups/backup.prom")).toMatch(new RegExp(`hyperscaler_postgres_backup_last_success_timestamp_seconds\\{database="appdb"\\} ${record.epoch}`));
+  });
+
+  it("restores the newest backup over later damage, keeping the damaged database aside", () => {
+    const before = rowsAndChecksum();
+    expect(before).toMatch(/^20000 /);
+    expect(asApp("DELETE FROM t WHERE i > 100").code).toBe(0);
+    expect(exec("hyperscaler-pg-restore", "appdb")).toMatch(/restored appdb-.*\.dump into appdb; the previous appdb is kept as appdb_before_/);
+    expect(rowsAndChecksum()).toBe(before);
+  });
+
+  it("keeps only the newest RETAIN backups", async () => {
+    for (let i = 0; i < 2; i++) {
+      await new Promise((r) => setTimeout(r, 1100)); // backups are named by the second
+      exec("hyperscaler-pg-backup", "appdb", "2");
+    }
+    expect(exec("sh", "-c", "ls /backups/appdb-*.dump | wc -l").trim()).toBe("2");
+  });
+
+  it.each([
+    ["a missing file", "nope.dump", {}, /no backup file \/backups\/nope\.dump/],
+    ["a corrupt file", "corrupt", {}, /is corrupt: its sha256 differs/],
+    ["a backup of another cluster", "newest", { HYPERSCALER_CLUSTER: "elsewhere" }, /is from cluster 'hspg\d+', this is 'elsewhere'/],
+  ])("refuses %s, changing nothing", (_what, which, env: Record<string, string>, message) => {
+    const before = rowsAndChecksum();
+    let target = which;
+    if (which === "corrupt") {
+      target = "appdb-29990101T000000Z.dump";
+      exec("sh", "-c", `f=$(ls /backups/appdb-*.dump | tail -1); cp "$f" /backups/${target}; cp "$f.json" /backups/${target}.json; ` +
+        `printf XX | dd of=/backups/${target} bs=1 seek=2000 conv=notrunc 2>/dev/null`);
+    }
+    const r = dockerTry(["exec", ...Object.entries(env).flatMap(([k, v]) => ["-e", `${k}=${v}`]), name, "hyperscaler-pg-restore", "appdb", target]);
+    exec("sh", "-c", "rm -f /backups/appdb-2999*");
+    expect(r.code).toBe(65);
+    expect(r.stderr).toMatch(/refused, nothing changed/);
+    expect(r.stderr).toMatch(message);
+    expect(rowsAndChecksum()).toBe(before);
+  });
+
+  it("rotates a password in the running server: a session open before keeps working, the old password stops", async () => {
+    const old = appPassword;
+    appPassword = randomBytes(18).toString("base64url");
+    // A client connected before the rotation stays connected (passwords are checked at login).
+    docker(["exec", "-d", "-e", `PGPASSWORD=${old}`, name, "sh", "-c",
+      "psql -X -At -h 127.0.0.1 -U app -d appdb -c 'SELECT pg_sleep(3)' -c 'SELECT 42' >/tmp/session.out 2>&1"]);
+    await waitFor("the session to connect", () => /pg_sleep/.test(asApp("SELECT query FROM pg_stat_activity WHERE usename = 'app'", old).stdout));
+    docker(["exec", "-i", name, "hyperscaler-pg-set-password", "app", "appdb"], appPassword);
+    await waitFor("the session to finish", () => /^42$/m.test(execTry("cat", "/tmp/session.out").stdout), 10);
+    expect(asApp("SELECT 1").stdout.trim()).toBe("1");
+    const rejected = asApp("SELECT 1", old);
+    expect(rejected.code).not.toBe(0);
+    expect(rejected.stderr).toMatch(/password authentication failed for user "app"/);
+    expect(docker(["logs", name])).not.toContain(appPassword);
+  });
+});

@@ -1,0 +1,45 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { expect } from "vitest";
+import { run, RunResult, tempBackend, tempProject } from "./run";
+
+/** Fails the test with the command's output unless it succeeded. */
+export function ok(r: RunResult): RunResult {
+  expect(r.code, r.output).toBe(0);
+  return r;
+}
+
+/** A throwaway copy of the project on a throwaway file backend, for real `pulumi` runs. */
+export class TestProject {
+  readonly backend = tempBackend();
+  readonly dir = tempProject();
+
+  pulumi(stack: string, ...args: string[]): RunResult {
+    return run("pulumi", [...args, "--stack", stack, "--non-interactive"], { cwd: this.dir, env: this.backend.env });
+  }
+
+  /** Creates a stack whose Pulumi.<stack>.yaml config section is `config` (YAML, indented by two). */
+  init(stack: string, config: string): void {
+    ok(this.pulumi(stack, "stack", "init"));
+    fs.appendFileSync(path.join(this.dir, `Pulumi.${stack}.yaml`), `config:\n${config}`);
+  }
+
+  setConfig(stack: string, key: string, value: string): void {
+    ok(this.pulumi(stack, "config", "set", "--path", `hyperscaler:${key}`, value));
+  }
+
+  output(stack: string, name: string, showSecrets = false): any {
+    return JSON.parse(ok(this.pulumi(stack, "stack", "output", name, "--json", ...(showSecrets ? ["--show-secrets"] : []))).stdout);
+  }
+
+  /** Resources in the stack's state, the stack itself not counted. */
+  resourceCount(stack: string): number {
+    return (JSON.parse(this.pulumi(stack, "stack", "export").stdout).deployment.resources ?? [])
+      .filter((r: { type: string }) => r.type !== "pulumi:pulumi:Stack").length;
+  }
+
+  remove(): void {
+    fs.rmSync(this.backend.dir, { recursive: true, force: true });
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
