@@ -72,6 +72,15 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
       afterFileUpdate: ["scontrol", "reconfigure"],
     }, { parent: this });
 
+    // A new controller (first deploy, or one re-created after it was lost) asks every node to
+    // register again: nodes report their jobs, so jobs the saved state still thinks are
+    // running somewhere are settled (requeued or ended) instead of holding nodes forever.
+    new ContainerExec(`${name}-nodes-rejoin`, {
+      container: controller.containerName,
+      create: ["sh", "-c", "i=0; until scontrol ping | grep -q UP; do i=$((i + 1)); [ $i -lt 60 ] || exit 1; sleep 1; done; scontrol reconfigure"],
+      triggers: [controller.container.id],
+    }, { parent: this, dependsOn: [controller.keyInstalled] });
+
     const compute = spec.nodes.map((node) => this.computeNode(name, node, common, controller, containerName(node.name), image.imageId));
 
     const hostlist = compressHostlist(spec.nodes.map((n) => n.name));

@@ -71,7 +71,9 @@ const postgresSchema = z.strictObject({
     intervalMin: positiveInt(1, "minutes").default(60),
     /** Backups kept per database. @default 24 */
     retain: positiveInt(1, "backups").default(24),
-  }).default({ intervalMin: 60, retain: 24 }),
+    /** Take a verified backup of every database before the server's container is replaced or removed. @default false */
+    beforeReplace: z.boolean().default(false),
+  }).default({ intervalMin: 60, retain: 24, beforeReplace: false }),
 });
 
 /**

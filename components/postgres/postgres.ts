@@ -101,6 +101,16 @@ export class Postgres extends pulumi.ComponentResource {
       stdin: `INTERVAL_MIN=${config.backup.intervalMin}\nRETAIN=${config.backup.retain}\nDATABASES="${databases.join(" ")}"\n`,
       triggers,
     }, { parent: this });
+    if (config.backup.beforeReplace && databases.length > 0) {
+      // Deleted (so run) before the container it depends on is replaced or removed: the
+      // last state of every database is backed up and verified first.
+      new ContainerExec(`${name}-backup-before-replace`, {
+        container: container.name,
+        create: ["test", "-w", "/backups"],
+        delete: ["sh", "-c", databases.map((db) => `hyperscaler-pg-backup ${db} ${config.backup.retain}`).join(" && ")],
+        triggers,
+      }, { parent: this, deleteBeforeReplace: true, dependsOn: [superuser] });
+    }
     this.registerOutputs({ containerName: this.containerName });
   }
 }

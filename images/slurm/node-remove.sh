@@ -19,6 +19,6 @@ while [ -n "$(squeue -h -w "$node" -o %i)" ]; do
 done
 # The node can stay "busy" for a moment after its last job ends (epilog, step cleanup).
 i=0; until scontrol delete nodename="$node" 2>/dev/null; do
-  i=$((i + 1)); [ $i -lt 30 ] || { scontrol delete nodename="$node"; exit 1; }; sleep 1
+  i=$((i + 1)); [ $i -lt 90 ] || { scontrol delete nodename="$node"; exit 1; }; sleep 1
 done
 echo "$node: drained after ${waited}s and removed from SLURM"

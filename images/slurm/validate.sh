@@ -1,7 +1,8 @@
 #!/bin/sh
 # hyperscaler-validate HOSTLIST [TIMEOUT_SEC]   (runs on the controller)
 # Proves a cluster works: waits for every node in HOSTLIST to be usable, then runs one
-# job step across all of them and checks each node answered.
+# job step across all of them that are idle and checks each answered. Nodes busy with
+# jobs are proven by those jobs; the step never queues behind them (--immediate).
 set -eu
 hosts=$1 timeout=${2:-180}
 want=$(scontrol show hostnames "$hosts" | sort)
@@ -19,9 +20,15 @@ while :; do
   fi
   sleep 1; waited=$((waited + 1))
 done
-got=$(srun -N"$count" -w "$hosts" --time=2 hostname | sort)
-if [ "$got" != "$want" ]; then
-  echo "validation failed: srun -N$count -w $hosts answered from: $(echo "$got" | tr '\n' ' ')" >&2
-  exit 1
+idle=$(sinfo -h -N -n "$hosts" -t idle -o '%N' | sort -u)
+busy=$((count - $(echo "$idle" | grep -c . || true)))
+if [ -n "$idle" ]; then
+  n=$(echo "$idle" | wc -l)
+  list=$(echo "$idle" | paste -sd, -)
+  got=$(srun -N"$n" -w "$list" --immediate=60 --time=2 hostname | sort) || true
+  if [ "$got" != "$idle" ]; then
+    echo "validation failed: srun -N$n -w $list answered from: $(echo "$got" | tr '\n' ' ')" >&2
+    exit 1
+  fi
 fi
-echo "validated: $count nodes ($hosts) ran srun hostname after ${waited}s"
+echo "validated: $count nodes ($hosts) up after ${waited}s; srun hostname ran on the $((count - busy)) idle, $busy busy with jobs"

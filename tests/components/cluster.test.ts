@@ -120,4 +120,13 @@ describe("HyperscalerCluster under mocks", () => {
     const pg = registered.find((r) => r.name === "dev-postgres" && r.props.healthCommand)!;
     expect(pg.props.capabilities).toEqual(["CHOWN", "DAC_OVERRIDE", "FOWNER", "KILL", "SETGID", "SETUID"]);
   });
+
+  it("backs every database up before the PostgreSQL container is replaced, when the config asks", () => {
+    const pgValues = (beforeReplace: boolean) => ({ ...devValues, postgres: { roles: { app: { database: "appdb" }, ops: { database: "opsdb" } }, backup: { beforeReplace } } });
+    const hook = (beforeReplace: boolean) => build(pgValues(beforeReplace)).registered.find((r) => r.name === "dev-postgres-backup-before-replace");
+    expect(hook(false)).toBeUndefined();
+    const h = hook(true)!;
+    expect(h.props.delete).toEqual(["sh", "-c", "hyperscaler-pg-backup appdb 24 && hyperscaler-pg-backup opsdb 24"]);
+    expect(h.opts.deleteBeforeReplace).toBe(true);
+  });
 });

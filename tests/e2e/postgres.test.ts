@@ -33,7 +33,7 @@ describe("PostgreSQL in the stack", () => {
     expect(asApp(login.password, "SELECT current_user").stdout.trim()).toBe("app");
     expect(ok(pulumi("stack", "output", "postgresLogins")).stdout).toMatch(/\[secret\]/);
     const m = project.output(stack, "manifest");
-    expect(m.postgres).toEqual({ container, databases: ["appdb"], backup: { intervalMin: 30, retain: 5 }, passwordEpochs: { app: 0, postgres: 0 } });
+    expect(m.postgres).toEqual({ container, databases: ["appdb"], backup: { intervalMin: 30, retain: 5, beforeReplace: false }, passwordEpochs: { app: 0, postgres: 0 } });
   });
 
   it("publishes on 127.0.0.1 only, and keeps passwords out of state, history and the container's config", () => {
