@@ -72,16 +72,7 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
       afterFileUpdate: ["scontrol", "reconfigure"],
     }, { parent: this });
 
-    // A new controller (first deploy, or one re-created after it was lost) asks every node to
-    // register again: nodes report their jobs, so jobs the saved state still thinks are
-    // running somewhere are settled (requeued or ended) instead of holding nodes forever.
-    new ContainerExec(`${name}-nodes-rejoin`, {
-      container: controller.containerName,
-      create: ["sh", "-c", "i=0; until scontrol ping | grep -q UP; do i=$((i + 1)); [ $i -lt 60 ] || exit 1; sleep 1; done; scontrol reconfigure"],
-      triggers: [controller.container.id],
-    }, { parent: this, dependsOn: [controller.keyInstalled] });
-
-    const compute = spec.nodes.map((node) => this.computeNode(name, node, common, controller, containerName(node.name), image.imageId));
+    const compute = spec.nodes.map((node) => this.computeNode(name, node, common, controller, containerName(node.name)));
 
     const hostlist = compressHostlist(spec.nodes.map((n) => n.name));
     const ready = [controller.keyInstalled, ...compute.flatMap((c) => [c.node.keyInstalled, c.membership])];
@@ -128,7 +119,7 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
 
   private computeNode(
     name: string, node: ComputeNodeSpec, common: Omit<ConstructorParameters<typeof WorkstationNode>[1], "hostname" | "containerName" | "role" | "cpus" | "memoryMiB">,
-    controller: WorkstationNode, container: string, imageId: pulumi.Output<string>,
+    controller: WorkstationNode, container: string,
   ) {
     const devices = node.gpus?.hostDevices.map((d, i) => `${d}:/dev/nvidia${i}`) ?? [];
     const computeNode = new WorkstationNode(`${name}-${node.name}`, {
@@ -137,15 +128,14 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
       env: { HYPERSCALER_NODE_CONF: nodeConf(node) },
     }, { parent: this });
     // Scale-in: deleting this (before the node's container, which it depends on) drains
-    // the node, waits for its jobs, and removes it from SLURM. A new image replaces the
-    // container, so the node is drained first then too.
+    // the node, waits for its jobs, and removes it from SLURM. It is never replaced: a new
+    // image replaces the containers under it, and SLURM requeues the jobs they were running.
     const membership = new ContainerExec(`${name}-${node.name}-membership`, {
       container: controller.containerName,
       // Created once the node has registered and run a job step.
       create: ["hyperscaler-validate", node.name, String(VALIDATION_TIMEOUT_SEC)],
       delete: ["hyperscaler-node-remove", node.name, String(DRAIN_TIMEOUT_SEC)],
-      triggers: [imageId],
-    }, { parent: this, deleteBeforeReplace: true, dependsOn: [computeNode.container, computeNode.keyInstalled] });
+    }, { parent: this, dependsOn: [computeNode.container, computeNode.keyInstalled] });
     return { node: computeNode, membership };
   }
 }

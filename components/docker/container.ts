@@ -89,6 +89,8 @@ const provider: pulumi.dynamic.ResourceProvider<ContainerInputs, ContainerOutput
     return { outs: { ...news, running: true } };
   },
   async delete(id) {
+    // Stop first: SIGTERM lets slurmctld save its state and PostgreSQL shut down cleanly.
+    await dockerTry(["stop", "--time", "30", id]);
     const r = await dockerTry(["rm", "--force", "--volumes", id]);
     if (r.code !== 0 && !isNotFound(r)) throw new Error(`docker rm ${id} failed: ${r.stderr.trim()}`);
   },
