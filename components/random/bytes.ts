@@ -1,13 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
+import { contentHash } from "../render/hash";
 
 interface BytesInputs { length: number; epoch: number; epochPath: string }
 interface BytesOutputs extends BytesInputs { base64: string; fingerprint: string }
-
-/** First 16 hex digits of the SHA-256 of the bytes: tells keys apart, reveals nothing of them. */
-export function fingerprintOf(bytes: Buffer): string {
-  return "sha256:" + createHash("sha256").update(bytes).digest("hex").slice(0, 16);
-}
 
 const provider: pulumi.dynamic.ResourceProvider<BytesInputs, BytesOutputs> = {
   async check(olds, news) {
@@ -21,8 +17,8 @@ const provider: pulumi.dynamic.ResourceProvider<BytesInputs, BytesOutputs> = {
   async create(inputs) {
     const bytes = randomBytes(inputs.length);
     return {
-      id: fingerprintOf(bytes),
-      outs: { ...inputs, base64: bytes.toString("base64"), fingerprint: fingerprintOf(bytes) },
+      id: contentHash(bytes),
+      outs: { ...inputs, base64: bytes.toString("base64"), fingerprint: contentHash(bytes) },
     };
   },
   async diff(_id, olds, news) {

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readTree, RunResult } from "../support/run";
 import { ok, TestProject } from "../support/stack";
 import { docker, dockerTry } from "../support/docker";
-import { jobState as slurmJobState, waitFor } from "../support/slurm";
+import { jobState as slurmJobState } from "../support/slurm";
+import { waitFor } from "../support/wait";
 
 // The dev stack's whole life with the real engine, the local backend and local Docker:
 // deploy, scale up, scale down under a running job, rotate under a running job, refuse

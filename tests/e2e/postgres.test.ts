@@ -3,7 +3,7 @@ import * as path from "node:path";
 import { readTree, REPO, run } from "../support/run";
 import { ok, TestProject } from "../support/stack";
 import { docker, dockerTry } from "../support/docker";
-import { waitFor } from "../support/slurm";
+import { waitFor } from "../support/wait";
 
 // The platform's PostgreSQL through the real engine: logins from stack outputs, loopback
 // publishing, password rotation by config with a session open, and the DR drill script.

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { randomBytes } from "node:crypto";
 import { buildRoleImage, docker, dockerTry } from "../support/docker";
-import { waitFor } from "../support/slurm";
+import { waitFor } from "../support/wait";
 import { DAEMON_CAPABILITIES } from "../../components/docker/container";
 
 // The PostgreSQL image's scripts against a real server: initialisation without the

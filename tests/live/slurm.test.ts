@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { clusterSpec, ComputeNodeSpec } from "../../components/config";
 import { compressHostlist, nodeConf, renderCgroupConf, renderGresConf, renderSlurmConf } from "../../components/render";
 import { configFrom } from "../support/config";
-import { jobState as slurmJobState, waitFor } from "../support/slurm";
+import { jobState as slurmJobState } from "../support/slurm";
+import { waitFor } from "../support/wait";
 import { buildRoleImage, docker, dockerTry, newMungeKey } from "../support/docker";
 
 // The rendered configs and a MUNGE key, consumed by real slurmctld, slurmd and munged in
