@@ -121,7 +121,8 @@ step_docker() {
   fi
   if ! command -v dockerd >/dev/null; then
     need_root "installing docker.io" "apt-get install docker.io"
-    run_step docker-install bash -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io'
+    # Another setup (or apt) may hold the package lock: wait for it rather than fail.
+    run_step docker-install bash -c 'apt-get -o DPkg::Lock::Timeout=600 update -qq && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq docker.io'
   fi
   need_root "starting dockerd" "dockerd &"
   say "docker: starting dockerd (log: $LOG_DIR/dockerd.log)"
@@ -156,7 +157,7 @@ step_base_image() {
   mkdir -p "$HYPERSCALER_CACHE/base"
   if [ ! -f "$tarball" ]; then
     need_root "debootstrap" "debootstrap --variant=minbase bookworm DIR"
-    command -v debootstrap >/dev/null || run_step debootstrap-install bash -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap'
+    command -v debootstrap >/dev/null || run_step debootstrap-install bash -c 'apt-get -o DPkg::Lock::Timeout=600 update -qq && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq debootstrap'
     run_step debootstrap make_rootfs_tarball "$tarball"
   fi
   run_step base-import docker import --change 'CMD ["/bin/bash"]' --change 'ENV LANG=C.UTF-8' \

@@ -1,11 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
-import { ClusterSpec, clusterSpec, ComputeNodeSpec, CONTROLLER_HOST, StackConfig } from "../config";
+import { applicationRoles, ClusterSpec, clusterSpec, ComputeNodeSpec, CONTROLLER_HOST, GRAFANA_DB_ROLE, StackConfig } from "../config";
 import { ContainerExec, Network, Volume } from "../docker";
 import { RoleImage } from "../images";
+import { Monitoring } from "../monitoring";
 import { MungeKey } from "../munge";
 import { Postgres } from "../postgres";
 import { WorkstationNode } from "../node";
-import { compressHostlist, contentHash, nodeConf, renderCgroupConf, renderGresConf, renderSlurmConf } from "../render";
+import { compressHostlist, contentHash, nodeConf, renderCgroupConf, renderGresConf, renderSlurmConf, ScrapeHost } from "../render";
 
 /** Seconds `pulumi up` waits for every node to answer before it fails the update. */
 export const VALIDATION_TIMEOUT_SEC = 180;
@@ -28,6 +29,7 @@ export interface ClusterManifest {
   configHashes: Record<string, string>;
   image: string;
   postgres?: { container: string; databases: string[]; backup: { intervalMin: number; retain: number }; passwordEpochs: Record<string, number> };
+  monitoring?: { prometheus: string; alertmanager: string; grafana?: string; scrapedNodes: number; alertRulesHash: string };
 }
 
 /**
@@ -42,6 +44,8 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
   readonly manifest: pulumi.Output<ClusterManifest>;
   /** The platform's PostgreSQL, when the config has one. */
   readonly postgres?: Postgres;
+  /** Prometheus, Alertmanager (and Grafana), when the config has monitoring. */
+  readonly monitoring?: Monitoring;
 
   constructor(name: string, args: HyperscalerClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("hyperscaler:cluster:HyperscalerCluster", name, {}, opts);
@@ -85,9 +89,22 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
         stdin: pulumi.interpolate`${image.imageId} ${mungeKey.fingerprint} ${files.map((f) => contentHash(f.content)).join(" ")}\n`,
       }, { parent: this, dependsOn: ready });
     }
+    const roles = applicationRoles(config);
     const postgres = this.postgres = config.postgres && new Postgres(`${name}-postgres`, {
-      cluster, config: config.postgres, passwordEpochs: config.rotation.postgresPasswordEpochs,
+      cluster, config: { ...config.postgres, roles }, passwordEpochs: config.rotation.postgresPasswordEpochs,
       baseImage: config.baseImage, network: network.name, protect: config.protect,
+    }, { parent: this });
+
+    const databases = Object.values(roles).map((r) => r.database).sort();
+    const scrapeHosts: ScrapeHost[] = [
+      { host: CONTROLLER_HOST, role: "controller" },
+      ...spec.nodes.map((n): ScrapeHost => ({ host: n.name, role: "compute", group: n.group })),
+      ...(postgres ? [{ host: "postgres", role: "postgres" } as const] : []),
+    ];
+    const monitoring = this.monitoring = config.monitoring && new Monitoring(`${name}-monitoring`, {
+      cluster, config: config.monitoring, baseImage: config.baseImage, network: network.name, scrapeHosts, protect: config.protect,
+      postgres: config.postgres && { databases, backupIntervalMin: config.postgres.backup.intervalMin },
+      grafanaDatabase: postgres?.logins[GRAFANA_DB_ROLE], scrapeHostsReady: ready,
     }, { parent: this });
 
     const version = new ContainerExec(`${name}-slurm-version`, {
@@ -96,8 +113,9 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
       triggers: [image.imageId],
     }, { parent: this, dependsOn: [controller.keyInstalled] });
 
-    this.manifest = pulumi.all([controller.containerName, version.stdout, mungeKey.fingerprint, image.imageId, postgres?.containerName]).apply(
-      ([ctl, slurmVersion, fingerprint, imageId, pgContainer]): ClusterManifest => ({
+    this.manifest = pulumi.all([controller.containerName, version.stdout, mungeKey.fingerprint, image.imageId, postgres?.containerName,
+      monitoring?.prometheusContainer, monitoring?.alertmanagerContainer, monitoring?.grafanaContainer]).apply(
+      ([ctl, slurmVersion, fingerprint, imageId, pgContainer, prom, am, grafana]): ClusterManifest => ({
         cluster,
         controller: { hostname: CONTROLLER_HOST, container: ctl },
         computeNodes: spec.nodes.map((n) => ({ name: n.name, group: n.group, container: containerName(n.name) })),
@@ -108,10 +126,14 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
         image: imageId,
         ...(config.postgres && pgContainer ? { postgres: {
           container: pgContainer,
-          databases: Object.values(config.postgres.roles).map((r) => r.database).sort(),
+          databases,
           backup: config.postgres.backup,
-          passwordEpochs: Object.fromEntries(["postgres", ...Object.keys(config.postgres.roles).sort()]
+          passwordEpochs: Object.fromEntries(["postgres", ...Object.keys(roles).sort()]
             .map((r) => [r, config.rotation.postgresPasswordEpochs[r] ?? 0])),
+        } } : {}),
+        ...(monitoring && prom && am ? { monitoring: {
+          prometheus: prom, alertmanager: am, ...(grafana ? { grafana } : {}), scrapedNodes: scrapeHosts.length,
+          alertRulesHash: monitoring.alertRulesHash,
         } } : {}),
       }));
     this.registerOutputs({ manifest: this.manifest });

@@ -76,6 +76,80 @@ const postgresSchema = z.strictObject({
   }).default({ intervalMin: 60, retain: 24, beforeReplace: false }),
 });
 
+/** A port published on the Docker host's 127.0.0.1, or `false` for none. */
+const localPort = (port: number) => z.union([
+  z.number().int().min(1024, "must be 1024 or above (or false: not published)").max(65535),
+  z.literal(false),
+]).default(port);
+
+/** A warning and a critical level (the alert fires at and above each) held for `forMin` minutes. */
+const levels = (warning: number, critical: number, forMin: number, unit: string, max?: number) => {
+  const value = max === undefined ? z.number().positive(`must be above 0 ${unit}`) : z.number().positive(`must be above 0 ${unit}`).max(max, `must be at most ${max} ${unit}`);
+  return z.strictObject({
+    warning: value.default(warning),
+    critical: value.default(critical),
+    /** Minutes the level must hold before the alert fires. */
+    forMin: positiveInt(1, "minutes").default(forMin),
+  }).default({ warning, critical, forMin })
+    .refine((l) => l.warning < l.critical, { message: `warning must be below critical (${unit})`, path: ["warning"] });
+};
+
+/** A name Alertmanager routes to. */
+const receiverName = z.string().regex(/^[a-z][a-z0-9_-]{0,62}$/, "must be lowercase letters, digits, '_' or '-', starting with a letter");
+
+const monitoringSchema = z.strictObject({
+  /** Seconds between scrapes. @default 15 */
+  scrapeIntervalSec: positiveInt(5, "seconds").max(300, "must be at most 300 seconds").default(15),
+  /** Days Prometheus keeps samples. @default 15 */
+  retentionDays: positiveInt(1, "days").default(15),
+  /** Prometheus container; its web UI on 127.0.0.1:<port>. */
+  prometheus: z.strictObject({
+    /** @default 9090 */
+    port: localPort(9090),
+    /** @default 1 */
+    cpus: positiveInt(1, "CPUs").default(1),
+    /** @default 1024 */
+    memoryMiB: positiveInt(256, "MiB").default(1024),
+  }).default({ port: 9090, cpus: 1, memoryMiB: 1024 }),
+  /** Alertmanager container; its web UI on 127.0.0.1:<port>. */
+  alertmanager: z.strictObject({
+    /** @default 9093 */
+    port: localPort(9093),
+    /** Webhook receivers by name. @default {} (alerts are kept in Alertmanager, sent nowhere) */
+    receivers: z.record(receiverName, z.strictObject({
+      webhookUrls: z.array(z.url("must be a URL such as http://chat-bridge:8080/hook")).min(1, "must list at least one URL"),
+    })).default({}),
+    /** Receiver for each severity. @default - none (kept in Alertmanager) */
+    route: z.strictObject({ critical: receiverName.optional(), warning: receiverName.optional() }).default({}),
+  }).default({ port: 9093, receivers: {}, route: {} }),
+  /** Alert thresholds; the rules Prometheus runs are rendered from these. */
+  thresholds: z.strictObject({
+    /** Node CPU use, percent. @default 70 / 90 for 10 min */
+    cpuPercent: levels(70, 90, 10, "percent", 100),
+    /** Node memory use, percent. @default 80 / 95 for 5 min */
+    memoryPercent: levels(80, 95, 5, "percent", 100),
+    /** Filesystem use, percent. @default 70 / 85 for 5 min */
+    diskPercent: levels(70, 85, 5, "percent", 100),
+    /** Share of HTTP requests answered 5xx, percent (services exposing *http_requests_total). @default 1 / 5 for 5 min */
+    httpErrorPercent: levels(1, 5, 5, "percent", 100),
+    /** p95 HTTP latency, ms (services exposing *http_request_duration_seconds). @default 500 / 2000 for 5 min */
+    httpLatencyP95Ms: levels(500, 2000, 5, "ms"),
+    /** Minutes a node (exporter or slurmd), the controller or PostgreSQL may be down before it pages. @default 2 */
+    downForMin: positiveInt(1, "minutes").default(2),
+    /** Minutes a node may stay drained for a reason the stack did not set. @default 5 */
+    unplannedDrainForMin: positiveInt(1, "minutes").default(5),
+    /** Minutes beyond the backup interval (the RPO) before a missing backup pages. @default 15 */
+    backupGraceMin: positiveInt(1, "minutes").default(15),
+  }).prefault({}),
+  /** Grafana, from an image you provide (Grafana is not in Debian). @default - none */
+  grafana: z.strictObject({
+    /** Image reference on the Docker host, e.g. grafana/grafana-oss:11.3.0 (pin a version). */
+    image: z.string().min(1).refine((i) => !/:latest$/.test(i) && /[:@]/.test(i), "must be pinned to a version or digest (not latest)"),
+    /** @default 3000 */
+    port: localPort(3000),
+  }).optional(),
+});
+
 /**
  * The stack config: the one source of truth for keys and defaults. Strict, so a typo
  * in Pulumi.<stack>.yaml is an error rather than a silently ignored key.
@@ -123,14 +197,23 @@ export const stackConfigSchema = z.strictObject({
   }).default({ mungeKeyEpoch: 0, postgresPasswordEpochs: {} }),
   /** The platform's PostgreSQL. @default - none */
   postgres: postgresSchema.optional(),
+  /** Prometheus, exporters, alert rules, Alertmanager (and Grafana from your image). @default - none */
+  monitoring: monitoringSchema.optional(),
 }).superRefine((c, ctx) => {
+  const receivers = Object.keys(c.monitoring?.alertmanager.receivers ?? {});
+  for (const [severity, receiver] of Object.entries(c.monitoring?.alertmanager.route ?? {})) {
+    if (receiver && !receivers.includes(receiver)) {
+      ctx.addIssue({ code: "custom", path: ["monitoring", "alertmanager", "route", severity],
+        message: `names unknown receiver '${receiver}' (defined: ${receivers.join(", ") || "none; add one under monitoring.alertmanager.receivers"})` });
+    }
+  }
   if (c.postgres?.roles.postgres) {
     ctx.addIssue({ code: "custom", path: ["postgres", "roles", "postgres"], message: "is the superuser, made by the image; name application roles otherwise" });
   }
   for (const role of Object.keys(c.rotation.postgresPasswordEpochs)) {
-    if (role !== "postgres" && !c.postgres?.roles[role]) {
+    if (!postgresRoles(c).includes(role)) {
       ctx.addIssue({ code: "custom", path: ["rotation", "postgresPasswordEpochs", role],
-        message: `names no PostgreSQL role (roles: ${["postgres", ...Object.keys(c.postgres?.roles ?? {}).filter((r) => r !== "postgres")].join(", ")})` });
+        message: `names no PostgreSQL role (roles: ${postgresRoles(c).join(", ")})` });
     }
   }
   const groups = Object.keys(c.nodeGroups);
@@ -169,5 +252,22 @@ export const stackConfigSchema = z.strictObject({
 });
 
 export type StackConfig = z.infer<typeof stackConfigSchema>;
+
+/** Grafana's role and database in the platform's PostgreSQL, when both are configured. */
+export const GRAFANA_DB_ROLE = "grafana";
+
+/** Application roles of the platform's PostgreSQL: the config's, plus Grafana's store when Grafana is on. */
+export function applicationRoles(c: Pick<StackConfig, "postgres" | "monitoring">): Record<string, { database: string }> {
+  const roles = { ...c.postgres?.roles };
+  if (c.postgres && c.monitoring?.grafana && !roles[GRAFANA_DB_ROLE]) roles[GRAFANA_DB_ROLE] = { database: GRAFANA_DB_ROLE };
+  return roles;
+}
+
+/** Every role whose password rotates: the superuser, then the application roles. */
+function postgresRoles(c: Pick<StackConfig, "postgres" | "monitoring">): string[] {
+  return ["postgres", ...Object.keys(applicationRoles(c)).filter((r) => r !== "postgres").sort()];
+}
 export type NodeGroupConfig = z.infer<typeof nodeGroupSchema>;
 export type PostgresConfig = z.infer<typeof postgresSchema>;
+export type MonitoringConfig = z.infer<typeof monitoringSchema>;
+export type AlertThresholds = MonitoringConfig["thresholds"];

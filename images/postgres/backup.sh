@@ -4,7 +4,7 @@
 # database, recorded beside it (<dump>.json: time, size, sha256, cluster), then the
 # newest RETAIN backups of DATABASE are kept. A backup that fails verification is
 # deleted and the command fails: only good backups are ever recorded.
-# Also writes /backups/backup.prom (Prometheus textfile) with the newest good backup's time.
+# Also publishes the newest good backup's time and size as metrics ($HYPERSCALER_METRICS_DIR).
 set -eu
 db=$1 retain=${2:-24}
 dir=/backups cluster=${HYPERSCALER_CLUSTER:?set HYPERSCALER_CLUSTER}
@@ -30,7 +30,7 @@ printf '{"file":"%s","database":"%s","cluster":"%s","time":"%s","epoch":%s,"size
 mv "$dump.json.partial" "$dump.json"
 # Retention: newest first, drop the rest (dump and record together).
 ls -1 "$dir/$db"-*.dump | sort -r | tail -n +"$((retain + 1))" | while read -r old; do rm -f "$old" "$old.json"; done
-printf '# HELP hyperscaler_postgres_backup_last_success_timestamp_seconds Time of the newest verified backup.\n# TYPE hyperscaler_postgres_backup_last_success_timestamp_seconds gauge\nhyperscaler_postgres_backup_last_success_timestamp_seconds{database="%s"} %s\n' \
-  "$db" "$now" >"$dir/backup.prom.partial"
-mv "$dir/backup.prom.partial" "$dir/backup.prom"
+# The newest good backup's time, per database, for the node exporter's textfile collector.
+printf '# HELP hyperscaler_postgres_backup_last_success_timestamp_seconds Time of the newest verified backup.\n# TYPE hyperscaler_postgres_backup_last_success_timestamp_seconds gauge\nhyperscaler_postgres_backup_last_success_timestamp_seconds{database="%s"} %s\n# HELP hyperscaler_postgres_backup_size_bytes Size of the newest verified backup.\n# TYPE hyperscaler_postgres_backup_size_bytes gauge\nhyperscaler_postgres_backup_size_bytes{database="%s"} %s\n' \
+  "$db" "$now" "$db" "$size" | hyperscaler-textfile "backup-$db"
 echo "backup $(basename "$dump"): $size bytes, sha256 $sha, $tables tables, verified in $((now - start))s"

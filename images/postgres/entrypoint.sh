@@ -20,4 +20,9 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
   echo "hyperscaler: initialised a new database cluster in $PGDATA"
 fi
 hyperscaler-pg-backup-loop &
+hyperscaler-node-exporter &
+# The exporter logs in over the local socket as the superuser (peer authentication): it
+# holds no password, so a password rotation never has to reach it.
+runuser -u postgres -- env DATA_SOURCE_NAME="host=/run/postgresql user=postgres dbname=postgres sslmode=disable" \
+  prometheus-postgres-exporter --web.listen-address=:9187 --log.level=warn &
 exec runuser -u postgres -- postgres -D "$PGDATA"

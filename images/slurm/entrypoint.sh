@@ -4,6 +4,9 @@
 # same way a rotation delivers them later, so neither ever forces a container replacement.
 set -eu
 role=${HYPERSCALER_ROLE:?set HYPERSCALER_ROLE to controller or compute}
+# Metrics from the start, so a node stuck waiting for its key shows (munge_ok 0).
+hyperscaler-node-exporter &
+hyperscaler-metrics-loop &
 waited=0
 until [ -s /etc/munge/munge.key ] && [ -s /etc/slurm/slurm.conf ]; do
   [ $((waited % 60)) -eq 0 ] && echo "hyperscaler: waiting for /etc/munge/munge.key and /etc/slurm/slurm.conf (${waited}s)"

@@ -129,4 +129,33 @@ describe("HyperscalerCluster under mocks", () => {
     expect(h.props.delete).toEqual(["sh", "-c", "hyperscaler-pg-backup appdb 24 && hyperscaler-pg-backup opsdb 24"]);
     expect(h.opts.deleteBeforeReplace).toBe(true);
   });
+
+  it("scrapes every node: scaling changes only the targets file's content and the new node's own resources", () => {
+    const monitored = (count: number) => build({ ...devValues, nodeGroups: { cpu: { count } }, monitoring: {} }).registered;
+    const two = monitored(2);
+    const three = monitored(3);
+    const targets = (r: Registered[]) => JSON.parse(String(r.find((x) => x.name === "dev-monitoring-node.json")!.props.stdin));
+    expect(targets(three).map((t: { labels: { node: string } }) => t.labels.node)).toEqual(["controller", "cpu001", "cpu002", "cpu003"]);
+    // The Prometheus container's inputs do not depend on the node count.
+    const prom = (r: Registered[]) => JSON.stringify(r.find((x) => x.name === "dev-monitoring-prometheus")!.props);
+    expect(prom(three)).toBe(prom(two));
+    const added = three.map((r) => r.name).filter((n) => !two.some((t) => t.name === n));
+    expect(added.every((n) => n.startsWith("dev-cpu003"))).toBe(true);
+  });
+
+  it("binds Prometheus, Alertmanager and Grafana to 127.0.0.1 ports from config, and hands Grafana its database password as a secret", async () => {
+    const { registered } = build({ ...devValues, postgres: {}, monitoring: { alertmanager: { port: false }, grafana: { image: "grafana/grafana-oss:11.3.0", port: 3300 } } });
+    const container = (name: string) => registered.find((r) => r.name === name && r.props.healthCommand)!;
+    expect(container("dev-monitoring-prometheus").props.localPorts).toEqual(["9090:9090"]);
+    expect(container("dev-monitoring-alertmanager").props.localPorts).toEqual([]);
+    const grafana = container("dev-monitoring-grafana");
+    expect(grafana.props.localPorts).toEqual(["3300:3000"]);
+    expect(grafana.props.capabilities).toEqual([]);
+    expect(grafana.opts.additionalSecretOutputs).toEqual(["env"]);
+    const env = grafana.props.env as Record<string, unknown>;
+    expect(env.GF_DATABASE_USER).toBe("grafana");
+    expect(await isSecret(env.GF_DATABASE_PASSWORD)).toBe(true);
+    // Grafana's role is made in PostgreSQL beside the configured ones.
+    expect(registered.map((r) => r.name)).toContain("dev-postgres-grafana-login");
+  });
 });

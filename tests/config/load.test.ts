@@ -1,3 +1,4 @@
+import { configFrom } from "../support/config";
 import { describe, expect, it } from "vitest";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -32,7 +33,7 @@ describe("parseStackConfig", () => {
     const p = problems({ "hyperscaler:clusterName": "dev", "hyperscaler:clusterNmae": "x", "hyperscaler:nodeGroups": '{"cpu":{"count":1}}' });
     expect(p).toHaveLength(1);
     expect(p[0]).toMatch(/unknown key 'clusterNmae'/);
-    expect(p[0]).toMatch(/known keys: baseImage, clusterName, controller, nodeGroups/);
+    expect(p[0]).toMatch(/known keys: baseImage, clusterName, controller, monitoring, nodeGroups/);
   });
 
   it("reports every problem at once, each with its path, the value given and the fix", () => {
@@ -112,4 +113,23 @@ describe("cluster config rules", () => {
     expect(p).toMatch(/hyperscaler:postgres\.publishPort: must be 1024 or above/);
     expect(p).toMatch(/hyperscaler:postgres\.roles\.app\.database: must be a lowercase PostgreSQL name/);
   });
+
+  it("rejects monitoring thresholds whose warning is not below critical, or out of range, naming the path", () => {
+    const p = problemsOf({ ...base, monitoring: { thresholds: { cpuPercent: { warning: 95, critical: 90 }, diskPercent: { warning: 70, critical: 120 } } } }).join("\n");
+    expect(p).toMatch(/hyperscaler:monitoring\.thresholds\.cpuPercent\.warning: warning must be below critical/);
+    expect(p).toMatch(/hyperscaler:monitoring\.thresholds\.diskPercent\.critical: must be at most 100 percent/);
+  });
+
+  it("rejects an unpinned Grafana image and a web UI port below 1024", () => {
+    const p = problemsOf({ ...base, monitoring: { grafana: { image: "grafana/grafana:latest" }, prometheus: { port: 80 } } }).join("\n");
+    expect(p).toMatch(/hyperscaler:monitoring\.grafana\.image: must be pinned/);
+    expect(p).toMatch(/hyperscaler:monitoring\.prometheus\.port: must be 1024 or above \(or false: not published\)/);
+  });
+
+  it("accepts a password epoch for Grafana's role when Grafana keeps its store in PostgreSQL", () => {
+    const values = { ...base, postgres: {}, monitoring: { grafana: { image: "grafana/grafana-oss:11.3.0" } }, rotation: { postgresPasswordEpochs: { grafana: 2 } } };
+    expect(configFrom(values).rotation.postgresPasswordEpochs).toEqual({ grafana: 2 });
+    expect(problemsOf({ ...values, monitoring: {} }).join("\n")).toMatch(/postgresPasswordEpochs\.grafana: names no PostgreSQL role/);
+  });
 });
+

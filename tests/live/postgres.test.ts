@@ -45,7 +45,7 @@ describe("the PostgreSQL image", () => {
     expect(record).toMatchObject({ database: "appdb", cluster: name, tables: 1 });
     const actual = exec("sh", "-c", `sha256sum /backups/${record.file} | cut -d' ' -f1`).trim();
     expect(actual).toBe(record.sha256);
-    expect(exec("cat", "/backups/backup.prom")).toMatch(new RegExp(`hyperscaler_postgres_backup_last_success_timestamp_seconds\\{database="appdb"\\} ${record.epoch}`));
+    expect(exec("cat", "/backups/metrics/backup-appdb.prom")).toMatch(new RegExp(`hyperscaler_postgres_backup_last_success_timestamp_seconds\\{database="appdb"\\} ${record.epoch}`));
   });
 
   it("restores the newest backup over later damage, keeping the damaged database aside", () => {

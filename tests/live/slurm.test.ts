@@ -39,10 +39,14 @@ function start(host: string, env: string[], mungeKey: Buffer, devices: readonly 
 const startNode = (node: ComputeNodeSpec, mungeKey = key) =>
   start(node.name, ["HYPERSCALER_ROLE=compute", `HYPERSCALER_NODE_CONF=${nodeConf(node)}`], mungeKey, node.gpus?.hostDevices);
 const jobState = (id: string) => slurmJobState(ctl, id);
+let monitoringImage: string;
+/** What a node's exporter serves, fetched from inside the cluster network. */
+const scrape = (host: string) => docker(["run", "--rm", "--network", net, "--entrypoint", "curl", monitoringImage, "-fsS", `http://${host}:9100/metrics`]);
 
 describe("rendered configs in a real SLURM cluster", () => {
   beforeAll(() => {
     image = buildRoleImage("slurm", "hyperscaler/slurm:test");
+    monitoringImage = buildRoleImage("monitoring", "hyperscaler/monitoring:test");
     docker(["network", "create", net]);
     start("controller", ["HYPERSCALER_ROLE=controller"], key);
     spec.nodes.forEach((n) => startNode(n));
@@ -80,6 +84,50 @@ describe("rendered configs in a real SLURM cluster", () => {
     expect(ctl("srun", "-w", "gpu001", "--gres=gpu:a100:2", "sh", "-c", "echo $CUDA_VISIBLE_DEVICES").trim()).toBe("0,1");
   });
 
+  it("publishes SLURM metrics that agree with sinfo and squeue, and drains the stack made as planned", async () => {
+    const running = ctl("sbatch", "--parsable", "-w", "cpu001", "--wrap", "sleep 60").trim();
+    await waitFor("job to start", () => jobState(running) === "RUNNING");
+    const pending = ctl("sbatch", "--parsable", "-w", "cpu001", "--wrap", "true").trim();
+    ctl("scontrol", "update", "nodename=gpu001", "state=drain", "reason=disk errors");
+    ctl("scontrol", "update", "nodename=cpu002", "state=drain", "reason=hyperscaler: maintenance");
+    try {
+      const text = ctl("hyperscaler-slurm-metrics");
+      const value = (series: string) => {
+        const m = text.match(new RegExp(`^${series.replace(/[{}]/g, "\\$&")} (\\S+)$`, "m"));
+        if (!m) throw new Error(`no ${series} in:\n${text}`);
+        return Number(m[1]);
+      };
+      expect(value("slurm_controller_up")).toBe(1);
+      const states = Object.fromEntries(ctl("sinfo", "-h", "-N", "-o", "%N %T").trim().split("\n").map((l) => l.split(" ")));
+      expect(states).toEqual({ cpu001: "allocated", cpu002: "drained", gpu001: "drained" });
+      expect(value('slurm_nodes{state="allocated"}')).toBe(1);
+      expect(value('slurm_nodes{state="drained"}')).toBe(2);
+      expect(value('slurm_nodes{state="idle"}')).toBe(0);
+      expect(value('slurm_node_state{node="gpu001",state="drained",planned="false"}')).toBe(1);
+      expect(value('slurm_node_state{node="cpu002",state="drained",planned="true"}')).toBe(1);
+      const count = (state: string) => ctl("squeue", "-h", "-t", state, "-o", "%i").trim().split("\n").filter(Boolean).length;
+      expect(value('slurm_jobs{state="running"}')).toBe(count("R"));
+      expect(value('slurm_jobs{state="pending"}')).toBe(count("PD"));
+      expect(count("PD")).toBeGreaterThanOrEqual(1);
+      expect(value("slurm_queue_wait_seconds_max")).toBeGreaterThanOrEqual(0);
+      expect(value("slurm_queue_wait_seconds_max")).toBeLessThan(120);
+      // %C is allocated/idle/other/total CPUs of the partition.
+      const [alloc, idle, other, total] = ctl("sinfo", "-h", "-p", "batch", "-o", "%C").trim().split("/").map(Number);
+      expect([alloc, idle, other, total]).toEqual([1, 0, 2, 3]);
+      expect(value('slurm_partition_cpus{partition="batch",state="allocated"}')).toBe(alloc);
+      expect(value('slurm_partition_cpus{partition="batch",state="other"}')).toBe(other);
+      expect(value('slurm_partition_cpus{partition="batch",state="total"}')).toBe(total);
+      expect(value('slurm_partition_nodes{partition="batch"}')).toBe(3);
+      // The node exporter serves them (textfile collector) with MUNGE's health, on every node.
+      await waitFor("controller's exporter to serve SLURM metrics", () => scrape("controller").includes("slurm_controller_up 1"), 40);
+      await waitFor("cpu001's exporter to report MUNGE working", () => /^hyperscaler_munge_ok 1$/m.test(scrape("cpu001")), 20);
+      expect(scrape("cpu001")).toMatch(/^node_cpu_seconds_total\{/m);
+    } finally {
+      ctl("scancel", running, pending);
+      ctl("scontrol", "update", "nodename=gpu001,cpu002", "state=resume");
+    }
+  });
+
   it("rotates the MUNGE key in place: a running job completes and new jobs run", async () => {
     const job = ctl("sbatch", "--parsable", "-w", "cpu002", "--wrap", "sleep 6").trim();
     await waitFor("job to start", () => jobState(job) === "RUNNING");
@@ -93,12 +141,15 @@ describe("rendered configs in a real SLURM cluster", () => {
     expect(jobState(job)).toBe("COMPLETED");
   });
 
-  it("keeps out a node whose key is wrong, and says which node is missing", () => {
+  it("keeps out a node whose key is wrong, says which node is missing, and counts the rejected credentials", async () => {
     startNode({ name: "cpu009", group: "cpu", cpus: 1, memoryMiB: 256, features: ["cpu"] }, newMungeKey());
     const r = dockerTry(["exec", container("controller"), "hyperscaler-validate", "cpu[001,009]", "10"]);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/missing: cpu009/);
     expect(docker(["logs", container("cpu009")]) + docker(["logs", container("controller")])).toMatch(/(Invalid credential|Unauthorized|authentication|munge)/i);
+    // The controller's munged counts the credentials it rejected: what MungeCredentialFailures alerts on.
+    await waitFor("the controller's exporter to count rejected credentials", () =>
+      Number(scrape("controller").match(/^hyperscaler_munge_credential_errors_total (\d+)$/m)?.[1] ?? 0) > 0, 40);
   });
 
   it("scales in: drains, waits for the job running on the node, then removes it from SLURM", async () => {

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import type { ImageRole } from "../../components/images";
 import * as path from "node:path";
 import { REPO, run, RunResult } from "./run";
 
@@ -14,7 +15,7 @@ export function dockerTry(args: string[], input?: string | Buffer): RunResult {
 }
 
 /** Builds a role image (images/<role>/Dockerfile, context images/) on the configured base image. */
-export function buildRoleImage(role: "slurm" | "postgres", tag: string): string {
+export function buildRoleImage(role: ImageRole, tag: string): string {
   docker(["build", "-q", "--build-arg", `BASE_IMAGE=${process.env.HYPERSCALER_BASE_IMAGE}`, "-t", tag,
     "-f", path.join(REPO, "images", role, "Dockerfile"), path.join(REPO, "images")]);
   return tag;

@@ -1,0 +1,148 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as path from "node:path";
+import { MonitoringConfig } from "../config";
+import { Container, ContainerExec, DAEMON_CAPABILITIES, Volume } from "../docker";
+import { RoleImage } from "../images";
+import type { PostgresLogin } from "../postgres";
+import {
+  ALERTMANAGER_DIR, AlertSpec, contentHash, GRAFANA_DASHBOARDS_DIR, GRAFANA_PROVISIONING_DIR, PROMETHEUS_DIR, renderAlertmanagerConfig,
+  renderAlertRules, renderClusterDashboard, renderGrafanaDashboardProvider, renderGrafanaDatasources, renderNodeTargets,
+  renderPrometheusConfig, ScrapeHost,
+} from "../render";
+
+/** Seconds `pulumi up` waits for every node exporter to be scraped before it fails. */
+export const TARGETS_TIMEOUT_SEC = 120;
+/** Where the Prometheus container sees Grafana's provisioning volume. */
+const GRAFANA_STAGING_DIR = "/grafana-provisioning";
+
+export interface MonitoringArgs {
+  /** Cluster name: prefix of container and volume names, and Prometheus's `cluster` label. */
+  readonly cluster: string;
+  readonly config: MonitoringConfig;
+  readonly baseImage: string;
+  /** Docker network the cluster shares; Prometheus scrapes by hostname there. */
+  readonly network: pulumi.Input<string>;
+  /** Every host running a node exporter: the controller, each compute node, PostgreSQL. */
+  readonly scrapeHosts: readonly ScrapeHost[];
+  /** The platform's PostgreSQL, to scrape and to alert on its backups. @default - none */
+  readonly postgres?: AlertSpec["postgres"];
+  /** Grafana's store in the platform's PostgreSQL. @default - Grafana's own SQLite file */
+  readonly grafanaDatabase?: PostgresLogin;
+  /** What must exist before the scrape hosts can answer (their containers). @default [] */
+  readonly scrapeHostsReady?: pulumi.Input<pulumi.Resource>[];
+  /** Protect the metrics volume (prod). @default false */
+  readonly protect?: boolean;
+}
+
+/**
+ * Prometheus and Alertmanager (Debian's, on the project's base image), and Grafana from
+ * the image the config names. Every config is delivered into the running container and
+ * checked by promtool/amtool before it is loaded; node targets are a file Prometheus
+ * watches, so scaling the cluster changes what is scraped in the same update with no
+ * reload and no new container. Each update waits until every node exporter is scraped.
+ */
+export class Monitoring extends pulumi.ComponentResource {
+  readonly prometheusContainer: pulumi.Output<string>;
+  readonly alertmanagerContainer: pulumi.Output<string>;
+  readonly grafanaContainer?: pulumi.Output<string>;
+  /** Hash of the alert rules Prometheus runs (the manifest shows which thresholds are live). */
+  readonly alertRulesHash: string;
+
+  constructor(name: string, args: MonitoringArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("hyperscaler:monitoring:Monitoring", name, {}, opts);
+    const { cluster, config } = args;
+    const labels = { "hyperscaler.cluster": cluster };
+    const image = new RoleImage(`${name}-image`, { role: "monitoring", baseImage: args.baseImage, tag: `hyperscaler/monitoring:${cluster}` }, { parent: this });
+    const grafanaHost = config.grafana ? "grafana" : undefined;
+    const spec = {
+      cluster, scrapeIntervalSec: config.scrapeIntervalSec, thresholds: config.thresholds,
+      alertmanagerHost: "alertmanager", grafanaHost, postgres: args.postgres,
+    };
+
+    // Grafana's provisioning is written by the Prometheus container (it has the install tool)
+    // into a volume Grafana mounts read-only: any Grafana image works unchanged.
+    const grafanaProvisioning = config.grafana && new Volume(`${name}-grafana-provisioning`, { name: `${cluster}-grafana-provisioning`, labels }, { parent: this });
+    const daemon = (role: "prometheus" | "alertmanager", port: number | false, cpus: number, memoryMiB: number, env: Record<string, string> = {}, extraVolumes: pulumi.Input<string>[] = []) => {
+      const data = new Volume(`${name}-${role}-data`, { name: `${cluster}-${role}-data`, labels }, { parent: this, protect: !!args.protect });
+      const internal = role === "prometheus" ? 9090 : 9093;
+      return new Container(`${name}-${role}`, {
+        name: `${cluster}-${role}`, image: image.imageId, hostname: role, network: args.network,
+        env: { HYPERSCALER_ROLE: role, ...env },
+        capabilities: [...DAEMON_CAPABILITIES],
+        volumes: [pulumi.interpolate`${data.name}:/${role}`, ...extraVolumes],
+        localPorts: port ? [`${port}:${internal}`] : [],
+        memoryMiB, cpus,
+        healthCommand: `curl -fs -o /dev/null http://127.0.0.1:${internal}/-/ready`,
+        labels: { ...labels, "hyperscaler.role": role },
+      }, { parent: this });
+    };
+    const prometheus = daemon("prometheus", config.prometheus.port, config.prometheus.cpus, config.prometheus.memoryMiB,
+      { HYPERSCALER_RETENTION: `${config.retentionDays}d` },
+      grafanaProvisioning ? [pulumi.interpolate`${grafanaProvisioning.name}:${GRAFANA_STAGING_DIR}`] : []);
+    const alertmanager = daemon("alertmanager", config.alertmanager.port, 1, 256);
+
+    // Files into a running daemon; a change is checked by its own tool, then reloaded.
+    const deliver = (container: Container, file: string, content: string, reload: boolean, dependsOn: pulumi.Resource[] = []) => {
+      const install = ["hyperscaler-install", file, "0644", "root:root"];
+      return new ContainerExec(`${name}-${path.basename(file)}`, {
+        container: container.name,
+        create: install,
+        update: reload ? ["sh", "-c", `${install.join(" ")} && hyperscaler-reload`] : install,
+        stdin: content,
+        triggers: [container.id],
+      }, { parent: this, dependsOn });
+    };
+    const targets = deliver(prometheus, `${PROMETHEUS_DIR}/targets/node.json`, renderNodeTargets(args.scrapeHosts), false);
+    const alertRules = renderAlertRules(spec);
+    this.alertRulesHash = contentHash(alertRules);
+    const rules = deliver(prometheus, `${PROMETHEUS_DIR}/alerts.yml`, alertRules, true);
+    const promConfig = deliver(prometheus, `${PROMETHEUS_DIR}/prometheus.yml`, renderPrometheusConfig(spec), true, [targets, rules]);
+    deliver(alertmanager, `${ALERTMANAGER_DIR}/alertmanager.yml`, renderAlertmanagerConfig(config.alertmanager), true);
+
+    // The update's proof: every node exporter the cluster has is scraped and up.
+    new ContainerExec(`${name}-targets-up`, {
+      container: prometheus.name,
+      create: ["hyperscaler-wait-targets", "node", String(args.scrapeHosts.length), String(TARGETS_TIMEOUT_SEC)],
+      stdin: renderNodeTargets(args.scrapeHosts),
+      triggers: [prometheus.id],
+    }, { parent: this, dependsOn: [promConfig, ...(args.scrapeHostsReady ?? [])] });
+
+    this.prometheusContainer = prometheus.name;
+    this.alertmanagerContainer = alertmanager.name;
+    if (config.grafana && grafanaProvisioning) this.grafanaContainer = this.grafana(name, args, config.grafana, prometheus, grafanaProvisioning).name;
+    this.registerOutputs({ prometheusContainer: this.prometheusContainer, alertmanagerContainer: this.alertmanagerContainer });
+  }
+
+  /** Grafana from the configured image; with the platform's PostgreSQL, its store is there. */
+  private grafana(name: string, args: MonitoringArgs, grafana: NonNullable<MonitoringConfig["grafana"]>, prometheus: Container, provisioning: Volume) {
+    const labels = { "hyperscaler.cluster": args.cluster };
+    const data = new Volume(`${name}-grafana-data`, { name: `${args.cluster}-grafana-data`, labels }, { parent: this, protect: !!args.protect });
+    const files: [string, string][] = [
+      ["datasources/hyperscaler.yml", renderGrafanaDatasources("http://prometheus:9090")],
+      ["dashboards/hyperscaler.yml", renderGrafanaDashboardProvider()],
+      [`${path.relative(GRAFANA_PROVISIONING_DIR, GRAFANA_DASHBOARDS_DIR)}/${args.cluster}.json`, renderClusterDashboard(args.cluster)],
+    ];
+    const provisioned = files.map(([rel, content]) => new ContainerExec(`${name}-grafana-${rel.replace(/[/.]/g, "-")}`, {
+      container: prometheus.name,
+      create: ["hyperscaler-install", `${GRAFANA_STAGING_DIR}/${rel}`, "0644", "root:root"],
+      stdin: content,
+      triggers: [prometheus.id],
+    }, { parent: this }));
+    const db = args.grafanaDatabase;
+    const env: Record<string, pulumi.Input<string>> = db ? {
+      GF_DATABASE_TYPE: "postgres", GF_DATABASE_HOST: `${db.host}:${db.port}`, GF_DATABASE_NAME: db.database,
+      GF_DATABASE_USER: db.user, GF_DATABASE_PASSWORD: db.password,
+    } : {};
+    return new Container(`${name}-grafana`, {
+      name: `${args.cluster}-grafana`, image: grafana.image, hostname: "grafana", network: args.network,
+      env: { ...env, GF_PATHS_PROVISIONING: GRAFANA_PROVISIONING_DIR, GF_ANALYTICS_REPORTING_ENABLED: "false", GF_ANALYTICS_CHECK_FOR_UPDATES: "false" },
+      capabilities: [],
+      volumes: [pulumi.interpolate`${provisioning.name}:${GRAFANA_PROVISIONING_DIR}:ro`, pulumi.interpolate`${data.name}:/var/lib/grafana`],
+      localPorts: grafana.port ? [`${grafana.port}:3000`] : [],
+      memoryMiB: 512, cpus: 1,
+      healthCommand: "wget -q -O /dev/null http://127.0.0.1:3000/api/health",
+      labels: { ...labels, "hyperscaler.role": "grafana" },
+    // A rotated database password changes env: Grafana is re-created with it (its state is in PostgreSQL).
+    }, { parent: this, dependsOn: provisioned, additionalSecretOutputs: ["env"] });
+  }
+}

@@ -1,0 +1,191 @@
+import type { AlertThresholds } from "../config";
+
+/** Labels of a series or an alert. */
+export type Labels = Record<string, string>;
+
+/** One Prometheus alerting rule. */
+export interface AlertRule {
+  readonly alert: string;
+  readonly severity: "warning" | "critical";
+  readonly expr: string;
+  readonly forMin: number;
+  /** May use `{{ $labels.<name> }}`. */
+  readonly summary: string;
+}
+
+/** A promtool unit-test case: input series, then which alerts fire at `evalMin`. */
+export interface AlertCase {
+  readonly name: string;
+  readonly alertname: string;
+  /** promtool input series (`metric{labels}`) and values (`0+5x30`), one sample a minute. */
+  readonly series: readonly { readonly series: string; readonly values: string }[];
+  readonly evalMin: number;
+  /** Labels (without alertname) of each alert expected to fire; empty when it must stay silent. */
+  readonly firing: readonly Labels[];
+}
+
+/** What the rules are rendered for. */
+export interface AlertSpec {
+  readonly thresholds: AlertThresholds;
+  /** The platform's PostgreSQL, when it has one. */
+  readonly postgres?: { readonly databases: readonly string[]; readonly backupIntervalMin: number };
+}
+
+type Levels = AlertThresholds["cpuPercent"];
+type Family = { rules: AlertRule[]; cases: AlertCase[] };
+
+/** Labels every node exporter series carries (from the scrape targets). */
+const NODE = { instance: "cpu001:9100", job: "node", node: "cpu001", role: "compute" };
+const HTTP = { instance: "prometheus:9090", job: "prometheus" };
+const series = (metric: string, labels: Labels, values: string) =>
+  ({ series: `${metric}{${Object.entries(labels).map(([k, v]) => `${k}="${v}"`).join(",")}}`, values });
+const SAMPLES = 60;
+const flat = (v: number, samples = SAMPLES) => `${v}x${samples}`;
+/** A counter growing `perMin` a minute. */
+const counter = (perMin: number) => `0+${perMin}x${SAMPLES}`;
+
+/**
+ * A warning and a critical alert on one value, with cases at the warning level (warning
+ * fires, after `forMin`, not before), at the critical level (both fire) and just below the
+ * warning level (silent). `fixture(v)` gives series whose value is exactly v.
+ */
+function leveled(alert: string, what: string, unit: string, expr: string, levels: Levels, labels: Labels,
+  fixture: (v: number) => AlertCase["series"], rate: boolean): Family {
+  const rules = (["warning", "critical"] as const).map((severity) => ({
+    alert, severity, forMin: levels.forMin, expr: `${expr} >= ${levels[severity]}`,
+    summary: `${what} at or above ${levels[severity]}${unit} for ${levels.forMin}m on {{ $labels.instance }}`,
+  }));
+  // A rate needs a window of samples before it has a value: its alert turns pending a minute in.
+  const settle = levels.forMin + (rate ? 6 : 1);
+  const fired = (...s: ("warning" | "critical")[]) => s.map((severity) => ({ ...labels, severity }));
+  const below = Math.max(levels.warning - Math.max(levels.warning * 0.05, 0.5), levels.warning / 2);
+  return {
+    rules,
+    cases: [
+      { name: `${alert} warning fires at ${levels.warning}${unit} after ${levels.forMin}m`, alertname: alert, series: fixture(levels.warning), evalMin: settle, firing: fired("warning") },
+      { name: `${alert} is still pending at ${levels.warning}${unit} before ${levels.forMin}m`, alertname: alert, series: fixture(levels.warning), evalMin: levels.forMin - 1, firing: [] },
+      { name: `${alert} warning and critical fire at ${levels.critical}${unit}`, alertname: alert, series: fixture(levels.critical), evalMin: settle, firing: fired("warning", "critical") },
+      { name: `${alert} is silent at ${below}${unit}`, alertname: alert, series: fixture(below), evalMin: settle, firing: [] },
+    ],
+  };
+}
+
+/** An alert that fires after `forMin` on `fires` and never on `silent`. */
+function condition(rule: AlertRule, labels: Labels, fires: AlertCase["series"], silent: { why: string; series: AlertCase["series"] }[]): Family {
+  const fired = [{ ...labels, severity: rule.severity }];
+  return {
+    rules: [rule],
+    cases: [
+      { name: `${rule.alert} fires after ${rule.forMin}m`, alertname: rule.alert, series: fires, evalMin: rule.forMin + 1, firing: fired },
+      ...(rule.forMin > 1 ? [{ name: `${rule.alert} is pending before ${rule.forMin}m`, alertname: rule.alert, series: fires, evalMin: rule.forMin - 1, firing: [] }] : []),
+      ...silent.map((s) => ({ name: `${rule.alert} is silent when ${s.why}`, alertname: rule.alert, series: s.series, evalMin: rule.forMin + 1, firing: [] })),
+    ],
+  };
+}
+
+/** Filesystems that are not disks, and the files Docker bind-mounts into every container (the host's disk again). */
+const NOT_DISK = 'fstype!~"tmpfs|ramfs|squashfs|nsfs|proc|sysfs|devtmpfs", mountpoint!~"/etc/(hosts|hostname|resolv.conf)"';
+
+function families(spec: AlertSpec): Family[] {
+  const t = spec.thresholds;
+  const down = t.downForMin;
+  const slurm = (node: string, state: string, planned: string) =>
+    series("slurm_node_state", { instance: "controller:9100", job: "node", node, planned, state }, flat(1));
+  const stateLabels = (state: string, planned = "false") => ({ instance: "controller:9100", job: "node", node: "cpu001", planned, state });
+  const out: Family[] = [
+    leveled("NodeCpuHigh", "CPU use", "%",
+      '100 * sum without (cpu, mode) (rate(node_cpu_seconds_total{mode!="idle"}[5m])) / count without (cpu, mode) (node_cpu_seconds_total{mode="idle"})',
+      t.cpuPercent, NODE, (v) => [
+        series("node_cpu_seconds_total", { ...NODE, cpu: "0", mode: "user" }, counter(v * 0.6)),
+        series("node_cpu_seconds_total", { ...NODE, cpu: "0", mode: "idle" }, counter((100 - v) * 0.6)),
+      ], true),
+    leveled("NodeMemoryHigh", "Memory use", "%",
+      "100 * (node_memory_MemTotal_bytes - node_memory_MemAvailable_bytes) / node_memory_MemTotal_bytes",
+      t.memoryPercent, NODE, (v) => [
+        series("node_memory_MemTotal_bytes", NODE, flat(100 * 2 ** 20)),
+        series("node_memory_MemAvailable_bytes", NODE, flat((100 - v) * 2 ** 20)),
+      ], false),
+    leveled("DiskSpaceHigh", "Filesystem use", "%",
+      `100 * (node_filesystem_size_bytes{${NOT_DISK}} - node_filesystem_avail_bytes{${NOT_DISK}}) / node_filesystem_size_bytes{${NOT_DISK}}`,
+      t.diskPercent, { ...NODE, device: "/dev/sda1", fstype: "ext4", mountpoint: "/" }, (v) => [
+        series("node_filesystem_size_bytes", { ...NODE, device: "/dev/sda1", fstype: "ext4", mountpoint: "/" }, flat(100 * 2 ** 30)),
+        series("node_filesystem_avail_bytes", { ...NODE, device: "/dev/sda1", fstype: "ext4", mountpoint: "/" }, flat((100 - v) * 2 ** 30)),
+      ], false),
+    leveled("HttpErrorRateHigh", "HTTP 5xx share", "%",
+      '100 * sum by (job, instance) (rate({__name__=~"(.+_)?http_requests_total", code=~"5.."}[5m])) / sum by (job, instance) (rate({__name__=~"(.+_)?http_requests_total"}[5m]))',
+      t.httpErrorPercent, HTTP, (v) => [
+        series("prometheus_http_requests_total", { ...HTTP, code: "500", handler: "/api/v1/query" }, counter(v * 6)),
+        series("prometheus_http_requests_total", { ...HTTP, code: "200", handler: "/api/v1/query" }, counter((100 - v) * 6)),
+      ], true),
+    leveled("HttpLatencyP95High", "p95 HTTP latency", "ms",
+      '1000 * histogram_quantile(0.95, sum by (job, instance, le) (rate({__name__=~"(.+_)?http_request_duration_seconds_bucket"}[5m])))',
+      t.httpLatencyP95Ms, HTTP, (ms) => {
+        // p95 is exactly `ms` when every request is slower than the last finite bucket, `ms`.
+        const bucket = (le: string, perMin: number) =>
+          series("prometheus_http_request_duration_seconds_bucket", { ...HTTP, handler: "/api/v1/query", le }, counter(perMin));
+        return [bucket(String(ms / 1000), 0), bucket("+Inf", 60)];
+      }, true),
+    condition({ alert: "NodeExporterDown", severity: "critical", forMin: down, expr: 'up{job="node"} == 0',
+      summary: "{{ $labels.node }} ({{ $labels.role }}) does not answer scrapes" }, NODE,
+    [series("up", NODE, flat(0))], [{ why: "the node answers", series: [series("up", NODE, flat(1))] }]),
+    condition({ alert: "SlurmNodeDown", severity: "critical", forMin: down, expr: 'slurm_node_state{state=~"down|fail"} == 1',
+      summary: "SLURM node {{ $labels.node }} is {{ $labels.state }}" }, stateLabels("down"),
+    [slurm("cpu001", "down", "false")], [{ why: "the node is idle", series: [slurm("cpu001", "idle", "false")] }]),
+    condition({ alert: "SlurmNodeDrainedUnexpectedly", severity: "warning", forMin: t.unplannedDrainForMin,
+      expr: 'slurm_node_state{state=~"drained|draining", planned="false"} == 1',
+      summary: "SLURM node {{ $labels.node }} is {{ $labels.state }} for a reason the stack did not set" }, stateLabels("drained"),
+    [slurm("cpu001", "drained", "false")],
+    [{ why: "the stack drains the node (scale-in, maintenance)", series: [slurm("cpu001", "draining", "true")] },
+      { why: "the node is allocated", series: [slurm("cpu001", "allocated", "false")] }]),
+    condition({ alert: "SlurmControllerDown", severity: "critical", forMin: down, expr: "slurm_controller_up == 0 or absent(slurm_controller_up)",
+      summary: "slurmctld does not answer (or its metrics are gone)" }, { instance: "controller:9100", job: "node" },
+    [series("slurm_controller_up", { instance: "controller:9100", job: "node" }, flat(0))],
+    [{ why: "slurmctld answers", series: [series("slurm_controller_up", { instance: "controller:9100", job: "node" }, flat(1))] }]),
+    condition({ alert: "MungeCredentialFailures", severity: "critical", forMin: down,
+      expr: "hyperscaler_munge_ok == 0 or increase(hyperscaler_munge_credential_errors_total[5m]) > 0",
+      summary: "MUNGE on {{ $labels.node }} cannot encode/decode credentials, or rejected some (key mismatch?)" }, NODE,
+    [series("hyperscaler_munge_ok", NODE, flat(0))],
+    [{ why: "MUNGE works", series: [series("hyperscaler_munge_ok", NODE, flat(1)), series("hyperscaler_munge_credential_errors_total", NODE, flat(3))] }]),
+  ];
+  if (spec.postgres) {
+    const pg = { instance: "postgres:9187", job: "postgres" };
+    out.push(condition({ alert: "PostgresDown", severity: "critical", forMin: down, expr: 'pg_up == 0 or up{job="postgres"} == 0',
+      summary: "PostgreSQL does not answer its exporter" }, pg,
+    [series("pg_up", pg, flat(0))], [{ why: "PostgreSQL answers", series: [series("pg_up", pg, flat(1)), series("up", pg, flat(1))] }]));
+    // The RPO is the backup interval; a backup also takes time to write and verify: the grace.
+    const maxAgeMin = spec.postgres.backupIntervalMin + t.backupGraceMin;
+    for (const database of spec.postgres.databases) {
+      const labels = { database, instance: "postgres:9100", job: "node" };
+      // Samples until past the last evaluation, so the series is not stale there.
+      const stamp = (atMin: number) => series("hyperscaler_postgres_backup_last_success_timestamp_seconds", labels, flat(atMin * 60, maxAgeMin + 10));
+      out.push({
+        rules: [{ alert: "PostgresBackupTooOld", severity: "critical", forMin: 0,
+          expr: `time() - hyperscaler_postgres_backup_last_success_timestamp_seconds{database="${database}"} > ${maxAgeMin * 60}`,
+          summary: `The newest verified backup of {{ $labels.database }} is older than ${maxAgeMin}m (RPO ${spec.postgres.backupIntervalMin}m + ${t.backupGraceMin}m grace)` }],
+        cases: [
+          { name: `PostgresBackupTooOld fires for ${database} when the newest backup is ${maxAgeMin + 1}m old`, alertname: "PostgresBackupTooOld", series: [stamp(0)], evalMin: maxAgeMin + 1, firing: [{ ...labels, severity: "critical" }] },
+          { name: `PostgresBackupTooOld is silent for ${database} when the newest backup is ${maxAgeMin - 1}m old`, alertname: "PostgresBackupTooOld", series: [stamp(2)], evalMin: maxAgeMin + 1, firing: [] },
+        ],
+      }, condition({ alert: "PostgresBackupMissing", severity: "critical", forMin: maxAgeMin,
+        expr: `absent(hyperscaler_postgres_backup_last_success_timestamp_seconds{database="${database}"})`,
+        summary: `No verified backup of ${database} has been recorded for ${maxAgeMin}m` }, { database },
+      [series("pg_up", pg, flat(1, maxAgeMin + 10))], [{ why: "a backup is recorded", series: [stamp(1)] }]));
+    }
+  }
+  return out;
+}
+
+/** Every alert rule for the spec, in a stable order. */
+export function alertRules(spec: AlertSpec): AlertRule[] {
+  return families(spec).flatMap((f) => f.rules);
+}
+
+/** promtool unit-test cases: each alert at and above its threshold, before its duration, and below it. */
+export function alertCases(spec: AlertSpec): AlertCase[] {
+  return families(spec).flatMap((f) => f.cases);
+}
+
+/** Fills `{{ $labels.x }}` the way Prometheus does (what promtool expects as annotations). */
+export function expandSummary(summary: string, labels: Labels): string {
+  return summary.replace(/\{\{ \$labels\.(\w+) \}\}/g, (_, k: string) => labels[k] ?? "");
+}

@@ -1,0 +1,21 @@
+#!/bin/sh
+# Starts Prometheus or Alertmanager (HYPERSCALER_ROLE) once its config has been delivered
+# by `docker exec`; later deliveries are applied by hyperscaler-reload, not a restart.
+set -eu
+role=${HYPERSCALER_ROLE:?set HYPERSCALER_ROLE to prometheus or alertmanager}
+conf=/etc/hyperscaler/$role/$role.yml
+waited=0
+until [ -s "$conf" ]; do
+  [ $((waited % 60)) -eq 0 ] && echo "hyperscaler: waiting for $conf (${waited}s)"
+  sleep 1; waited=$((waited + 1))
+done
+chown prometheus:prometheus "/$role"
+case "$role" in
+  prometheus) exec runuser -u prometheus -- prometheus --config.file="$conf" \
+      --storage.tsdb.path=/prometheus --storage.tsdb.retention.time="${HYPERSCALER_RETENTION:-15d}" \
+      --web.listen-address=:9090 --web.enable-lifecycle \
+      --web.console.libraries=/usr/share/prometheus/console_libraries --web.console.templates=/usr/share/prometheus/consoles ;;
+  alertmanager) exec runuser -u prometheus -- prometheus-alertmanager --config.file="$conf" \
+      --storage.path=/alertmanager --web.listen-address=:9093 --cluster.listen-address= ;;
+  *) echo "hyperscaler: unknown HYPERSCALER_ROLE '$role'" >&2; exit 64 ;;
+esac

@@ -1,0 +1,61 @@
+#!/bin/sh
+# hyperscaler-slurm-metrics: SLURM's state as Prometheus text, from sinfo, squeue and
+# scontrol (runs on the controller; Debian has no SLURM exporter). Nodes drained by the
+# stack (reason "hyperscaler: ...", set by scale-in and the maintenance runbook) are
+# labelled planned="true", so their alerts stay silent.
+set -u
+now=$(date +%s)
+echo "# HELP slurm_controller_up 1 when slurmctld answers scontrol ping."
+echo "# TYPE slurm_controller_up gauge"
+if scontrol ping 2>/dev/null | grep -q 'is UP'; then echo "slurm_controller_up 1"; else echo "slurm_controller_up 0"; exit 0; fi
+
+# Nodes: one line each (sinfo -N repeats a node once per partition).
+sinfo -h -N -o '%N|%T|%E' 2>/dev/null | awk -F'|' '
+  BEGIN { n = split("idle allocated mixed completing drained draining down fail other", order, " ") }
+  !seen[$1]++ {
+    state = $2; sub(/[*~#!%$@^-]+$/, "", state)
+    if (state !~ /^(idle|allocated|mixed|completing|drained|draining|down|fail)$/) state = "other"
+    planned = ($3 ~ /^hyperscaler:/) ? "true" : "false"
+    count[state]++
+    line[++nodes] = sprintf("slurm_node_state{node=\"%s\",state=\"%s\",planned=\"%s\"} 1", $1, state, planned)
+  }
+  END {
+    print "# HELP slurm_nodes SLURM nodes by state."; print "# TYPE slurm_nodes gauge"
+    for (i = 1; i <= n; i++) printf "slurm_nodes{state=\"%s\"} %d\n", order[i], count[order[i]]
+    print "# HELP slurm_node_state The state of each SLURM node (1); planned=\"true\" when the stack drained it."
+    print "# TYPE slurm_node_state gauge"
+    for (i = 1; i <= nodes; i++) print line[i]
+  }'
+
+# Jobs by state, and how long pending jobs have waited (submit time %V, UTC in this image).
+squeue -h -a -o '%T|%V' 2>/dev/null | awk -F'|' -v now="$now" '
+  BEGIN { n = split("pending running completing suspended other", order, " ") }
+  {
+    state = tolower($1)
+    if (state !~ /^(pending|running|completing|suspended)$/) state = "other"
+    count[state]++
+    if (state == "pending") {
+      t = $2; gsub(/[-T:]/, " ", t); wait = now - mktime(t)
+      if (wait < 0) wait = 0
+      sum += wait; if (wait > max) max = wait
+    }
+  }
+  END {
+    print "# HELP slurm_jobs Jobs in the queue by state."; print "# TYPE slurm_jobs gauge"
+    for (i = 1; i <= n; i++) printf "slurm_jobs{state=\"%s\"} %d\n", order[i], count[order[i]]
+    print "# HELP slurm_queue_wait_seconds_max Longest wait of a pending job."; print "# TYPE slurm_queue_wait_seconds_max gauge"
+    printf "slurm_queue_wait_seconds_max %d\n", max
+    print "# HELP slurm_queue_wait_seconds_sum Summed wait of the pending jobs (divide by slurm_jobs{state=\"pending\"} for the mean)."
+    print "# TYPE slurm_queue_wait_seconds_sum gauge"
+    printf "slurm_queue_wait_seconds_sum %d\n", sum
+  }'
+
+# Partition capacity: CPUs allocated/idle/other/total and nodes (%C is A/I/O/T).
+sinfo -h -o '%R|%C|%D' 2>/dev/null | awk -F'|' '
+  { split($2, c, "/"); a[$1] += c[1]; i[$1] += c[2]; o[$1] += c[3]; t[$1] += c[4]; nodes[$1] += $3 }
+  END {
+    print "# HELP slurm_partition_cpus CPUs of a partition by state."; print "# TYPE slurm_partition_cpus gauge"
+    for (p in t) printf "slurm_partition_cpus{partition=\"%s\",state=\"allocated\"} %d\nslurm_partition_cpus{partition=\"%s\",state=\"idle\"} %d\nslurm_partition_cpus{partition=\"%s\",state=\"other\"} %d\nslurm_partition_cpus{partition=\"%s\",state=\"total\"} %d\n", p, a[p], p, i[p], p, o[p], p, t[p]
+    print "# HELP slurm_partition_nodes Nodes in a partition."; print "# TYPE slurm_partition_nodes gauge"
+    for (p in t) printf "slurm_partition_nodes{partition=\"%s\"} %d\n", p, nodes[p]
+  }'

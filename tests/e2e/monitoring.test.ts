@@ -1,0 +1,95 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ok, TestProject } from "../support/stack";
+import { docker } from "../support/docker";
+import { jobState } from "../support/slurm";
+import { waitFor } from "../support/wait";
+
+// Monitoring deployed with a cluster through the real engine: Prometheus's own API shows
+// node, SLURM and PostgreSQL series; scaling changes the targets in the same update with
+// no new Prometheus container; a drain the stack performs raises no alert.
+const stack = `mon${process.pid}`;
+const prometheus = `${stack}-prometheus`;
+const port = 21000 + (process.pid % 10000);
+const project = new TestProject();
+const pulumi = (...args: string[]) => project.pulumi(stack, ...args);
+const ctl = (...cmd: string[]) => docker(["exec", `${stack}-controller`, ...cmd]);
+
+/** An instant query against the stack's Prometheus, from inside its container. */
+function query(promql: string): { metric: Record<string, string>; value: [number, string] }[] {
+  const body = JSON.parse(docker(["exec", prometheus, "curl", "-fsS", "-G", "http://127.0.0.1:9090/api/v1/query", "--data-urlencode", `query=${promql}`]));
+  expect(body.status).toBe("success");
+  return body.data.result;
+}
+const scalar = (promql: string) => Number(query(promql)[0]?.value[1] ?? NaN);
+/** The alerting rules Prometheus runs. */
+const rules = (): { name: string; query: string }[] =>
+  JSON.parse(docker(["exec", prometheus, "curl", "-fsS", "http://127.0.0.1:9090/api/v1/rules"])).data.groups.flatMap((g: { rules: unknown[] }) => g.rules);
+const containerId = () => docker(["inspect", "--format", "{{.Id}}", prometheus]).trim();
+
+beforeAll(() => {
+  project.init(stack, `  hyperscaler:clusterName: ${stack}\n  hyperscaler:nodeGroups:\n    cpu:\n      count: 2\n      memoryMiB: 256\n` +
+    `  hyperscaler:postgres:\n    roles:\n      app:\n        database: appdb\n` +
+    `  hyperscaler:monitoring:\n    scrapeIntervalSec: 5\n    prometheus:\n      port: ${port}\n    alertmanager:\n      port: false\n`);
+});
+afterAll(() => {
+  pulumi("destroy", "--yes");
+  project.remove();
+});
+
+describe("monitoring in the stack", () => {
+  it("deploys Prometheus that scrapes every node, SLURM and PostgreSQL, with the alert rules loaded", async () => {
+    const t0 = Date.now();
+    ok(pulumi("up", "--yes"));
+    console.log(`deploy with monitoring: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    expect(query('up{job="node"} == 1').map((r) => r.metric.node).sort()).toEqual(["controller", "cpu001", "cpu002", "postgres"]);
+    await waitFor("SLURM metrics from the controller", () => scalar("slurm_controller_up") === 1, 60);
+    await waitFor("both nodes idle in SLURM's metrics", () => scalar('slurm_nodes{state="idle"}') === 2, 60);
+    expect(scalar('slurm_partition_cpus{partition="batch",state="total"}')).toBe(2);
+    await waitFor("PostgreSQL's exporter", () => scalar("pg_up") === 1, 60);
+    expect(query("hyperscaler_munge_ok == 1").map((r) => r.metric.node).sort()).toEqual(["controller", "cpu001", "cpu002"]);
+    expect(query('node_memory_MemTotal_bytes{node="cpu001"}')).toHaveLength(1);
+    const names = rules().map((r) => r.name);
+    expect(names).toEqual(expect.arrayContaining(["NodeCpuHigh", "SlurmNodeDrainedUnexpectedly", "PostgresDown", "PostgresBackupTooOld"]));
+    expect(scalar("count(prometheus_notifications_alertmanagers_discovered)")).toBe(1);
+    expect(project.output(stack, "manifest").monitoring).toMatchObject({ prometheus, scrapedNodes: 4 });
+  });
+
+  it("publishes the web UI on 127.0.0.1 only, and Alertmanager not at all when its port is false", () => {
+    expect(JSON.parse(docker(["inspect", "--format", "{{json .HostConfig.PortBindings}}", prometheus])))
+      .toEqual({ "9090/tcp": [{ HostIp: "127.0.0.1", HostPort: String(port) }] });
+    expect(docker(["inspect", "--format", "{{json .HostConfig.PortBindings}}", `${stack}-alertmanager`]).trim()).toMatch(/^(\{\}|null)$/);
+  });
+
+  it("follows a scale-up: the new node is scraped after the same up, Prometheus is not replaced", () => {
+    const before = containerId();
+    project.setConfig(stack, "nodeGroups.cpu.count", "3");
+    ok(pulumi("up", "--yes"));
+    expect(containerId()).toBe(before);
+    expect(query('up{job="node"} == 1').map((r) => r.metric.node).sort()).toEqual(["controller", "cpu001", "cpu002", "cpu003", "postgres"]);
+  });
+
+  it("follows a scale-in whose drain waits for a job, and the stack's own drain raises no alert", async () => {
+    const before = containerId();
+    const job = ctl("sbatch", "--parsable", "-w", "cpu003", "--wrap", "sleep 60").trim();
+    await waitFor("job to start", () => jobState(ctl, job) === "RUNNING");
+    project.setConfig(stack, "nodeGroups.cpu.count", "2");
+    ok(pulumi("up", "--yes"));
+    expect(containerId()).toBe(before);
+    expect(query('up{job="node"}').map((r) => r.metric.node).sort()).toEqual(["controller", "cpu001", "cpu002", "postgres"]);
+    // SLURM's metrics saw the node draining, labelled as the stack's own drain...
+    expect(scalar('max_over_time(slurm_node_state{node="cpu003",state=~"drain.*",planned="true"}[5m])')).toBe(1);
+    // ...and no drain alert ever went pending or firing.
+    expect(query('max_over_time(ALERTS{alertname="SlurmNodeDrainedUnexpectedly"}[5m])')).toEqual([]);
+  });
+
+  it("applies new thresholds by reloading the rules: no new container", () => {
+    const before = containerId();
+    project.setConfig(stack, "monitoring.thresholds.cpuPercent.warning", "60");
+    const preview = ok(pulumi("preview", "--diff"));
+    expect(preview.stdout).toMatch(/alerts\.yml/);
+    ok(pulumi("up", "--yes"));
+    expect(containerId()).toBe(before);
+    expect(rules().filter((r) => r.name === "NodeCpuHigh").map((r) => r.query.replace(/.* >= /, ""))).toEqual(["60", "90"]);
+    ok(pulumi("preview", "--expect-no-changes"));
+  });
+});

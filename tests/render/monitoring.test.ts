@@ -1,0 +1,131 @@
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { stringify } from "yaml";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  alertRules, AlertSpec, GRAFANA_DASHBOARDS_DIR, PROMETHEUS_DATASOURCE_UID, PROMETHEUS_DIR, renderAlertmanagerConfig, renderAlertRules,
+  renderAlertRuleTests, renderClusterDashboard, renderGrafanaDashboardProvider, renderGrafanaDatasources, renderNodeTargets,
+  renderPrometheusConfig,
+} from "../../components/render";
+import { buildRoleImage, dockerTry } from "../support/docker";
+import { configFrom, devValues } from "../support/config";
+
+// The rendered monitoring configs, consumed by the real promtool and amtool (Debian's, in
+// the monitoring image). Every alert has promtool unit tests generated from its threshold.
+const config = configFrom({ ...devValues, postgres: { roles: { app: { database: "appdb" } } }, monitoring: {} });
+const monitoring = config.monitoring!;
+const spec = {
+  cluster: "dev", scrapeIntervalSec: monitoring.scrapeIntervalSec, thresholds: monitoring.thresholds,
+  alertmanagerHost: "alertmanager", grafanaHost: "grafana",
+  postgres: { databases: ["appdb"], backupIntervalMin: 60 },
+};
+let image: string;
+let dir: string;
+
+/** Runs a command in the monitoring image with `files` under `mountAt`. */
+function inImage(files: Record<string, string>, mountAt: string, ...cmd: string[]) {
+  const d = fs.mkdtempSync(path.join(dir, "case-"));
+  for (const [name, text] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(d, name)), { recursive: true });
+    fs.writeFileSync(path.join(d, name), text);
+  }
+  return dockerTry(["run", "--rm", "-v", `${d}:${mountAt}:ro`, "-w", mountAt, "--entrypoint", cmd[0], image, ...cmd.slice(1)]);
+}
+
+describe("monitoring configs in real promtool and amtool", () => {
+  beforeAll(() => {
+    image = buildRoleImage("monitoring", "hyperscaler/monitoring:test");
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "hyperscaler-prom-"));
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it("prometheus.yml, its rules and node targets pass promtool check config", () => {
+    const r = inImage({
+      "prometheus.yml": renderPrometheusConfig(spec),
+      "alerts.yml": renderAlertRules(spec),
+      "targets/node.json": renderNodeTargets([{ host: "controller", role: "controller" }, { host: "cpu001", role: "compute", group: "cpu" }]),
+    }, PROMETHEUS_DIR, "promtool", "check", "config", `${PROMETHEUS_DIR}/prometheus.yml`);
+    expect(r.code, r.output).toBe(0);
+    expect(r.output).toMatch(/SUCCESS: \d+ rules found/);
+  });
+
+  it("every alert passes its promtool unit tests: fires at and above its threshold after its duration, silent below", () => {
+    const r = inImage({ "alerts.yml": renderAlertRules(spec), "tests.yml": renderAlertRuleTests(spec) }, "/t",
+      "promtool", "test", "rules", "tests.yml");
+    expect(r.code, r.output).toBe(0);
+    expect(r.output).toContain("SUCCESS");
+  });
+
+  it("the unit tests catch rules that drift from the thresholds (promtool test fails)", () => {
+    const drifted: AlertSpec = { ...spec, thresholds: { ...spec.thresholds, cpuPercent: { warning: 75, critical: 90, forMin: 10 } } };
+    const r = inImage({ "alerts.yml": renderAlertRules(drifted), "tests.yml": renderAlertRuleTests(spec) }, "/t",
+      "promtool", "test", "rules", "tests.yml");
+    expect(r.code).not.toBe(0);
+    expect(r.output).toMatch(/NodeCpuHigh/);
+  });
+
+  it("every alert of the dev stack has a firing and a silent case", () => {
+    const tests = renderAlertRuleTests(spec);
+    const names = [...new Set(alertRules(spec).map((r) => r.alert))];
+    expect(names).toEqual(expect.arrayContaining(["NodeCpuHigh", "NodeMemoryHigh", "DiskSpaceHigh", "HttpErrorRateHigh", "HttpLatencyP95High",
+      "NodeExporterDown", "SlurmNodeDown", "SlurmNodeDrainedUnexpectedly", "SlurmControllerDown", "MungeCredentialFailures",
+      "PostgresDown", "PostgresBackupTooOld", "PostgresBackupMissing"]));
+    for (const name of names) {
+      expect(tests, name).toMatch(new RegExp(`name: ${name} (warning )?fires`));
+      expect(tests, name).toMatch(new RegExp(`name: ${name} is silent`));
+    }
+  });
+
+  it("thresholds from the stack config are the ones in the rules", () => {
+    const custom = configFrom({ ...devValues, monitoring: { thresholds: { cpuPercent: { warning: 60, critical: 80, forMin: 3 } } } });
+    const rules = renderAlertRules({ thresholds: custom.monitoring!.thresholds });
+    expect(rules).toContain(">= 60\n");
+    expect(rules).toContain(">= 80\n");
+    expect(rules).toMatch(/alert: NodeCpuHigh\n\s+expr: .*\n\s+for: 3m/);
+    expect(rules).not.toContain("PostgresDown");
+  });
+
+  it("alertmanager.yml passes amtool check-config, with receivers and routes from config", () => {
+    const r = inImage({ "alertmanager.yml": renderAlertmanagerConfig({
+      receivers: { oncall: { webhookUrls: ["http://pager.example:8080/hook"] }, chat: { webhookUrls: ["http://chat.example/hook"] } },
+      route: { critical: "oncall", warning: "chat" },
+    }) }, "/t", "amtool", "check-config", "alertmanager.yml");
+    expect(r.code, r.output).toBe(0);
+    expect(r.output).toMatch(/Found:[\s\S]*3 receivers/);
+  });
+
+  it("a route to an unknown receiver is refused by amtool (the schema refuses it first)", () => {
+    const r = inImage({ "alertmanager.yml": renderAlertmanagerConfig({ receivers: {}, route: { critical: "nobody" } }) }, "/t",
+      "amtool", "check-config", "alertmanager.yml");
+    expect(r.code).not.toBe(0);
+    expect(() => configFrom({ ...devValues, monitoring: { alertmanager: { route: { critical: "nobody" } } } }))
+      .toThrow(/monitoring\.alertmanager\.route\.critical.*unknown receiver 'nobody'/);
+  });
+
+  it("node targets list every host with its node name and role", () => {
+    const targets = JSON.parse(renderNodeTargets([{ host: "cpu002", role: "compute", group: "cpu" }, { host: "controller", role: "controller" }]));
+    expect(targets).toEqual([
+      { targets: ["controller:9100"], labels: { node: "controller", role: "controller" } },
+      { targets: ["cpu002:9100"], labels: { node: "cpu002", role: "compute", group: "cpu" } },
+    ]);
+  });
+
+  it("Grafana provisioning: the datasource the dashboards name, the provider's path, and valid PromQL in every panel", () => {
+    const ds = renderGrafanaDatasources("http://prometheus:9090");
+    expect(ds).toContain(`uid: ${PROMETHEUS_DATASOURCE_UID}`);
+    expect(renderGrafanaDashboardProvider()).toContain(`path: ${GRAFANA_DASHBOARDS_DIR}`);
+    const dashboard = JSON.parse(renderClusterDashboard("dev"));
+    expect(dashboard.uid).toBe("hyperscaler-dev");
+    const ids = dashboard.panels.map((p: { id: number }) => p.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const p of dashboard.panels) {
+      expect(p.datasource.uid).toBe(PROMETHEUS_DATASOURCE_UID);
+      expect(p.targets[0].datasource.uid).toBe(PROMETHEUS_DATASOURCE_UID);
+    }
+    // promtool parses each panel's query as a recording rule: a typo in PromQL fails here.
+    const asRules = stringify({ groups: [{ name: "panels", rules: dashboard.panels.map((p: { targets: { expr: string }[] }, i: number) => ({ record: `panel:${i}`, expr: p.targets[0].expr })) }] });
+    const r = inImage({ "panels.yml": asRules }, "/t", "promtool", "check", "rules", "panels.yml");
+    expect(r.code, r.output).toBe(0);
+  });
+});
