@@ -187,7 +187,14 @@ export const stackConfigSchema = z.strictObject({
     slurmdPort: z.number().int().min(1).max(65535).default(6818),
     /** Most nodes the controller accepts (dynamic nodes register up to this). @default 1024 */
     maxNodeCount: positiveInt(1, "nodes").default(1024),
-  }).default({ slurmctldPort: 6817, slurmdPort: 6818, maxNodeCount: 1024 }),
+    /**
+     * Scheduler tuning profile: `default` is SLURM's own settings; `throughput` is for many
+     * short jobs (jobs pack by CPU, deeper and eager scheduling, quieter daemons): see
+     * docs/operations/performance-tuning.md for what it buys. Applied by `scontrol
+     * reconfigure`, no restart. @default "default"
+     */
+    tuning: z.enum(["default", "throughput"], "must be 'default' or 'throughput'").default("default"),
+  }).default({ slurmctldPort: 6817, slurmdPort: 6818, maxNodeCount: 1024, tuning: "default" }),
   /** Bump a value to rotate that secret: the change shows in preview as a one-line diff. */
   rotation: z.strictObject({
     /** @default 0 */

@@ -27,6 +27,8 @@ export interface ClusterSpec {
   readonly slurmctldPort: number;
   readonly slurmdPort: number;
   readonly maxNodeCount: number;
+  /** Scheduler tuning profile (hyperscaler:slurm.tuning). */
+  readonly tuning: "default" | "throughput";
   /** Sorted by name. */
   readonly nodes: readonly ComputeNodeSpec[];
   /** Sorted by name. */
@@ -69,6 +71,7 @@ export function clusterSpec(config: StackConfig): ClusterSpec {
     slurmctldPort: config.slurm.slurmctldPort,
     slurmdPort: config.slurm.slurmdPort,
     maxNodeCount: config.slurm.maxNodeCount,
+    tuning: config.slurm.tuning,
     nodes: nodes.sort(byName),
     partitions: partitions.sort(byName),
   };

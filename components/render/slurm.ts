@@ -40,12 +40,32 @@ export function renderSlurmConf(spec: ClusterSpec): string {
     "TreeWidth=65533",
     "CommunicationParameters=NoAddrCache",
     ...(anyGpu ? ["GresTypes=gpu"] : []),
+    ...tuningLines(spec),
     ...groups.map((g) => `Nodeset=${g} Feature=${g}`),
     ...spec.partitions.map((p) =>
       `PartitionName=${p.name} Nodes=${[...p.nodeGroups].sort().join(",")} Default=${p.default ? "YES" : "NO"}` +
       ` MaxTime=${p.maxTimeMin ?? "UNLIMITED"} State=UP`),
   ];
   return lines.join("\n") + "\n";
+}
+
+/**
+ * The `throughput` profile, for many short jobs. Each line is there for a measured reason
+ * (bench/throughput.bench.ts; docs/operations/performance-tuning.md).
+ */
+function tuningLines(spec: ClusterSpec): string[] {
+  if (spec.tuning !== "throughput") return [];
+  // A job that names no memory gets all of a node's by default, so one job fills a node
+  // whatever its CPUs: give it one CPU's share instead, so short jobs pack.
+  const perCpu = Math.min(...spec.nodes.map((n) => Math.floor(n.memoryMiB / n.cpus)));
+  return [
+    "# Tuning profile: throughput (hyperscaler:slurm.tuning).",
+    ...(Number.isFinite(perCpu) ? [`DefMemPerCPU=${perCpu}`] : []),
+    "SchedulerParameters=default_queue_depth=1000,sched_min_interval=0,bf_interval=5,bf_continue,bf_max_job_test=1000,max_rpc_cnt=150",
+    "MinJobAge=30",
+    "SlurmctldDebug=error",
+    "SlurmdDebug=error",
+  ];
 }
 
 /** cgroup.conf: no cgroup plugin loads in unprivileged containers; this keeps slurmd's view explicit. */

@@ -3,41 +3,17 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
 import { beforeAll, describe, expect, it } from "vitest";
-import { configFrom, devValues, mixedValues } from "../support/config";
+import { devValues, mixedValues } from "../support/config";
+import { buildMocked, mockedCluster, Registered } from "../support/mocks";
 import { REPO } from "../support/run";
 
 // Component graphs under Pulumi mocks: names, parents, hardening and secrecy, checked
 // without an engine. Real deployments are in tests/e2e.
-interface Registered { type: string; name: string; parent?: string; props: Record<string, unknown>; opts: pulumi.CustomResourceOptions }
-
 let cluster: typeof import("../../components/cluster");
 beforeAll(async () => {
-  await pulumi.runtime.setMocks({
-    newResource: (args) => ({ id: `${args.name}-id`, state: { ...args.inputs, name: args.inputs.name ?? args.name, imageId: "sha256:image", stdout: "slurm-wlm 22.05.8", fingerprint: "sha256:0123456789abcdef", base64: "a2V5" } }),
-    call: (args) => { throw new Error(`unexpected call to ${args.token}`); },
-  }, "hyperscaler", "test", false);
-  // Dynamic resources serialize their provider's code at registration, which is slow and
-  // breaks under vitest's module transform; the graph is what is tested here (the real
-  // providers run in tests/e2e), so register them as plain custom resources.
-  (pulumi.dynamic as { Resource: unknown }).Resource = class extends pulumi.CustomResource {
-    constructor(_provider: unknown, name: string, props: pulumi.Inputs, opts?: pulumi.CustomResourceOptions) {
-      super("pulumi-nodejs:dynamic:Resource", name, props, opts);
-    }
-  };
-  cluster = await import("../../components/cluster");
+  cluster = await mockedCluster();
 });
-
-/** Builds the cluster for a config, recording every resource it registers (with its parent). */
-function build(values: Record<string, unknown>) {
-  const registered: Registered[] = [];
-  const record: pulumi.ResourceTransformation = (a) => {
-    const parent = a.opts.parent as pulumi.Resource & { __name?: string } | undefined;
-    registered.push({ type: a.type, name: a.name, parent: parent?.__name, props: a.props, opts: a.opts });
-    return undefined;
-  };
-  const c = new cluster.HyperscalerCluster(String(values.clusterName), { config: configFrom(values) }, { transformations: [record] });
-  return { c, registered };
-}
+const build = (values: Record<string, unknown>) => buildMocked(cluster, values);
 const outputOf = <T>(o: pulumi.Output<T>) => new Promise<T>((resolve) => o.apply(resolve));
 const isSecret = (o: unknown) => (o as { isSecret: Promise<boolean> }).isSecret;
 const stackValues = (stack: string) => {

@@ -24,7 +24,7 @@ describe("parseStackConfig", () => {
       clusterName: "dev", baseImage: "hyperscaler/debian-base:bookworm", protect: true, requireRealPassphrase: false,
       controller: { cpus: 1, memoryMiB: 1024 },
       nodeGroups: { cpu: { count: 2, cpus: 1, memoryMiB: 512, features: [] } },
-      slurm: { slurmctldPort: 6817, slurmdPort: 6818, maxNodeCount: 1024 },
+      slurm: { slurmctldPort: 6817, slurmdPort: 6818, maxNodeCount: 1024, tuning: "default" },
       rotation: { mungeKeyEpoch: 0, postgresPasswordEpochs: {} },
     });
   });

@@ -172,13 +172,18 @@ describe("the dev stack's life with jobs running", () => {
     // A controller killed outright keeps what it had saved; wait for it to save the job's end.
     const saved = () => Number(docker(["exec", `${cluster}-controller`, "stat", "-c", "%Y", "/var/spool/slurmctld/job_state"]).trim());
     const ended = Math.floor(Date.now() / 1000);
-    await waitFor("slurmctld to save the job's end", () => saved() >= ended, 60);
+    // A save in the second the job ended may predate its end: make a later change (a held
+    // job) and wait for the save that follows it, which must include the job's end.
+    await new Promise((r) => setTimeout(r, 1100));
+    const held = ctl("sbatch", "--parsable", "--hold", "--wrap", "true").trim();
+    await waitFor("slurmctld to save the job's end", () => saved() > ended, 60);
     docker(["rm", "-f", `${cluster}-controller`]);
     ok(pulumi("refresh", "--yes"));
     timed("recover-controller", () => pulumi("up", "--yes"));
     await waitFor("both nodes to answer the new controller", () => dockerTry(["exec", `${cluster}-controller`, "hyperscaler-validate", "cpu[001-002]", "1"]).code === 0, 120);
     expect(jobState(job)).toBe("COMPLETED");
     expect(hostnames(2)).toEqual(["cpu001", "cpu002"]);
+    ctl("scancel", held);
   });
 
   it("starts a node stopped by hand again", () => {

@@ -160,4 +160,15 @@ describe("rendered configs in a real SLURM cluster", () => {
     expect(ctl("sinfo", "-h", "-N", "-o", "%N")).not.toContain("cpu002");
     expect(ctl("hyperscaler-node-remove", "cpu002")).toMatch(/already removed/);
   });
+
+  it("takes the throughput tuning profile by scontrol reconfigure, and runs jobs with it", () => {
+    const tuned = renderSlurmConf({ ...spec, tuning: "throughput" });
+    install("controller", "/etc/slurm/slurm.conf", "0644", "root:root", tuned);
+    ctl("scontrol", "reconfigure");
+    const config = ctl("scontrol", "show", "config");
+    expect(config).toMatch(/DefMemPerCPU\s*=\s*256/);
+    expect(config).toMatch(/SchedulerParameters\s*=\s*default_queue_depth=1000/);
+    expect(ctl("srun", "-N1", "-w", "cpu001", "hostname").trim()).toBe("cpu001");
+  });
 });
+

@@ -15,7 +15,12 @@ export class TestProject {
   readonly dir = tempProject();
 
   pulumi(stack: string, ...args: string[]): RunResult {
-    return run("pulumi", [...args, "--stack", stack, "--non-interactive"], { cwd: this.dir, env: this.backend.env });
+    return this.pulumiWithEnv(stack, {}, ...args);
+  }
+
+  /** `pulumi` with extra environment for the program. */
+  pulumiWithEnv(stack: string, env: NodeJS.ProcessEnv, ...args: string[]): RunResult {
+    return run("pulumi", [...args, "--stack", stack, "--non-interactive"], { cwd: this.dir, env: { ...this.backend.env, ...env } });
   }
 
   /** Creates a stack whose Pulumi.<stack>.yaml config section is `config` (YAML, indented by two). */
