@@ -6,9 +6,20 @@ interface ImageInputs {
 }
 interface ImageOutputs extends ImageInputs { imageId: string }
 
+/** Label naming what an image was built from: its context hash and build args. */
+const SOURCE_LABEL = "hyperscaler.source";
+
 async function build(i: ImageInputs): Promise<string> {
+  // What the image is made of: context, build args, and the base image as it is now.
+  const base = i.buildArgs.BASE_IMAGE ? (await dockerTry(["image", "inspect", "--format", "{{.Id}}", i.buildArgs.BASE_IMAGE])).stdout.trim() : "";
+  const source = `${i.contextHash} ${base} ${JSON.stringify(Object.entries(i.buildArgs).sort())}`;
+  // The tag already holds an image built from exactly that: skip the build (about a second
+  // even when every layer is cached: the context is sent and each step checked).
+  const existing = await dockerTry(["image", "inspect", "--format", `{{.Id}} {{index .Config.Labels "${SOURCE_LABEL}"}}`, i.tag]);
+  const [id, ...label] = existing.stdout.trim().split(" ");
+  if (existing.code === 0 && label.join(" ") === source) return id;
   const args = Object.entries(i.buildArgs).sort().flatMap(([k, v]) => ["--build-arg", `${k}=${v}`]);
-  await docker(["build", "--quiet", "--tag", i.tag, "--file", i.dockerfile, ...args, i.context]);
+  await docker(["build", "--quiet", "--tag", i.tag, "--label", `${SOURCE_LABEL}=${source}`, "--file", i.dockerfile, ...args, i.context]);
   return docker(["image", "inspect", "--format", "{{.Id}}", i.tag]);
 }
 

@@ -14,7 +14,7 @@ export function run(cmd: string, args: string[], opts: { cwd?: string; env?: Nod
     env: { ...process.env, ...opts.env },
     encoding: "utf8",
     input: opts.input,
-    maxBuffer: 64 * 1024 * 1024,
+    maxBuffer: 1024 * 1024 * 1024,
   });
   if (r.error) throw r.error;
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, output: r.stdout + r.stderr };
