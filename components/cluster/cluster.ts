@@ -64,7 +64,12 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
       { path: "/etc/slurm/cgroup.conf", content: renderCgroupConf() },
       { path: "/etc/slurm/gres.conf", content: renderGresConf(spec) },
     ];
-    const common = { image: image.imageId, network: network.name, files, mungeKey, cluster };
+    // A rotation installs the key on every node at once, but not in the same instant: for
+    // that moment scheduling is paused (jobs wait in the queue rather than fail across
+    // nodes holding different keys). The pause runs on the controller, made below.
+    let pauseMade!: (r: pulumi.Resource) => void;
+    const paused = new Promise<pulumi.Resource>((resolve) => { pauseMade = resolve; });
+    const common = { image: image.imageId, network: network.name, files, mungeKey, cluster, keyAfter: [paused] };
     // slurmctld's state (jobs, dynamic node records) outlives a re-created controller container.
     const controllerState = new Volume(`${name}-slurmctld-state`, {
       name: `${cluster}-slurmctld-state`, labels: { "hyperscaler.cluster": cluster },
@@ -76,10 +81,17 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
       afterFileUpdate: ["scontrol", "reconfigure"],
     }, { parent: this });
 
+    // Only an update (a new key) pauses and resumes; creating them does nothing.
+    const rotation = (step: "pause" | "resume", dependsOn: pulumi.Resource[]) => new ContainerExec(`${name}-rotation-${step}`, {
+      container: controller.containerName, create: ["true"], update: ["hyperscaler-scheduling", step], stdin: mungeKey.fingerprint,
+    }, { parent: this, dependsOn });
+    pauseMade(rotation("pause", [controller.container]));
+
     const compute = spec.nodes.map((node) => this.computeNode(name, node, common, controller, containerName(node.name)));
+    const resumed = rotation("resume", [controller.keyInstalled, ...compute.map((c) => c.node.keyInstalled)]);
 
     const hostlist = compressHostlist(spec.nodes.map((n) => n.name));
-    const ready = [controller.keyInstalled, ...compute.flatMap((c) => [c.node.keyInstalled, c.membership])];
+    const ready = [controller.keyInstalled, resumed, ...compute.flatMap((c) => [c.node.keyInstalled, c.membership])];
     if (spec.nodes.length > 0) {
       // The update's own proof: every compute node runs a job step. Re-runs when the node
       // set, the configs, the image or the key change.

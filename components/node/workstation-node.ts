@@ -37,6 +37,8 @@ export interface WorkstationNodeArgs {
   /** Runs after a file changes on a running node (`scontrol reconfigure` on the controller). @default - nothing */
   readonly afterFileUpdate?: readonly string[];
   readonly mungeKey: MungeKey;
+  /** What a new key waits for before it is installed (the cluster pauses scheduling first). @default [] */
+  readonly keyAfter?: pulumi.Input<pulumi.Resource>[];
   /** Cluster name, as a label on the container. */
   readonly cluster: string;
 }
@@ -98,7 +100,7 @@ export class WorkstationNode extends pulumi.ComponentResource {
       update: ["sh", "-c", `${installKey} && hyperscaler-munge-restart`],
       stdin: args.mungeKey.keyBase64,
       triggers,
-    }, { parent: this, dependsOn: installs });
+    }, { parent: this, dependsOn: [...installs, ...(args.keyAfter ?? [])] });
     this.registerOutputs({ containerName: this.containerName });
   }
 }

@@ -21,21 +21,33 @@ while :; do
   fi
   sleep 1
 done
-# A job step on the idle nodes. Short --immediate tries, each on the nodes idle right then:
-# a node taken by a user's job meanwhile is proven by that job, and the step never waits
-# behind it.
-busy=$count
-while :; do
-  idle=$(sinfo -h -N -n "$hosts" -t idle -o '%N' | sort -u)
-  [ -n "$idle" ] || break
-  n=$(echo "$idle" | wc -l)
-  list=$(echo "$idle" | paste -sd, -)
-  got=$(srun -N"$n" -w "$list" --immediate=5 --time=2 hostname 2>/tmp/hyperscaler-validate.err | sort) || true
-  if [ "$got" = "$idle" ]; then busy=$((count - n)); break; fi
-  if [ $(($(date +%s) - start)) -ge "$timeout" ]; then
-    echo "validation failed: srun -N$n -w $list answered from: $(echo "$got" | tr '\n' ' '); srun said: $(tail -n 3 /tmp/hyperscaler-validate.err)" >&2
+# A job step on each idle node, in parallel, never waiting behind other jobs (--immediate):
+# a node a user's job takes meanwhile is proven by that job instead.
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+stepped=0
+pending=$(sinfo -h -N -n "$hosts" -t idle -o '%N' | sort -u)
+while [ -n "$pending" ]; do
+  # One step across all of them first; where that does not get every node at once (a user's
+  # job took one), a step per node, 16 at a time.
+  list=$(echo $pending | tr ' ' ',')
+  got=$(srun -N"$(echo $pending | wc -w)" -w "$list" --immediate=3 --time=1 hostname 2>"$tmp/all.err" | sort) || true
+  if [ "$got" = "$(echo $pending | tr ' ' '\n' | sort)" ]; then
+    for n in $pending; do echo "$n" >"$tmp/$n"; done
+  else
+    echo $pending | tr ' ' '\n' | xargs -P 16 -I{} sh -c 'srun -N1 -w {} --immediate=3 --time=1 hostname >"$1/{}" 2>&1' _ "$tmp"
+  fi
+  retry=""
+  for n in $pending; do
+    if [ "$(cat "$tmp/$n")" = "$n" ]; then stepped=$((stepped + 1)); continue; fi
+    state=$(sinfo -h -N -n "$n" -o '%t' | head -1)
+    case "$state" in alloc|mix) ;; *) retry="$retry $n" ;; esac
+  done
+  pending=$retry
+  if [ -n "$pending" ] && [ $(($(date +%s) - start)) -ge "$timeout" ]; then
+    for n in $pending; do echo "validation failed: srun on $n: $(tail -n 3 "$tmp/$n")" >&2; done
     exit 1
   fi
-  sleep 1
+  [ -z "$pending" ] || sleep 1
 done
+busy=$((count - stepped))
 echo "validated: $count nodes ($hosts) up after ${waited}s; srun hostname ran on the $((count - busy)) idle, $busy busy with jobs"

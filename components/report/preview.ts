@@ -1,0 +1,137 @@
+import { compressHostlist, expandHostlist } from "../render/hostlist";
+
+/** One step of `pulumi preview --json` (the fields read here; inputs are never read). */
+export interface PreviewStep {
+  readonly op: string;
+  readonly urn: string;
+}
+
+/** `pulumi preview --json` output. */
+export interface PreviewJson {
+  readonly steps?: readonly PreviewStep[];
+  readonly changeSummary?: Readonly<Record<string, number>>;
+  readonly config?: Readonly<Record<string, string>>;
+  readonly diagnostics?: readonly { readonly message: string; readonly severity: string; readonly urn?: string }[];
+}
+
+/** A job running on the cluster: `squeue -h -o '%i|%u|%j|%N'`. */
+export interface RunningJob { readonly id: string; readonly user: string; readonly name: string; readonly nodes: readonly string[] }
+
+export interface PreviewSummary {
+  readonly stack: string;
+  readonly counts: Readonly<Record<"create" | "update" | "replace" | "delete" | "same", number>>;
+  /** What SLURM (and the services beside it) must do, in order of appearance. */
+  readonly actions: readonly string[];
+  /** Data, node removals, secret rotations, restarts: what a reviewer must look at. */
+  readonly risks: readonly string[];
+  /** Nodes whose running jobs the change touches (drained, or their container replaced). */
+  readonly touchedNodes: readonly string[];
+  readonly changes: readonly { readonly op: string; readonly name: string }[];
+}
+
+const FILES = ["slurm.conf", "cgroup.conf", "gres.conf"];
+
+/** Reads a preview: what each change means for SLURM, and what is risky. Never looks at inputs. */
+export function summarizePreview(stack: string, preview: PreviewJson): PreviewSummary {
+  const cluster = preview.config?.["hyperscaler:clusterName"] ?? stack;
+  const ops = new Map<string, string>();
+  for (const s of preview.steps ?? []) {
+    const op = /replace/.test(s.op) ? "replace" : s.op;
+    const name = s.urn.slice(s.urn.lastIndexOf("::") + 2);
+    if (!ops.has(name) || op === "replace") ops.set(name, op);
+  }
+  const counts = { create: 0, update: 0, replace: 0, delete: 0, same: 0 };
+  for (const op of ops.values()) if (op in counts) counts[op as keyof typeof counts]++;
+  const actions: string[] = [];
+  const risks: string[] = [];
+  const touched = new Set<string>();
+  const keyRestarts: string[] = [];
+  const prefix = `${cluster}-`;
+  for (const [name, op] of ops) {
+    if (op === "same" || !name.startsWith(prefix)) continue;
+    const rest = name.slice(prefix.length);
+    const file = FILES.find((f) => rest.endsWith(`-${f}`));
+    const host = (suffix: string) => rest.slice(0, -suffix.length);
+    if (rest.endsWith("-membership")) {
+      const node = host("-membership");
+      if (op === "delete") { actions.push(`drain ${node}, wait for its jobs, delete it from SLURM, then remove its container`); risks.push(`removes compute node ${node}`); touched.add(node); }
+      if (op === "create") actions.push(`${node} joins SLURM as a dynamic node (no daemon restarts) and runs a job step`);
+    } else if (file && op === "update") {
+      const node = host(`-${file}`);
+      actions.push(node === "controller" ? `scontrol reconfigure with the new ${file}` : `new ${file} delivered to ${node}`);
+    } else if (rest.endsWith("-munge-key") && op === "update") {
+      keyRestarts.push(host("-munge-key"));
+    } else if (rest === "munge-key-bytes" && op !== "create") {
+      risks.push("rotates the MUNGE key (secret)");
+    } else if (rest === "slurm-image-build" && op === "update") {
+      actions.push("rebuild the SLURM image: every node's container is replaced (nodes drained first)");
+      risks.push("replaces every SLURM container");
+    } else if (/^(controller|[a-z][a-z0-9-]*\d{3})$/.test(rest) && op !== "create") {
+      const node = rest;
+      if (op === "replace") {
+        actions.push(node === "controller" ? "restart slurmctld in a new container (its state stays on the volume)" : `replace ${node}'s container (the jobs running there are requeued)`);
+        risks.push(`restarts ${node}`);
+        if (node !== "controller") touched.add(node);
+      } else if (op === "update") actions.push(`change ${node}'s CPU/memory limits in place`);
+      else if (op === "delete") actions.push(`remove ${node}'s container`);
+    } else if (/-(data|backups|state)$/.test(rest) && (op === "delete" || op === "replace")) {
+      risks.push(`${op === "delete" ? "deletes" : "replaces"} volume ${name}: its data is lost unless retained`);
+    } else if (rest === "postgres" && op === "replace") {
+      actions.push("PostgreSQL restarts in a new container (data on its volume)");
+      risks.push("restarts PostgreSQL");
+    } else if (/^postgres-.+-password$/.test(rest) && op === "replace") {
+      const role = rest.slice("postgres-".length, -"-password".length);
+      actions.push(`set the new password of PostgreSQL role ${role} in the running server`);
+      risks.push(`rotates the password of PostgreSQL role ${role} (secret)`);
+    } else if (rest === "postgres-backup-before-replace" && op === "delete") {
+      actions.push("take a verified backup of every database before PostgreSQL is replaced");
+    } else if (/^monitoring-(prometheus|alerts|alertmanager)\.yml$/.test(rest) && op === "update") {
+      actions.push(`check and reload ${rest.slice("monitoring-".length)} (no restart)`);
+    } else if (rest === "monitoring-node.json" && op === "update") {
+      actions.push("Prometheus scrape targets follow the node set (no reload)");
+    } else if (rest === "validation" && op !== "delete") {
+      actions.push("run a job step across every compute node to prove the result");
+    }
+  }
+  if (keyRestarts.length > 0) actions.push(`install the new MUNGE key and restart munged on ${compressHostlist(keyRestarts)} (running jobs carry on)`);
+  return {
+    stack, counts, actions: [...new Set(actions)], risks: [...new Set(risks)], touchedNodes: [...touched].sort(),
+    changes: [...ops].filter(([, op]) => op !== "same").map(([name, op]) => ({ op, name })),
+  };
+}
+
+const SYMBOL: Record<string, string> = { create: "+", update: "~", replace: "+-", delete: "-" };
+
+/** The Markdown a reviewer reads (a CI comment): no input value, so no secret, ever appears. */
+export function renderPreviewReport(s: PreviewSummary, jobs: readonly RunningJob[] | undefined, policy: readonly string[]): string {
+  const c = s.counts;
+  const lines = [
+    `### hyperscaler preview: \`${s.stack}\``,
+    "",
+    `**${c.create} to create, ${c.update} to update, ${c.replace} to replace, ${c.delete} to delete** (${c.same} unchanged)`,
+    "",
+  ];
+  const list = (title: string, items: readonly string[]) => { if (items.length) lines.push(`**${title}**`, ...items.map((i) => `- ${i}`), ""); };
+  list("What SLURM must do", s.actions.length ? s.actions : ["nothing"]);
+  list("Risky", s.risks.map((r) => `⚠️ ${r}`));
+  if (s.touchedNodes.length > 0) {
+    const hit = jobs?.filter((j) => j.nodes.some((n) => s.touchedNodes.includes(n)));
+    list("Running jobs touched", jobs === undefined ? [`cluster not reachable: check the jobs on ${compressHostlist(s.touchedNodes)} yourself`]
+      : hit!.length === 0 ? [`none on ${compressHostlist(s.touchedNodes)}`]
+        : hit!.map((j) => `job ${j.id} (${j.user}, ${j.name}) on ${j.nodes.join(",")}`));
+  }
+  list("Policy violations (mandatory)", policy);
+  if (s.changes.length > 0) {
+    lines.push(`<details><summary>${s.changes.length} resource changes</summary>`, "", "| op | resource |", "| --- | --- |",
+      ...s.changes.map((ch) => `| ${SYMBOL[ch.op] ?? ch.op} ${ch.op} | \`${ch.name}\` |`), "", "</details>", "");
+  }
+  return lines.join("\n");
+}
+
+/** Jobs from `squeue -h -o '%i|%u|%j|%N'` (nodes in SLURM's hostlist form). */
+export function parseSqueue(text: string): RunningJob[] {
+  return text.trim().split("\n").filter(Boolean).map((line) => {
+    const [id, user, name, nodes] = line.split("|");
+    return { id, user, name, nodes: nodes ? expandHostlist(nodes) : [] };
+  });
+}

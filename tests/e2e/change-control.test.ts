@@ -1,0 +1,90 @@
+import * as path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readTree, REPO, run } from "../support/run";
+import { ok, TestProject } from "../support/stack";
+import { docker } from "../support/docker";
+import { jobState } from "../support/slurm";
+import { waitFor } from "../support/wait";
+
+// What CI, reviewers and auditors see, on a real stack: the preview report names what
+// SLURM must do and the jobs a change touches; scripts/up.sh records who and why; the
+// audit report reads it back from stack history; no secret appears in any of it.
+const stack = `cc${process.pid}`;
+const project = new TestProject();
+const ctl = (...cmd: string[]) => docker(["exec", `${stack}-controller`, ...cmd]);
+const tsx = (script: string, ...args: string[]) =>
+  run(path.join(REPO, "node_modules/.bin/tsx"), [path.join(REPO, "scripts", script), ...args], { cwd: project.dir, env: project.backend.env });
+const up = (reason: string) =>
+  ok(run("bash", [path.join(REPO, "scripts/up.sh"), "--stack", stack, "--reason", reason, "--yes", "--non-interactive"],
+    { cwd: project.dir, env: { ...project.backend.env, HYPERSCALER_OPERATOR: "alice" } }));
+const report = () => tsx("preview-report.ts", "--stack", stack);
+const outputs: string[] = [];
+
+beforeAll(() => {
+  project.init(stack, `  hyperscaler:clusterName: ${stack}\n  hyperscaler:nodeGroups:\n    cpu:\n      count: 2\n      memoryMiB: 256\n`);
+  up("initial deploy");
+});
+afterAll(() => {
+  project.pulumi(stack, "destroy", "--yes");
+  project.remove();
+});
+
+describe("change control", () => {
+  it("reports a scale-up: the added node, what SLURM does, nothing risky", () => {
+    project.setConfig(stack, "nodeGroups.cpu.count", "3");
+    const r = ok(report());
+    outputs.push(r.stdout);
+    expect(r.stdout).toMatch(/\*\*7 to create, 1 to update, 0 to replace, 0 to delete\*\*/);
+    expect(r.stdout).toContain("cpu003 joins SLURM as a dynamic node (no daemon restarts) and runs a job step");
+    expect(r.stdout).toContain("run a job step across every compute node");
+    expect(r.stdout).not.toContain("Risky");
+    up("more capacity for the course");
+  });
+
+  it("reports a MUNGE rotation as risky, with munged restarted on every node", () => {
+    project.setConfig(stack, "rotation.mungeKeyEpoch", "1");
+    const r = ok(report());
+    outputs.push(r.stdout);
+    expect(r.stdout).toContain("install the new MUNGE key and restart munged on cpu[001-003],controller (running jobs carry on)");
+    expect(r.stdout).toContain("⚠️ rotates the MUNGE key (secret)");
+    up("quarterly key rotation");
+  });
+
+  it("reports a scale-in with the running job it touches", async () => {
+    const job = ctl("sbatch", "--parsable", "-J", "training", "-w", "cpu003", "--wrap", "sleep 5").trim();
+    await waitFor("job to start", () => jobState(ctl, job) === "RUNNING");
+    project.setConfig(stack, "nodeGroups.cpu.count", "2");
+    const r = ok(report());
+    outputs.push(r.stdout);
+    expect(r.stdout).toContain("drain cpu003, wait for its jobs, delete it from SLURM, then remove its container");
+    expect(r.stdout).toContain("⚠️ removes compute node cpu003");
+    expect(r.stdout).toMatch(new RegExp(`job ${job} \\(root, training\\) on cpu003`));
+    up("course over");
+    expect(jobState(ctl, job)).toBe("COMPLETED");
+  });
+
+  it("audits every update: who, why, changes, node counts, key epochs and fingerprints", () => {
+    const md = ok(tsx("audit.ts", "--stack", stack)).stdout;
+    const records = JSON.parse(ok(tsx("audit.ts", "--stack", stack, "--json")).stdout);
+    outputs.push(md, JSON.stringify(records));
+    expect(records.map((r: { why: string }) => r.why)).toEqual(["initial deploy", "more capacity for the course", "quarterly key rotation", "course over"]);
+    expect(records.every((r: { who: string }) => r.who.startsWith("alice@"))).toBe(true);
+    expect(records.map((r: { computeNodes: number }) => r.computeNodes)).toEqual([2, 3, 3, 2]);
+    expect(records.map((r: { mungeKeyEpoch: number }) => r.mungeKeyEpoch)).toEqual([0, 0, 1, 1]);
+    const fp = records.map((r: { mungeKeyFingerprint: string }) => r.mungeKeyFingerprint);
+    expect(fp[0]).toMatch(/^sha256:[0-9a-f]{16}$/);
+    expect(fp[1]).toBe(fp[0]);
+    expect(fp[2]).not.toBe(fp[1]);
+    expect(records[1].configChanges).toEqual([expect.stringMatching(/^hyperscaler:nodeGroups: .*"count":2.* -> .*"count":3/)]);
+    expect(records[1].resourceChanges).toMatchObject({ create: 7, update: 1 });
+    expect(md).toMatch(/\| 3 \| .* \| alice@.* \| quarterly key rotation \| update \| succeeded \|/);
+  });
+
+  it("leaves no secret in state, history, reports or the audit", () => {
+    const key = docker(["exec", `${stack}-controller`, "base64", "-w0", "/etc/munge/munge.key"]).trim();
+    expect(key.length).toBeGreaterThan(1000);
+    const everything = readTree(project.backend.dir) + outputs.join("\n");
+    expect(everything).not.toContain(key);
+    expect(everything).not.toContain(key.slice(100, 164));
+  });
+});

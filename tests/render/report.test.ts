@@ -1,0 +1,72 @@
+import { describe, expect, it } from "vitest";
+import { auditRecords, HistoryEntry, parseSqueue, renderAuditMarkdown, renderPreviewReport, summarizePreview } from "../../components/report";
+
+const urn = (name: string, parents = "hyperscaler:cluster:HyperscalerCluster$pulumi-nodejs:dynamic:Resource") => `urn:pulumi:dev::hyperscaler::${parents}::${name}`;
+const step = (op: string, name: string) => ({ op, urn: urn(name) });
+
+describe("preview report", () => {
+  const preview = {
+    config: { "hyperscaler:clusterName": "dev" },
+    steps: [
+      step("same", "dev-network"),
+      step("delete", "dev-cpu002-membership"), step("delete", "dev-cpu002"),
+      step("update", "dev-controller-munge-key"), step("update", "dev-cpu001-munge-key"), step("replace", "dev-munge-key-bytes"),
+      step("update", "dev-controller-slurm.conf"), step("delete-replaced", "dev-postgres-data"), step("create-replacement", "dev-postgres-data"),
+      // Inputs are never read: a secret there cannot reach the report.
+      { op: "update", urn: urn("dev-postgres-app-login"), newState: { inputs: { stdin: "hunter2" } } },
+    ],
+  };
+  const summary = summarizePreview("dev", preview);
+
+  it("counts each resource once, a replacement as a replace", () => {
+    expect(summary.counts).toEqual({ create: 0, update: 4, replace: 2, delete: 2, same: 1 });
+  });
+
+  it("says what SLURM must do and calls out the risky operations", () => {
+    expect(summary.actions).toEqual([
+      "drain cpu002, wait for its jobs, delete it from SLURM, then remove its container",
+      "remove cpu002's container",
+      "scontrol reconfigure with the new slurm.conf",
+      "install the new MUNGE key and restart munged on cpu001,controller (running jobs carry on)",
+    ]);
+    expect(summary.risks).toEqual(["removes compute node cpu002", "rotates the MUNGE key (secret)",
+      "replaces volume dev-postgres-data: its data is lost unless retained"]);
+    expect(summary.touchedNodes).toEqual(["cpu002"]);
+  });
+
+  it("lists the running jobs on touched nodes, and says so when the cluster cannot be asked", () => {
+    const jobs = parseSqueue("41|alice|train|cpu[001-002]\n42|bob|eval|cpu001\n");
+    expect(jobs[0].nodes).toEqual(["cpu001", "cpu002"]);
+    const md = renderPreviewReport(summary, jobs, []);
+    expect(md).toContain("job 41 (alice, train) on cpu001,cpu002");
+    expect(md).not.toContain("job 42");
+    expect(md).not.toContain("hunter2");
+    expect(renderPreviewReport(summary, undefined, [])).toContain("cluster not reachable: check the jobs on cpu002 yourself");
+    expect(renderPreviewReport(summary, [], ["no-privileged-containers: dev-x is privileged"])).toContain("**Policy violations (mandatory)**");
+  });
+});
+
+describe("audit report", () => {
+  const config = (count: number, epoch: number, secret = "v1") => ({
+    "hyperscaler:nodeGroups": { value: JSON.stringify({ cpu: { count } }) },
+    "hyperscaler:rotation": { value: JSON.stringify({ mungeKeyEpoch: epoch }) },
+    "hyperscaler:webhookToken": { value: secret, secret: true },
+  });
+  const history: HistoryEntry[] = [
+    { version: 2, kind: "update", startTime: "t2", result: "succeeded", message: "who=alice@ws1; reason=rotate", config: config(3, 1, "v2"), resourceChanges: { update: 4 } },
+    { version: 1, kind: "update", startTime: "t1", result: "succeeded", message: "Merge pull request #7", environment: { "git.author": "Bob" }, config: config(3, 0), resourceChanges: { create: 30 } },
+  ];
+  const records = auditRecords(history, new Map([[2, "sha256:00112233aabbccdd"]]));
+
+  it("orders by version, reads who and why, and marks an unrecorded operator", () => {
+    expect(records.map((r) => [r.version, r.who, r.why])).toEqual([[1, "not recorded (git author: Bob)", "Merge pull request #7"], [2, "alice@ws1", "rotate"]]);
+    expect(records.map((r) => [r.computeNodes, r.mungeKeyEpoch, r.mungeKeyFingerprint])).toEqual([[3, 0, undefined], [3, 1, "sha256:00112233aabbccdd"]]);
+  });
+
+  it("lists changed config keys and never a secret value", () => {
+    expect(records[1].configChanges).toEqual(['hyperscaler:rotation: {"mungeKeyEpoch":0} -> {"mungeKeyEpoch":1}', "hyperscaler:webhookToken: [secret changed]"]);
+    const md = renderAuditMarkdown("dev", records);
+    expect(md).toContain("| 2 | t2 | alice@ws1 | rotate | update | succeeded | update 4 | 3 | 1, sha256:00112233aabbccdd |");
+    expect(md).not.toMatch(/v1|v2/);
+  });
+});
