@@ -22,20 +22,20 @@ if (r.status !== 0) {
 }
 const history: HistoryEntry[] = JSON.parse(r.stdout || "[]");
 
-/** MUNGE key fingerprints by version, from the file backend's per-update checkpoints. */
-function fingerprints(): Map<number, string> {
-  const found = new Map<number, string>();
+/** MUNGE key fingerprints by update start time, from the file backend's per-update checkpoints. */
+function fingerprints(): Map<string, string> {
+  const found = new Map<string, string>();
   const backend = process.env.PULUMI_BACKEND_URL;
   if (!backend?.startsWith("file://")) return found;
   const dir = path.join(backend.slice("file://".length), ".pulumi", "history", "hyperscaler", stack);
   if (!fs.existsSync(dir)) return found;
   for (const f of fs.readdirSync(dir).filter((n) => n.endsWith(".history.json"))) {
     try {
-      const { version } = JSON.parse(fs.readFileSync(path.join(dir, f), "utf8"));
+      const { startTime } = JSON.parse(fs.readFileSync(path.join(dir, f), "utf8"));
       const checkpoint = JSON.parse(fs.readFileSync(path.join(dir, f.replace(".history.json", ".checkpoint.json")), "utf8"));
       const root = (checkpoint.checkpoint?.latest?.resources ?? []).find((x: { type: string }) => x.type === "pulumi:pulumi:Stack");
       const fingerprint = root?.outputs?.manifest?.mungeKey?.fingerprint;
-      if (typeof version === "number" && typeof fingerprint === "string") found.set(version, fingerprint);
+      if (typeof startTime === "number" && typeof fingerprint === "string") found.set(new Date(startTime * 1000).toISOString(), fingerprint);
     } catch { /* an unreadable checkpoint only leaves its fingerprint out */ }
   }
   return found;

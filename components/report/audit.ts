@@ -24,8 +24,8 @@ export interface AuditRecord {
   /** Config keys changed since the previous update: `key: old -> new` (secrets: "[secret changed]"). */
   configChanges: string[];
   computeNodes?: number;
-  mungeKeyEpoch?: number;
-  postgresPasswordEpochs?: Record<string, number>;
+  mungeKeyEpoch: number;
+  postgresPasswordEpochs: Record<string, number>;
   /** From the update's checkpoint, when the backend keeps one (the file backend does). */
   mungeKeyFingerprint?: string;
 }
@@ -38,9 +38,15 @@ function parseMessage(message: string | undefined): { who?: string; why: string 
 
 const json = (v: string | undefined) => { try { return v === undefined ? undefined : JSON.parse(v); } catch { return v; } };
 
-/** Audit records, oldest first, with config changes against the previous update. */
-export function auditRecords(history: readonly HistoryEntry[], fingerprints: ReadonlyMap<number, string> = new Map()): AuditRecord[] {
-  const sorted = [...history].sort((a, b) => a.version - b.version);
+/**
+ * Audit records, oldest first, with config changes against the previous update. The file
+ * backend records every version as 0: then updates are numbered 1, 2, ... in start order.
+ * `fingerprints` are keyed by start time (ISO).
+ */
+export function auditRecords(history: readonly HistoryEntry[], fingerprints: ReadonlyMap<string, string> = new Map()): AuditRecord[] {
+  const numbered = history.every((h) => !h.version);
+  const sorted = [...history].sort((a, b) => (numbered ? a.startTime.localeCompare(b.startTime) : a.version - b.version))
+    .map((h, i) => (numbered ? { ...h, version: i + 1 } : h));
   let previous: HistoryEntry["config"] = {};
   return sorted.map((h) => {
     const config = h.config ?? {};
@@ -62,8 +68,9 @@ export function auditRecords(history: readonly HistoryEntry[], fingerprints: Rea
       who: who ?? `not recorded${author ? ` (git author: ${author})` : ""}`, why,
       resourceChanges: { ...h.resourceChanges }, configChanges,
       ...(groups && typeof groups === "object" ? { computeNodes: Object.values(groups).reduce((n, g) => n + (g.count ?? 0), 0) } : {}),
-      ...(rotation ? { mungeKeyEpoch: rotation.mungeKeyEpoch ?? 0, postgresPasswordEpochs: rotation.postgresPasswordEpochs ?? {} } : {}),
-      ...(fingerprints.has(h.version) ? { mungeKeyFingerprint: fingerprints.get(h.version) } : {}),
+      // Unset rotation config means epoch 0 (the schema's default).
+      mungeKeyEpoch: rotation?.mungeKeyEpoch ?? 0, postgresPasswordEpochs: rotation?.postgresPasswordEpochs ?? {},
+      ...(fingerprints.has(h.startTime) ? { mungeKeyFingerprint: fingerprints.get(h.startTime) } : {}),
     };
   });
 }

@@ -34,14 +34,17 @@ const FILES = ["slurm.conf", "cgroup.conf", "gres.conf"];
 /** Reads a preview: what each change means for SLURM, and what is risky. Never looks at inputs. */
 export function summarizePreview(stack: string, preview: PreviewJson): PreviewSummary {
   const cluster = preview.config?.["hyperscaler:clusterName"] ?? stack;
-  const ops = new Map<string, string>();
+  // By URN: a component and its container may share a name. A replacement shows as several steps.
+  const byUrn = new Map<string, string>();
   for (const s of preview.steps ?? []) {
     const op = /replace/.test(s.op) ? "replace" : s.op;
-    const name = s.urn.slice(s.urn.lastIndexOf("::") + 2);
-    if (!ops.has(name) || op === "replace") ops.set(name, op);
+    if (!byUrn.has(s.urn) || op === "replace") byUrn.set(s.urn, op);
   }
   const counts = { create: 0, update: 0, replace: 0, delete: 0, same: 0 };
-  for (const op of ops.values()) if (op in counts) counts[op as keyof typeof counts]++;
+  for (const op of byUrn.values()) if (op in counts) counts[op as keyof typeof counts]++;
+  // The engine's own summary, where given, also counts the unchanged resources it did not list.
+  for (const k of Object.keys(counts) as (keyof typeof counts)[]) counts[k] = preview.changeSummary?.[k] ?? counts[k];
+  const ops = [...byUrn].map(([urn, op]) => [urn.slice(urn.lastIndexOf("::") + 2), op] as const);
   const actions: string[] = [];
   const risks: string[] = [];
   const touched = new Set<string>();
@@ -89,14 +92,22 @@ export function summarizePreview(stack: string, preview: PreviewJson): PreviewSu
       actions.push(`check and reload ${rest.slice("monitoring-".length)} (no restart)`);
     } else if (rest === "monitoring-node.json" && op === "update") {
       actions.push("Prometheus scrape targets follow the node set (no reload)");
+    } else if (rest === "rotation-pause" && op === "update") {
+      actions.push("pause scheduling while the key is swapped (UP partitions set DOWN: new jobs wait in the queue, running jobs carry on)");
+    } else if (rest === "rotation-resume" && op === "update") {
+      actions.push("resume scheduling on the partitions it paused");
     } else if (rest === "validation" && op !== "delete") {
       actions.push("run a job step across every compute node to prove the result");
     }
   }
-  if (keyRestarts.length > 0) actions.push(`install the new MUNGE key and restart munged on ${compressHostlist(keyRestarts)} (running jobs carry on)`);
+  if (keyRestarts.length > 0) {
+    // Between the pause and the resume, when the rotation has them.
+    const resume = actions.findIndex((a) => a.startsWith("resume scheduling"));
+    actions.splice(resume < 0 ? actions.length : resume, 0, `install the new MUNGE key and restart munged on ${compressHostlist(keyRestarts)} (running jobs carry on)`);
+  }
   return {
     stack, counts, actions: [...new Set(actions)], risks: [...new Set(risks)], touchedNodes: [...touched].sort(),
-    changes: [...ops].filter(([, op]) => op !== "same").map(([name, op]) => ({ op, name })),
+    changes: ops.filter(([, op]) => op !== "same").map(([name, op]) => ({ op, name })),
   };
 }
 

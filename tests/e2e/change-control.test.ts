@@ -45,13 +45,19 @@ describe("change control", () => {
     project.setConfig(stack, "rotation.mungeKeyEpoch", "1");
     const r = ok(report());
     outputs.push(r.stdout);
-    expect(r.stdout).toContain("install the new MUNGE key and restart munged on cpu[001-003],controller (running jobs carry on)");
+    const actions = r.stdout.split("**What SLURM must do**")[1].split("\n\n")[0];
+    expect(actions.trim().split("\n")).toEqual([
+      "- pause scheduling while the key is swapped (UP partitions set DOWN: new jobs wait in the queue, running jobs carry on)",
+      "- install the new MUNGE key and restart munged on cpu[001-003],controller (running jobs carry on)",
+      "- resume scheduling on the partitions it paused",
+      "- run a job step across every compute node to prove the result",
+    ]);
     expect(r.stdout).toContain("⚠️ rotates the MUNGE key (secret)");
     up("quarterly key rotation");
   });
 
   it("reports a scale-in with the running job it touches", async () => {
-    const job = ctl("sbatch", "--parsable", "-J", "training", "-w", "cpu003", "--wrap", "sleep 5").trim();
+    const job = ctl("sbatch", "--parsable", "-J", "training", "-w", "cpu003", "--wrap", "sleep 25").trim();
     await waitFor("job to start", () => jobState(ctl, job) === "RUNNING");
     project.setConfig(stack, "nodeGroups.cpu.count", "2");
     const r = ok(report());

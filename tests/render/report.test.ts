@@ -56,11 +56,16 @@ describe("audit report", () => {
     { version: 2, kind: "update", startTime: "t2", result: "succeeded", message: "who=alice@ws1; reason=rotate", config: config(3, 1, "v2"), resourceChanges: { update: 4 } },
     { version: 1, kind: "update", startTime: "t1", result: "succeeded", message: "Merge pull request #7", environment: { "git.author": "Bob" }, config: config(3, 0), resourceChanges: { create: 30 } },
   ];
-  const records = auditRecords(history, new Map([[2, "sha256:00112233aabbccdd"]]));
+  const records = auditRecords(history, new Map([["t2", "sha256:00112233aabbccdd"]]));
 
   it("orders by version, reads who and why, and marks an unrecorded operator", () => {
     expect(records.map((r) => [r.version, r.who, r.why])).toEqual([[1, "not recorded (git author: Bob)", "Merge pull request #7"], [2, "alice@ws1", "rotate"]]);
     expect(records.map((r) => [r.computeNodes, r.mungeKeyEpoch, r.mungeKeyFingerprint])).toEqual([[3, 0, undefined], [3, 1, "sha256:00112233aabbccdd"]]);
+  });
+
+  it("numbers the updates in start order when the backend records no versions (the file backend)", () => {
+    const unversioned = history.map((h) => ({ ...h, version: 0 }));
+    expect(auditRecords(unversioned).map((r) => [r.version, r.why])).toEqual([[1, "Merge pull request #7"], [2, "rotate"]]);
   });
 
   it("lists changed config keys and never a secret value", () => {
