@@ -21,6 +21,9 @@ const report = () => tsx("preview-report.ts", "--stack", stack);
 const outputs: string[] = [];
 
 beforeAll(() => {
+  // A git checkout, so that each update records the commit it ran from (rollback uses it).
+  const git = (...args: string[]) => ok(run("git", ["-c", "user.name=t", "-c", "user.email=t@example.org", ...args], { cwd: project.dir }));
+  git("init", "-q"); git("add", "-A"); git("commit", "-qm", "program");
   project.init(stack, `  hyperscaler:clusterName: ${stack}\n  hyperscaler:nodeGroups:\n    cpu:\n      count: 2\n      memoryMiB: 256\n`);
   up("initial deploy");
 });
@@ -84,6 +87,43 @@ describe("change control", () => {
     expect(records[1].configChanges).toEqual([expect.stringMatching(/^hyperscaler:nodeGroups: .*"count":2.* -> .*"count":3/)]);
     expect(records[1].resourceChanges).toMatchObject({ create: 7, update: 1 });
     expect(md).toMatch(/\| 3 \| .* \| alice@.* \| quarterly key rotation \| update \| succeeded \|/);
+  });
+
+  it("rolls back a scale-up: previews exactly the inverse change, applies it, and records it", () => {
+    project.setConfig(stack, "nodeGroups.cpu.count", "3");
+    up("more capacity again");
+    const r = tsx("rollback.ts", "--stack", stack, "--to", "4", "--yes");
+    outputs.push(r.output);
+    expect(r.code, r.output).toBe(0);
+    expect(r.stdout).toMatch(/Rollback of .* to version 4 .*alice@.*: course over\), program at [0-9a-f]{12}/);
+    expect(r.stdout).toContain("**0 to create, 1 to update, 0 to replace, 7 to delete**");
+    expect(r.stdout).toContain("drain cpu003, wait for its jobs, delete it from SLURM, then remove its container");
+    expect(ctl("sinfo", "-h", "-N", "-o", "%N").trim().split("\n").sort()).toEqual(["cpu001", "cpu002"]);
+    expect(ok(project.pulumi(stack, "config", "get", "--path", "hyperscaler:nodeGroups.cpu.count")).stdout.trim()).toBe("2");
+    ok(project.pulumi(stack, "preview", "--expect-no-changes"));
+    const last = JSON.parse(ok(tsx("audit.ts", "--stack", stack, "--json")).stdout).pop();
+    expect([last.why, last.computeNodes]).toEqual(["rollback to version 4", 2]);
+  });
+
+  it("refuses a version that does not exist, changing nothing", () => {
+    const r = tsx("rollback.ts", "--stack", stack, "--to", "99", "--yes");
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/has no version 99 \(it has 1-6/);
+  });
+
+  it("refuses a version whose commit is no longer in the repository, changing nothing", () => {
+    const git = (...args: string[]) => ok(run("git", ["-c", "user.name=t", "-c", "user.email=t@example.org", ...args], { cwd: project.dir }));
+    git("commit", "-q", "--allow-empty", "-m", "an experiment");
+    const lost = git("rev-parse", "HEAD").stdout.trim();
+    up("experiment");
+    git("reset", "-q", "--hard", "HEAD~1");
+    git("reflog", "expire", "--expire=now", "--all");
+    git("gc", "-q", "--prune=now");
+    const before = ok(project.pulumi(stack, "stack", "history", "--json")).stdout;
+    const r = tsx("rollback.ts", "--stack", stack, "--to", "7", "--yes");
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain(`version 7 ran from commit ${lost}, which is not in this repository`);
+    expect(ok(project.pulumi(stack, "stack", "history", "--json")).stdout).toBe(before);
   });
 
   it("leaves no secret in state, history, reports or the audit", () => {
