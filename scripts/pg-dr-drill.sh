@@ -47,8 +47,10 @@ echo "drill: destroying $container and its data volume ${cluster}-postgres-data"
 docker rm -f "$container" >/dev/null
 docker volume rm "${cluster}-postgres-data" >/dev/null
 t2=$(now)
-pulumi refresh --stack "$stack" --yes --skip-preview >/dev/null
-pulumi up --stack "$stack" --yes --skip-preview >/dev/null
+# quiet CMD...: runs CMD; on failure prints its output (pulumi writes its errors to stdout).
+quiet() { local out; out=$("$@" 2>&1) || { echo "$out" | grep -iE -A3 "error" | head -n 40 >&2; echo "drill: '$*' failed" >&2; return 1; }; }
+quiet pulumi refresh --stack "$stack" --yes --skip-preview
+quiet pulumi up --stack "$stack" --yes --skip-preview
 t3=$(now)
 docker exec "$container" hyperscaler-pg-restore "$db" "$(basename "$backup")"
 after=$(checksum)

@@ -105,7 +105,9 @@ export class Postgres extends pulumi.ComponentResource {
       // Deleted (so run) before the container it depends on is replaced or removed: the
       // last state of every database is backed up and verified first.
       new ContainerExec(`${name}-backup-before-replace`, {
-        container: container.name,
+        // By ID, not name: after a disaster the name belongs to a new, empty server, whose
+        // "backup" would rotate good ones out. A container that is gone counts as done.
+        container: container.id,
         create: ["test", "-w", "/backups"],
         delete: ["sh", "-c", databases.map((db) => `hyperscaler-pg-backup ${db} ${config.backup.retain}`).join(" && ")],
         triggers,

@@ -64,6 +64,29 @@ describe("PostgreSQL in the stack", () => {
     ok(pulumi("preview", "--expect-no-changes"));
   });
 
+  it("takes a verified backup of every database before the server's container is replaced, when the config asks", () => {
+    asApp(appLogin().password, "CREATE TABLE IF NOT EXISTS before_replace (n int); INSERT INTO before_replace VALUES (42)");
+    project.setConfig(stack, "postgres.backup.beforeReplace", "true");
+    ok(pulumi("up", "--yes"));
+    const records = () => docker(["exec", container, "sh", "-c", "ls /backups/appdb-*.dump.json 2>/dev/null || true"]).trim().split("\n").filter(Boolean);
+    const before = records();
+    const oldId = docker(["inspect", "--format", "{{.Id}}", container]).trim();
+    // A new published port replaces the container: the preview says so, and the backup runs first.
+    project.setConfig(stack, "postgres.publishPort", String(port + 1));
+    expect(ok(pulumi("preview")).output).toMatch(new RegExp(`\\+-\\s+pulumi-nodejs:dynamic:Resource\\s+${container}\\s+replace`));
+    const started = Math.floor(Date.now() / 1000);
+    ok(pulumi("up", "--yes"));
+    expect(docker(["inspect", "--format", "{{.Id}}", container]).trim()).not.toBe(oldId);
+    const added = records().filter((r) => !before.includes(r));
+    expect(added).toHaveLength(1);
+    const record = JSON.parse(docker(["exec", container, "cat", added[0]]));
+    expect(record.epoch).toBeGreaterThanOrEqual(started);
+    expect(record.epoch).toBeLessThan(started + 120);
+    expect(record.tables).toBeGreaterThanOrEqual(1);
+    // The backup came from the old server; the data lives on in the volume.
+    expect(asApp(appLogin().password, "SELECT n FROM before_replace").stdout.trim()).toBe("42");
+  });
+
   it("survives the disaster-recovery drill: database and volume destroyed, rebuilt by up, restored identical", () => {
     const r = run("bash", [path.join(REPO, "scripts/pg-dr-drill.sh"), "--stack", stack, "--size-mb", "8"], { cwd: project.dir, env: project.backend.env });
     expect(r.code, r.output).toBe(0);
