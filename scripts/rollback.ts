@@ -12,7 +12,8 @@ import * as path from "node:path";
 import * as readline from "node:readline/promises";
 import { parseArgs } from "node:util";
 import { stringify } from "yaml";
-import { auditRecords, HistoryEntry, PreviewJson, renderPreviewReport, summarizePreview } from "../components/report";
+import { auditRecords, HistoryEntry, renderPreviewReport, summarizePreview } from "../components/report";
+import { runPreview } from "./lib/preview";
 
 const { values } = parseArgs({ options: { stack: { type: "string" }, to: { type: "string" }, yes: { type: "boolean", default: false }, reason: { type: "string" } } });
 const stack = values.stack;
@@ -64,12 +65,9 @@ const restored = `# Restored by scripts/rollback.ts from version ${target} of st
 fs.writeFileSync(stackFile, restored);
 
 const plan = path.join(os.tmpdir(), `hyperscaler-rollback-${process.pid}.plan.json`);
-const previewFile = path.join(os.tmpdir(), `hyperscaler-rollback-${process.pid}.preview.json`);
-const fd = fs.openSync(previewFile, "w");
-const preview = run("pulumi", ["preview", "--json", "--stack", stack!, "--non-interactive", "--save-plan", plan], { cwd: programDir, stdio: ["ignore", fd, "pipe"] });
-fs.closeSync(fd);
-if (preview.status !== 0) { cleanup(); fail(`the preview failed, nothing was changed:\n${preview.stderr}`); }
-const summary = summarizePreview(stack!, JSON.parse(fs.readFileSync(previewFile, "utf8")) as PreviewJson);
+const { preview, stderr } = runPreview(stack!, ["--save-plan", plan], programDir);
+if (!preview) { cleanup(); fail(`the preview failed, nothing was changed:\n${stderr}`); }
+const summary = summarizePreview(stack!, preview);
 process.stdout.write(`Rollback of ${stack} to version ${target} (${record.time}, ${record.who}: ${record.why})${commit ? `, program at ${commit.slice(0, 12)}` : ""}\n\n`);
 process.stdout.write(renderPreviewReport(summary, [], []));
 
@@ -90,7 +88,7 @@ void (async () => {
   // The checkout's stack file now says what runs, so the next up does not undo the rollback.
   if (up.status === 0) fs.writeFileSync(path.join(projectDir, `Pulumi.${stack}.yaml`), restored);
   cleanup();
-  fs.rmSync(plan, { force: true }); fs.rmSync(previewFile, { force: true });
+  fs.rmSync(plan, { force: true });
   if (up.status !== 0) fail("the update failed; see above");
   console.log(`rollback: ${stack} is at the configuration of version ${target}; Pulumi.${stack}.yaml was rewritten to match (commit it)`);
 })();

@@ -50,13 +50,13 @@ export function auditRecords(history: readonly HistoryEntry[], fingerprints: Rea
   let previous: HistoryEntry["config"] = {};
   return sorted.map((h) => {
     const config = h.config ?? {};
-    const shown = (k: string, c?: { value?: string; secret?: boolean }) => (c === undefined ? "(unset)" : c.secret ? "[secret]" : c.value ?? "");
+    const shown = (c?: { value?: string }) => (c === undefined ? "(unset)" : c.value ?? "");
     const configChanges = [...new Set([...Object.keys(previous ?? {}), ...Object.keys(config)])].sort().flatMap((k) => {
       const a = previous?.[k];
       const b = config[k];
       if (a?.value === b?.value && a?.secret === b?.secret) return [];
       if (a?.secret || b?.secret) return [`${k}: [secret changed]`];
-      return [`${k}: ${shown(k, a)} -> ${shown(k, b)}`];
+      return [`${k}: ${shown(a)} -> ${shown(b)}`];
     });
     if (h.kind === "update" || h.kind === "destroy") previous = config;
     const { who, why } = parseMessage(h.message);

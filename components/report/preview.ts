@@ -114,7 +114,7 @@ export function summarizePreview(stack: string, preview: PreviewJson): PreviewSu
 const SYMBOL: Record<string, string> = { create: "+", update: "~", replace: "+-", delete: "-" };
 
 /** The Markdown a reviewer reads (a CI comment): no input value, so no secret, ever appears. */
-export function renderPreviewReport(s: PreviewSummary, jobs: readonly RunningJob[] | undefined, policy: readonly string[]): string {
+export function renderPreviewReport(s: PreviewSummary, jobs: readonly RunningJob[] | undefined, errors: readonly string[]): string {
   const c = s.counts;
   const lines = [
     `### hyperscaler preview: \`${s.stack}\``,
@@ -131,7 +131,7 @@ export function renderPreviewReport(s: PreviewSummary, jobs: readonly RunningJob
       : hit!.length === 0 ? [`none on ${compressHostlist(s.touchedNodes)}`]
         : hit!.map((j) => `job ${j.id} (${j.user}, ${j.name}) on ${j.nodes.join(",")}`));
   }
-  list("Policy violations (mandatory)", policy);
+  list("Preview errors (mandatory policy violations among them)", errors);
   if (s.changes.length > 0) {
     lines.push(`<details><summary>${s.changes.length} resource changes</summary>`, "", "| op | resource |", "| --- | --- |",
       ...s.changes.map((ch) => `| ${SYMBOL[ch.op] ?? ch.op} ${ch.op} | \`${ch.name}\` |`), "", "</details>", "");

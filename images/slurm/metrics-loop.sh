@@ -1,9 +1,9 @@
 #!/bin/sh
-# hyperscaler-metrics-loop: started by the entrypoint on every node. Every 15 s it checks
-# MUNGE (encode + decode a credential; credentials munged rejected as invalid, expired,
-# rewound or replayed, counted from its log: "Unauthorized credential" lines are SLURM's
-# normal uid-restricted decodes and not counted)
-# and, on the controller, collects SLURM's state, for the node exporter's textfile collector.
+# hyperscaler-metrics-loop: started by the entrypoint on every node. Every 15 s, for the
+# node exporter's textfile collector, it checks MUNGE (a credential encoded and decoded,
+# and the credentials munged rejected as invalid, expired, rewound or replayed, counted
+# from its log; "Unauthorized credential" lines are SLURM's normal uid-restricted decodes)
+# and, on the controller, collects SLURM's state.
 set -u
 role=${HYPERSCALER_ROLE:-compute}
 log=/var/log/munge/munged.log

@@ -42,7 +42,7 @@ describe("preview report", () => {
     expect(md).not.toContain("job 42");
     expect(md).not.toContain("hunter2");
     expect(renderPreviewReport(summary, undefined, [])).toContain("cluster not reachable: check the jobs on cpu002 yourself");
-    expect(renderPreviewReport(summary, [], ["no-privileged-containers: dev-x is privileged"])).toContain("**Policy violations (mandatory)**");
+    expect(renderPreviewReport(summary, [], ["no-privileged-containers: dev-x is privileged"])).toContain("**Preview errors (mandatory policy violations among them)**\n- no-privileged-containers: dev-x is privileged");
   });
 });
 
