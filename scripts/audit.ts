@@ -6,12 +6,13 @@
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { parseArgs } from "node:util";
+import { cliArgs } from "./lib/args";
 import { auditRecords, HistoryEntry, renderAuditMarkdown } from "../components/report";
 
-const { values } = parseArgs({ options: { stack: { type: "string" }, json: { type: "boolean", default: false } } });
+const usage = "audit --stack STACK [--json]";
+const values = cliArgs(usage, { stack: { type: "string" }, json: { type: "boolean", default: false } });
 if (!values.stack) {
-  console.error("usage: audit --stack STACK [--json]");
+  console.error(`usage: ${usage}`);
   process.exit(64);
 }
 const stack = values.stack;

@@ -7,16 +7,18 @@
 # It destroys the stack's database: run it on a drill stack, or accept losing what is newer
 # than the drill's own backup.
 set -euo pipefail
+usage="usage: scripts/pg-dr-drill.sh --stack STACK [--database DB] [--size-mb N]"
 stack= db= size_mb=64
 while [ $# -gt 0 ]; do
   case "$1" in
+    --help) echo "$usage"; exit 0 ;;
     --stack) stack=$2; shift 2 ;;
     --database) db=$2; shift 2 ;;
     --size-mb) size_mb=$2; shift 2 ;;
-    *) echo "usage: $0 --stack STACK [--database DB] [--size-mb N]" >&2; exit 64 ;;
+    *) echo "$usage" >&2; exit 64 ;;
   esac
 done
-[ -n "$stack" ] || { echo "usage: $0 --stack STACK [--database DB] [--size-mb N]" >&2; exit 64; }
+[ -n "$stack" ] || { echo "$usage" >&2; exit 64; }
 manifest=$(pulumi stack output manifest --stack "$stack" --json)
 field() { node -e 'const m=JSON.parse(process.argv[1]); const v=process.argv[2].split(".").reduce((o,k)=>o?.[k], m); if (v===undefined) process.exit(1); console.log(Array.isArray(v)?v[0]:v)' "$manifest" "$1"; }
 container=$(field postgres.container) || { echo "stack $stack has no PostgreSQL (hyperscaler:postgres)" >&2; exit 65; }

@@ -5,13 +5,14 @@
 // so no secret can appear in it.
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import { parseArgs } from "node:util";
 import { parseSqueue, renderPreviewReport, summarizePreview } from "../components/report";
+import { cliArgs } from "./lib/args";
 import { runPreview } from "./lib/preview";
 
-const { values } = parseArgs({ options: { stack: { type: "string" }, out: { type: "string" } } });
+const usage = "preview-report --stack STACK [--out FILE]";
+const values = cliArgs(usage, { stack: { type: "string" }, out: { type: "string" } });
 if (!values.stack) {
-  console.error("usage: preview-report --stack STACK [--out FILE]");
+  console.error(`usage: ${usage}`);
   process.exit(64);
 }
 const { preview, status, stderr } = runPreview(values.stack);

@@ -1,4 +1,4 @@
-// rollback --stack STACK --to VERSION [--yes] [--reason TEXT]
+// rollback --stack STACK --to VERSION|previous [--yes] [--reason TEXT]
 // Rolls a stack forward to an earlier update's configuration and program: restores the
 // config recorded with update VERSION (numbered as `npm run audit` shows them) and the git
 // commit it ran from, previews the change against the live stack and shows the report,
@@ -10,15 +10,15 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as readline from "node:readline/promises";
-import { parseArgs } from "node:util";
 import { stringify } from "yaml";
 import { auditRecords, HistoryEntry, renderPreviewReport, summarizePreview } from "../components/report";
+import { cliArgs } from "./lib/args";
 import { runPreview } from "./lib/preview";
 
-const { values } = parseArgs({ options: { stack: { type: "string" }, to: { type: "string" }, yes: { type: "boolean", default: false }, reason: { type: "string" } } });
+const usage = "rollback --stack STACK --to VERSION|previous [--yes] [--reason TEXT]";
+const values = cliArgs(usage, { stack: { type: "string" }, to: { type: "string" }, yes: { type: "boolean", default: false }, reason: { type: "string" } });
 const stack = values.stack;
-const target = Number(values.to);
-if (!stack || !Number.isInteger(target) || target < 1) fail("usage: rollback --stack STACK --to VERSION [--yes] [--reason TEXT]", 64);
+if (!stack || !values.to || !(values.to === "previous" || /^[1-9][0-9]*$/.test(values.to))) fail(`usage: ${usage}`, 64);
 
 function fail(message: string, code = 1): never {
   console.error(`rollback: ${message}`);
@@ -31,6 +31,10 @@ function run(cmd: string, args: string[], opts: SpawnSyncOptions = {}): SpawnSyn
 const history: (HistoryEntry & { environment?: Record<string, string> })[] =
   JSON.parse(run("pulumi", ["stack", "history", "--json", "--stack", stack!, "--non-interactive"]).stdout || "[]");
 const records = auditRecords(history);
+// `previous`: undo the newest succeeded update, i.e. go back to the one before it.
+const succeeded = records.filter((r) => r.kind === "update" && r.result === "succeeded");
+const target = values.to === "previous" ? succeeded.at(-2)?.version : Number(values.to);
+if (target === undefined) fail(`stack '${stack}' has no succeeded update before its newest one to go back to`);
 const record = records.find((r) => r.version === target);
 if (!record) fail(`stack '${stack}' has no version ${target} (it has ${records.length ? `1-${records.length}` : "none"}; see npm run audit -- --stack ${stack})`);
 if (record.kind !== "update" || record.result !== "succeeded") fail(`version ${target} is a ${record.result} ${record.kind}, not a succeeded update: pick one of those`);

@@ -7,6 +7,7 @@
 #   bash scripts/setup.sh            # everything
 #   bash scripts/setup.sh engine     # one step: node | engine | providers | docker | base-image
 set -euo pipefail
+if [ "${1:-}" = --help ]; then echo "usage: scripts/setup.sh [node|engine|providers|docker|base-image]..."; exit 0; fi
 # shellcheck source=lib/paths.sh
 source "$(dirname "$0")/lib/paths.sh"
 cd "$HYPERSCALER_REPO"

@@ -4,8 +4,8 @@ import { gpuDevices, StackConfig } from "../config";
 
 /**
  * What on the Docker host stands in the way of this config, by config path, checked
- * before any resource is registered: a missing base image or GPU device would otherwise
- * fail an update halfway.
+ * before any resource is registered: a missing base or PostgreSQL image, GPU device or
+ * application container would otherwise fail an update halfway.
  */
 export function hostProblems(config: StackConfig): string[] {
   const problems: string[] = [];
@@ -26,6 +26,20 @@ export function hostProblems(config: StackConfig): string[] {
     if (missing.length > 0) {
       problems.push(`hyperscaler:nodeGroups.${name}.gpus.hostDevices: ${missing.join(", ")} not on this host; ` +
         "list the GPU device files the nodes should get (ls /dev/nvidia*), or remove gpus from the group");
+    }
+  }
+  // An official PostgreSQL image is used as it is on the host: no pull in the middle of an update.
+  const pgImage = config.postgres?.image;
+  if (pgImage && spawnSync("docker", ["image", "inspect", pgImage], { encoding: "utf8" }).status !== 0) {
+    problems.push(`hyperscaler:postgres.image: image '${pgImage}' is not on the Docker host; run \`docker pull ${pgImage}\` first, ` +
+      "or remove postgres.image to use Debian's postgresql-15 on the base image");
+  }
+  // Applications that get rotated passwords must be there to receive them.
+  for (const [app, a] of Object.entries(config.postgres?.applications ?? {})) {
+    const state = spawnSync("docker", ["inspect", "--format", "{{.State.Running}}", a.container], { encoding: "utf8" });
+    if (state.stdout.trim() !== "true") {
+      problems.push(`hyperscaler:postgres.applications.${app}.container: container '${a.container}' is ${state.status === 0 ? "not running" : "not on the Docker host"}; ` +
+        "start it first (it receives the role's password), or remove the application from the config");
     }
   }
   return problems;

@@ -59,6 +59,36 @@ const postgresSchema = z.strictObject({
     /** Database the role owns (created if missing). */
     database: pgName,
   })).default({}),
+  /**
+   * Applications outside the stack that log in as one of the roles: each is a running
+   * container on the Docker host, and every `pulumi up` that sets a new password for its
+   * role (a rotation) writes it into `file` there (mode 0600), then runs `reload`.
+   * In `pgpass` format libpq re-reads the file at every connection, so no reload is needed.
+   * The container needs `sh`. @default {}
+   */
+  applications: z.record(z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, "must be a lowercase name (a-z, 0-9, '-')"), z.strictObject({
+    /** Name of the application's container on the Docker host (started by you, before `pulumi up`). */
+    container: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, "must be a Docker container name"),
+    /** The role whose password it uses (one of `roles`). */
+    role: pgName,
+    /** Where the password goes in the container (an absolute path). */
+    file: z.string().regex(/^\/[A-Za-z0-9_./-]+$/, "must be an absolute path (letters, digits, '_', '.', '-', '/')"),
+    /** `pgpass`: `*:*:<database>:<role>:<password>` (for PGPASSFILE); `password`: the password alone. @default "pgpass" */
+    format: z.enum(["pgpass", "password"]).default("pgpass"),
+    /** Owner of the file, `user[:group]` as the container knows them. @default - root */
+    owner: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]*)?$/, "must be user or user:group").optional(),
+    /** Command run in the container after the file changes, as argv (e.g. ["kill", "-HUP", "1"]). @default - none */
+    reload: z.array(z.string().min(1)).min(1).optional(),
+  })).default({}),
+  /**
+   * The official PostgreSQL image to build on instead of `baseImage` (Debian's
+   * postgresql-15): a pinned `postgres:15.<minor>` (bookworm) tag, optionally with its
+   * digest. It must be on the Docker host (`docker pull` it first). The project's tools
+   * (backups, restore, exporters) are layered on; its PostgreSQL is kept as it is.
+   * @default - Debian's postgresql-15 on baseImage
+   */
+  image: z.string().regex(/^(docker\.io\/)?(library\/)?postgres:15\.\d+(-bookworm)?(@sha256:[0-9a-f]{64})?$/,
+    "must be the official image pinned to a PostgreSQL 15 release on Debian bookworm, like postgres:15.8-bookworm (optionally @sha256:<digest>)").optional(),
   /** Publish the server on 127.0.0.1:<port> of the Docker host; never on other addresses. @default - not published */
   publishPort: z.number().int().min(1024, "must be 1024 or above").max(65535).optional(),
   /** @default 1 */
@@ -212,6 +242,12 @@ export const stackConfigSchema = z.strictObject({
     if (receiver && !receivers.includes(receiver)) {
       ctx.addIssue({ code: "custom", path: ["monitoring", "alertmanager", "route", severity],
         message: `names unknown receiver '${receiver}' (defined: ${receivers.join(", ") || "none; add one under monitoring.alertmanager.receivers"})` });
+    }
+  }
+  for (const [app, a] of Object.entries(c.postgres?.applications ?? {})) {
+    if (!applicationRoles(c)[a.role]) {
+      ctx.addIssue({ code: "custom", path: ["postgres", "applications", app, "role"],
+        message: `names no application role '${a.role}' (roles: ${Object.keys(applicationRoles(c)).join(", ") || "none; add one under postgres.roles"})` });
     }
   }
   if (c.postgres?.roles.postgres) {

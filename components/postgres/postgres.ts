@@ -50,7 +50,7 @@ export class Postgres extends pulumi.ComponentResource {
     const labels = { "hyperscaler.cluster": cluster };
     const data = new Volume(`${name}-data`, { name: `${cluster}-postgres-data`, labels }, keep);
     const backups = new Volume(`${name}-backups`, { name: `${cluster}-postgres-backups`, labels }, keep);
-    const image = new RoleImage(`${name}-image`, { role: "postgres", baseImage: args.baseImage, tag: `hyperscaler/postgres:${cluster}` }, { parent: this });
+    const image = new RoleImage(`${name}-image`, { role: "postgres", baseImage: config.image ?? args.baseImage, tag: `hyperscaler/postgres:${cluster}` }, { parent: this });
 
     const container = new Container(name, {
       name: `${cluster}-postgres`,
@@ -83,15 +83,28 @@ export class Postgres extends pulumi.ComponentResource {
     }, { parent: this });
 
     this.logins = {};
+    const roleLogins: Record<string, ContainerExec> = {};
     for (const [role, r] of Object.entries(config.roles).sort()) {
       const secret = pulumi.secret(password(role));
-      new ContainerExec(`${name}-${role}-login`, {
+      roleLogins[role] = new ContainerExec(`${name}-${role}-login`, {
         container: container.name,
         create: ["hyperscaler-pg-set-password", role, r.database],
         stdin: secret,
         triggers,
       }, { parent: this, dependsOn: [superuser] });
       this.logins[role] = { host: "postgres", port: POSTGRES_PORT, database: r.database, user: role, password: secret };
+    }
+
+    // Applications get the new password right after the server has it (dependsOn): the
+    // file is replaced atomically; libpq reads a pgpass file at every connection.
+    for (const [app, a] of Object.entries(config.applications ?? {}).sort()) {
+      const login = this.logins[a.role];
+      new ContainerExec(`${name}-${app}-password-file`, {
+        container: a.container,
+        create: ["sh", "-c", WRITE_PASSWORD_FILE, "hyperscaler-password-file", a.file, a.owner ?? "", ...(a.reload ?? [])],
+        delete: ["rm", "-f", a.file],
+        stdin: pulumi.secret(pulumi.interpolate`${a.format === "pgpass" ? `*:*:${login.database}:${login.user}:` : ""}${login.password}${a.format === "pgpass" ? "\n" : ""}`),
+      }, { parent: this, dependsOn: [roleLogins[a.role]] });
     }
 
     const databases = Object.values(config.roles).map((r) => r.database).sort();
@@ -116,3 +129,7 @@ export class Postgres extends pulumi.ComponentResource {
     this.registerOutputs({ containerName: this.containerName });
   }
 }
+
+/** Writes stdin to FILE (mode 0600, owned by OWNER when given) atomically, then runs the reload command, if any. */
+const WRITE_PASSWORD_FILE = 'set -eu; f=$1 owner=$2; shift 2; umask 077; mkdir -p "$(dirname "$f")"; cat >"$f.new"; ' +
+  '[ -z "$owner" ] || chown "$owner" "$f.new"; mv "$f.new" "$f"; [ $# -eq 0 ] || "$@"';

@@ -86,6 +86,8 @@ export function summarizePreview(stack: string, preview: PreviewJson): PreviewSu
       const role = rest.slice("postgres-".length, -"-password".length);
       actions.push(`set the new password of PostgreSQL role ${role} in the running server`);
       risks.push(`rotates the password of PostgreSQL role ${role} (secret)`);
+    } else if (/^postgres-.+-password-file$/.test(rest) && op !== "delete") {
+      actions.push(`write the password into application ${rest.slice("postgres-".length, -"-password-file".length)}'s container (after the server has it)`);
     } else if (rest === "postgres-backup-before-replace" && op === "delete") {
       actions.push("take a verified backup of every database before PostgreSQL is replaced");
     } else if (/^monitoring-(prometheus|alerts|alertmanager)\.yml$/.test(rest) && op === "update") {

@@ -2,11 +2,14 @@
 # hyperscaler-pg-backup DATABASE [RETAIN]
 # A logical backup (pg_dump -Fc) into /backups, verified by restoring it into a scratch
 # database, recorded beside it (<dump>.json: time, size, sha256, cluster), then the
-# newest RETAIN backups of DATABASE are kept. A backup that fails verification is
-# deleted and the command fails: only good backups are ever recorded.
+# newest RETAIN (default: the stack's backup.retain) backups of DATABASE are kept. A
+# backup that fails verification is deleted and the command fails: only good backups are ever recorded.
 # Also publishes the newest good backup's time and size as metrics ($HYPERSCALER_METRICS_DIR).
 set -eu
-db=$1 retain=${2:-24}
+# RETAIN defaults to the schedule's (backup.conf), so an on-demand backup prunes no more
+# than the stack's retention allows.
+RETAIN=24; [ -f /etc/hyperscaler/backup.conf ] && . /etc/hyperscaler/backup.conf
+db=$1 retain=${2:-$RETAIN}
 dir=/backups cluster=${HYPERSCALER_CLUSTER:?set HYPERSCALER_CLUSTER}
 as_pg() { runuser -u postgres -- "$@"; }
 stamp=$(date -u +%Y%m%dT%H%M%SZ)

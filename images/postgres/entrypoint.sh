@@ -8,7 +8,12 @@ until [ -s "$pwfile" ] || [ -s "$PGDATA/PG_VERSION" ]; do
   [ $((waited % 60)) -eq 0 ] && echo "hyperscaler: waiting for $pwfile (${waited}s)"
   sleep 1; waited=$((waited + 1))
 done
-chown postgres:postgres "$PGDATA"; chmod 0700 "$PGDATA"
+# A volume written by another image's postgres user (another uid: Debian's package vs the
+# official image's 999) is handed over whole, or the server could not read its files.
+for d in "$PGDATA" /backups; do
+  [ "$(stat -c %u "$d")" = "$(id -u postgres)" ] || chown -R postgres:postgres "$d"
+done
+chmod 0700 "$PGDATA"
 if [ ! -s "$PGDATA/PG_VERSION" ]; then
   # Read by the postgres user only for initdb, then gone.
   install -o postgres -m 0400 "$pwfile" /run/postgresql/.pw

@@ -38,5 +38,6 @@ SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname IN (:'db', 
 SELECT format('ALTER DATABASE %I RENAME TO %I', :'db', :'kept') WHERE EXISTS (SELECT FROM pg_database WHERE datname = :'db') \gexec
 SELECT format('ALTER DATABASE %I RENAME TO %I', :'target', :'db') \gexec
 SELECT format('ALTER DATABASE %I OWNER TO %I', :'db', :'owner') \gexec
+SELECT format('REVOKE CONNECT ON DATABASE %I FROM PUBLIC', :'db') \gexec
 SQL
 echo "restored $(basename "$dump") into $db; the previous $db is kept as $kept"

@@ -1,7 +1,7 @@
 #!/bin/sh
 # hyperscaler-pg-set-password ROLE [DATABASE] < password
 # Creates ROLE (LOGIN) if needed, sets its password from stdin, and creates DATABASE owned
-# by it if given and missing. The password reaches psql through a file only postgres can
+# by it if given and missing; no other role may connect to DATABASE. The password reaches psql through a file only postgres can
 # read (never argv, env or the server log).
 set -eu
 role=$1 db=${2:-}
@@ -19,7 +19,8 @@ printf '%s\n' \
   runuser -u postgres -- psql -q -X -v role="$role" >/dev/null
 if [ -n "$db" ]; then
   printf '%s\n' "\\set ON_ERROR_STOP on" \
-    "SELECT format('CREATE DATABASE %I OWNER %I', :'db', :'role') WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = :'db') \\gexec" |
+    "SELECT format('CREATE DATABASE %I OWNER %I', :'db', :'role') WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = :'db') \\gexec" \
+    "SELECT format('REVOKE CONNECT ON DATABASE %I FROM PUBLIC', :'db') \\gexec" |
     runuser -u postgres -- psql -q -X -v role="$role" -v db="$db" >/dev/null
 fi
 echo "$role: password set${db:+, database $db}"

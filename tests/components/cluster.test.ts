@@ -97,6 +97,18 @@ describe("HyperscalerCluster under mocks", () => {
     expect(pg.props.capabilities).toEqual(["CHOWN", "DAC_OVERRIDE", "FOWNER", "KILL", "SETGID", "SETUID"]);
   });
 
+  it("hands an application its role's password as a secret, after the server has it, in the application's container", async () => {
+    const { registered } = build({ ...devValues, postgres: { roles: { app: { database: "appdb" } },
+      applications: { web: { container: "web", role: "app", file: "/run/pgpass", reload: ["kill", "-HUP", "1"] } } } });
+    const exec = registered.find((r) => r.name === "dev-postgres-web-password-file")!;
+    expect(exec.props.container).toBe("web");
+    expect((exec.props.create as string[]).slice(-5)).toEqual(["/run/pgpass", "", "kill", "-HUP", "1"]);
+    expect(exec.props.delete).toEqual(["rm", "-f", "/run/pgpass"]);
+    expect(await isSecret(exec.props.stdin)).toBe(true);
+    expect(await outputOf(exec.props.stdin as pulumi.Output<string>)).toMatch(/^\*:\*:appdb:app:.+\n$/);
+    expect((exec.opts.dependsOn as pulumi.Resource[]).map((d) => (d as unknown as { __name: string }).__name)).toEqual(["dev-postgres-app-login"]);
+  });
+
   it("backs every database up before the PostgreSQL container is replaced, when the config asks", () => {
     const pgValues = (beforeReplace: boolean) => ({ ...devValues, postgres: { roles: { app: { database: "appdb" }, ops: { database: "opsdb" } }, backup: { beforeReplace } } });
     const hook = (beforeReplace: boolean) => build(pgValues(beforeReplace)).registered.find((r) => r.name === "dev-postgres-backup-before-replace");

@@ -108,6 +108,26 @@ describe("cluster config rules", () => {
     expect(p).toMatch(/hyperscaler:rotation\.postgresPasswordEpochs\.grafana: names no PostgreSQL role \(roles: postgres\)/);
   });
 
+  it("rejects an application that names an unknown role, a relative file or a bad owner, and defaults to pgpass", () => {
+    const p = problemsOf({ ...base, postgres: { roles: { app: { database: "appdb" } },
+      applications: { web: { container: "web", role: "nope", file: "run/pgpass", owner: "a:b:c" } } } }).join("\n");
+    expect(p).toMatch(/hyperscaler:postgres\.applications\.web\.role: names no application role 'nope' \(roles: app\)/);
+    expect(p).toMatch(/hyperscaler:postgres\.applications\.web\.file: must be an absolute path/);
+    expect(p).toMatch(/hyperscaler:postgres\.applications\.web\.owner: must be user or user:group/);
+    const ok = configFrom({ ...base, postgres: { roles: { app: { database: "appdb" } }, applications: { web: { container: "web", role: "app", file: "/run/pgpass" } } } });
+    expect(ok.postgres?.applications.web).toEqual({ container: "web", role: "app", file: "/run/pgpass", format: "pgpass" });
+  });
+
+  it.each(["postgres:15", "postgres:latest", "postgres:16.4-bookworm", "postgres:15.8-alpine", "mypostgres:15.8"])("rejects %s as the official PostgreSQL image", (image) => {
+    expect(problemsOf({ ...base, postgres: { image } }).join("\n")).toMatch(/hyperscaler:postgres\.image: must be the official image pinned to a PostgreSQL 15 release/);
+  });
+
+  it("accepts the official PostgreSQL image pinned by release, with or without its digest", () => {
+    for (const image of ["postgres:15.8-bookworm", "postgres:15.10", `docker.io/library/postgres:15.8-bookworm@sha256:${"a".repeat(64)}`]) {
+      expect(configFrom({ ...base, postgres: { image } }).postgres?.image).toBe(image);
+    }
+  });
+
   it("rejects a published PostgreSQL port below 1024 and an invalid database name", () => {
     const p = problemsOf({ ...base, postgres: { publishPort: 80, roles: { app: { database: "App-DB" } } } }).join("\n");
     expect(p).toMatch(/hyperscaler:postgres\.publishPort: must be 1024 or above/);

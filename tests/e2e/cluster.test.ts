@@ -60,6 +60,8 @@ describe("bad input fails before any resource exists, naming the config path", (
       [/hyperscaler:baseImage: image 'hyperscaler\/no-such-base:1' is not on the Docker host; run scripts\/setup\.sh/]],
     ["a GPU device that is not on the host", "  hyperscaler:clusterName: bad6\n  hyperscaler:nodeGroups:\n    gpu:\n      count: 1\n      gpus:\n        count: 1\n        type: a100\n        hostDevices: [/dev/no-such-gpu0]\n",
       [/hyperscaler:nodeGroups\.gpu\.gpus\.hostDevices: \/dev\/no-such-gpu0 not on this host/]],
+    ["an official PostgreSQL image that is not on the host", "  hyperscaler:clusterName: bad7\n  hyperscaler:nodeGroups:\n    cpu:\n      count: 1\n  hyperscaler:postgres:\n    image: postgres:15.998-bookworm\n",
+      [/hyperscaler:postgres\.image: image 'postgres:15\.998-bookworm' is not on the Docker host; run `docker pull postgres:15\.998-bookworm` first/]],
     ["a prod-like stack with the dev passphrase", "  hyperscaler:clusterName: bad5\n  hyperscaler:requireRealPassphrase: true\n  hyperscaler:nodeGroups:\n    cpu:\n      count: 1\n",
       [/requires its own secrets passphrase .*export PULUMI_CONFIG_PASSPHRASE/s]],
   ])("refuses %s", (_what, config, messages) => {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as path from "node:path";
 import { readTree, REPO, run } from "../support/run";
 import { ok, TestProject } from "../support/stack";
-import { docker, dockerTry } from "../support/docker";
+import { buildOfficialPostgresStandIn, docker, dockerTry } from "../support/docker";
 import { waitFor } from "../support/wait";
 
 // The platform's PostgreSQL through the real engine: logins from stack outputs, loopback
@@ -20,8 +20,12 @@ beforeAll(() => {
   project.init(stack, `  hyperscaler:clusterName: ${stack}\n  hyperscaler:nodeGroups:\n    cpu:\n      count: 1\n      memoryMiB: 256\n` +
     `  hyperscaler:postgres:\n    publishPort: ${port}\n    roles:\n      app:\n        database: appdb\n    backup:\n      intervalMin: 30\n      retain: 5\n`);
 });
+const webapp = `${stack}-webapp`;
+const asWebapp = (sql: string) =>
+  dockerTry(["exec", "-e", "PGPASSFILE=/run/app/pgpass", webapp, "psql", "-X", "-w", "-At", "-h", "postgres", "-U", "app", "-d", "appdb", "-c", sql]);
 afterAll(() => {
   pulumi("destroy", "--yes");
+  dockerTry(["rm", "-f", webapp]);
   project.remove();
 });
 
@@ -44,6 +48,23 @@ describe("PostgreSQL in the stack", () => {
     expect(docker(["inspect", container])).not.toContain(password);
   });
 
+  it("refuses an application whose container is not running, before changing anything", () => {
+    const resources = project.resourceCount(stack);
+    const app = { container: webapp, role: "app", file: "/run/app/pgpass", owner: "nobody" };
+    for (const [key, value] of Object.entries(app)) project.setConfig(stack, `postgres.applications.webapp.${key}`, value);
+    const r = pulumi("up", "--yes");
+    expect(r.code).not.toBe(0);
+    expect(r.output).toContain(`hyperscaler:postgres.applications.webapp.container: container '${webapp}' is not on the Docker host; start it first`);
+    expect(project.resourceCount(stack)).toBe(resources);
+  });
+
+  it("writes the role's password into a running application's container, where libpq reads it", () => {
+    docker(["run", "-d", "--name", webapp, "--network", `${stack}-net`, "--entrypoint", "sleep", `hyperscaler/postgres:${stack}`, "infinity"]);
+    ok(pulumi("up", "--yes"));
+    expect(docker(["exec", webapp, "stat", "-c", "%a %U", "/run/app/pgpass"]).trim()).toBe("600 nobody");
+    expect(asWebapp("SELECT current_user").stdout.trim()).toBe("app");
+  });
+
   it("rotates the application password by config: a session open across it finishes, the old password stops working", async () => {
     const old = appLogin().password;
     docker(["exec", "-d", "-e", `PGPASSWORD=${old}`, container, "sh", "-c",
@@ -56,6 +77,9 @@ describe("PostgreSQL in the stack", () => {
     ok(pulumi("up", "--yes"));
     const fresh = appLogin().password;
     expect(fresh).not.toBe(old);
+    // The application got it in the same update, with no restart: its next connection works.
+    expect(asWebapp("SELECT current_user").stdout.trim()).toBe("app");
+    expect(docker(["exec", webapp, "cat", "/run/app/pgpass"])).toBe(`*:*:appdb:app:${fresh}\n`);
     expect(asApp(fresh, "SELECT 1").stdout.trim()).toBe("1");
     const rejected = asApp(old, "SELECT 1");
     expect(rejected.code).not.toBe(0);
@@ -97,7 +121,35 @@ describe("PostgreSQL in the stack", () => {
   });
 
   it("takes the volumes with it on destroy when the stack is not protected", () => {
+    dockerTry(["rm", "-f", webapp]); // it holds an endpoint on the cluster network
     ok(pulumi("destroy", "--yes"));
     for (const v of [`${stack}-postgres-data`, `${stack}-postgres-backups`]) expect(dockerTry(["volume", "inspect", v]).code).not.toBe(0);
+  });
+});
+
+// postgres.image: the official image in place of Debian's package. It cannot be pulled
+// here, so its stand-in (same layout) is tagged with an official-looking name no real
+// release has, for this test only.
+describe("PostgreSQL on the official image (config postgres.image)", () => {
+  const official = "postgres:15.999-bookworm";
+  const ostack = `pgo${process.pid}`;
+  beforeAll(() => {
+    docker(["tag", buildOfficialPostgresStandIn(), official]);
+    project.init(ostack, `  hyperscaler:clusterName: ${ostack}\n  hyperscaler:nodeGroups:\n    cpu:\n      count: 1\n      memoryMiB: 256\n` +
+      `  hyperscaler:postgres:\n    image: ${official}\n    roles:\n      app:\n        database: appdb\n`);
+  });
+  afterAll(() => {
+    project.pulumi(ostack, "destroy", "--yes");
+    dockerTry(["image", "rm", official]);
+  });
+
+  it("builds the project's tools onto it: logins, a verified backup and the uid of the official image", () => {
+    ok(project.pulumi(ostack, "up", "--yes"));
+    const pg = `${ostack}-postgres`;
+    expect(docker(["exec", pg, "id", "-u", "postgres"]).trim()).toBe("999");
+    const app = project.output(ostack, "postgresLogins", true).app;
+    expect(docker(["exec", "-i", pg, "hyperscaler-pg-login", "app", "appdb"], `${app.password}\n`)).toMatch(/^login ok: app on appdb/);
+    expect(docker(["exec", pg, "hyperscaler-pg-backup", "appdb"])).toMatch(/backup appdb-.*verified/);
+    ok(project.pulumi(ostack, "preview", "--expect-no-changes"));
   });
 });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { randomBytes } from "node:crypto";
-import { buildRoleImage, docker, dockerTry } from "../support/docker";
+import { buildOfficialPostgresStandIn, buildRoleImage, docker, dockerTry } from "../support/docker";
 import { waitFor } from "../support/wait";
 import { DAEMON_CAPABILITIES } from "../../components/docker/container";
 
@@ -16,9 +16,14 @@ const asApp = (sql: string, password = appPassword) =>
   dockerTry(["exec", "-e", `PGPASSWORD=${password}`, name, "psql", "-X", "-At", "-h", "127.0.0.1", "-U", "app", "-d", "appdb", "-c", sql]);
 const rowsAndChecksum = () => asApp("SELECT count(*) || ' ' || md5(string_agg(s, ',' ORDER BY i)) FROM t").stdout.trim();
 
-describe("the PostgreSQL image", () => {
+// Both ways the image is made: Debian's postgresql-15 on the base image, and the same tools
+// layered on the official image (config postgres.image), here its stand-in.
+describe.each([
+  ["on the base image", () => buildRoleImage("postgres", "hyperscaler/postgres:test")],
+  ["on the official image's layout", () => buildRoleImage("postgres", "hyperscaler/postgres:test-official", buildOfficialPostgresStandIn())],
+])("the PostgreSQL image %s", (_how, build) => {
   beforeAll(() => {
-    const image = buildRoleImage("postgres", "hyperscaler/postgres:test");
+    const image = build();
     docker(["run", "-d", "--name", name, "--cap-drop", "ALL", ...DAEMON_CAPABILITIES.flatMap((c) => ["--cap-add", c]),
       "--security-opt", "no-new-privileges", "-e", `HYPERSCALER_CLUSTER=${name}`, "-v", `${volume}:/var/lib/postgresql/data`, image]);
     docker(["exec", "-i", name, "hyperscaler-install", "/run/hyperscaler/superuser-password", "0400", "root:root"], superPassword);
@@ -54,6 +59,21 @@ describe("the PostgreSQL image", () => {
     expect(asApp("DELETE FROM t WHERE i > 100").code).toBe(0);
     expect(exec("hyperscaler-pg-restore", "appdb")).toMatch(/restored appdb-.*\.dump into appdb; the previous appdb is kept as appdb_before_/);
     expect(rowsAndChecksum()).toBe(before);
+  });
+
+  it("lets no other role connect to an application's database, also after a restore", () => {
+    const otherPassword = randomBytes(18).toString("base64url");
+    docker(["exec", "-i", name, "hyperscaler-pg-set-password", "other", "otherdb"], otherPassword);
+    const intoAppdb = dockerTry(["exec", "-e", `PGPASSWORD=${otherPassword}`, name, "psql", "-X", "-At", "-h", "127.0.0.1", "-U", "other", "-d", "appdb", "-c", "SELECT 1"]);
+    expect(intoAppdb.stderr).toMatch(/permission denied for database "appdb"/);
+    expect(asApp("SELECT current_database()").stdout.trim()).toBe("appdb");
+  });
+
+  it("checks a login the way an application makes it, the password on stdin only", () => {
+    expect(docker(["exec", "-i", name, "hyperscaler-pg-login", "app", "appdb"], `${appPassword}\n`)).toMatch(/^login ok: app on appdb \(15\./);
+    const wrong = dockerTry(["exec", "-i", name, "hyperscaler-pg-login", "app", "appdb"], "not-the-password\n");
+    expect(wrong.code).not.toBe(0);
+    expect(wrong.stderr).toMatch(/password authentication failed for user "app"/);
   });
 
   it("keeps only the newest RETAIN backups", async () => {
@@ -98,5 +118,33 @@ describe("the PostgreSQL image", () => {
     expect(rejected.code).not.toBe(0);
     expect(rejected.stderr).toMatch(/password authentication failed for user "app"/);
     expect(docker(["logs", name])).not.toContain(appPassword);
+  });
+});
+
+describe("a data volume moving between the two images", () => {
+  const vol = `${name}-handover`;
+  afterAll(() => {
+    dockerTry(["rm", "-f", `${name}-a`, `${name}-b`]);
+    dockerTry(["volume", "rm", vol]);
+  });
+
+  it("is handed to the other image's postgres user (another uid), data intact", () => {
+    const start = (container: string, image: string) => {
+      docker(["run", "-d", "--name", container, "--cap-drop", "ALL", ...DAEMON_CAPABILITIES.flatMap((c) => ["--cap-add", c]),
+        "-e", `HYPERSCALER_CLUSTER=${name}`, "-v", `${vol}:/var/lib/postgresql/data`, image]);
+      docker(["exec", "-i", container, "hyperscaler-install", "/run/hyperscaler/superuser-password", "0400", "root:root"], superPassword);
+    };
+    const debian = buildRoleImage("postgres", "hyperscaler/postgres:test");
+    const official = buildRoleImage("postgres", "hyperscaler/postgres:test-official", buildOfficialPostgresStandIn());
+    const uid = (image: string) => docker(["run", "--rm", "--entrypoint", "id", image, "-u", "postgres"]).trim();
+    expect(uid(official)).toBe("999");
+    expect(uid(debian)).not.toBe("999");
+    start(`${name}-a`, debian);
+    docker(["exec", "-i", `${name}-a`, "hyperscaler-pg-set-password", "app", "appdb"], appPassword);
+    docker(["exec", "-u", "postgres", `${name}-a`, "psql", "-X", "-q", "-d", "appdb", "-c", "CREATE TABLE kept AS SELECT 7 AS n"]);
+    docker(["rm", "-f", `${name}-a`]);
+    start(`${name}-b`, official);
+    const read = () => dockerTry(["exec", "-u", "postgres", `${name}-b`, "psql", "-X", "-At", "-d", "appdb", "-c", "SELECT n FROM kept"]);
+    return waitFor("the server on the handed-over volume", () => read().stdout.trim() === "7", 60);
   });
 });

@@ -14,12 +14,13 @@ describe("preview report", () => {
       step("update", "dev-controller-slurm.conf"), step("delete-replaced", "dev-postgres-data"), step("create-replacement", "dev-postgres-data"),
       // Inputs are never read: a secret there cannot reach the report.
       { op: "update", urn: urn("dev-postgres-app-login"), newState: { inputs: { stdin: "hunter2" } } },
+      step("update", "dev-postgres-web-password-file"),
     ],
   };
   const summary = summarizePreview("dev", preview);
 
   it("counts each resource once, a replacement as a replace", () => {
-    expect(summary.counts).toEqual({ create: 0, update: 4, replace: 2, delete: 2, same: 1 });
+    expect(summary.counts).toEqual({ create: 0, update: 5, replace: 2, delete: 2, same: 1 });
   });
 
   it("says what SLURM must do and calls out the risky operations", () => {
@@ -27,6 +28,7 @@ describe("preview report", () => {
       "drain cpu002, wait for its jobs, delete it from SLURM, then remove its container",
       "remove cpu002's container",
       "scontrol reconfigure with the new slurm.conf",
+      "write the password into application web's container (after the server has it)",
       "install the new MUNGE key and restart munged on cpu001,controller (running jobs carry on)",
     ]);
     expect(summary.risks).toEqual(["removes compute node cpu002", "rotates the MUNGE key (secret)",

@@ -42,7 +42,7 @@ export function readTree(dir: string): string {
 export function tempProject(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hyperscaler-project-"));
   fs.copyFileSync(path.join(REPO, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
-  for (const entry of ["package.json", "tsconfig.json", "node_modules", "components", "stacks", "images"]) {
+  for (const entry of ["package.json", "tsconfig.json", "node_modules", "components", "stacks", "images", "scripts"]) {
     fs.symlinkSync(path.join(REPO, entry), path.join(dir, entry));
   }
   return dir;

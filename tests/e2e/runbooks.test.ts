@@ -1,0 +1,123 @@
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { run } from "../support/run";
+import { ok, TestProject } from "../support/stack";
+import { docker, dockerTry } from "../support/docker";
+import { fencedBlocks, guideFiles, MAIN_PROCEDURES } from "../support/runbook";
+
+// The operations guides' procedures, run exactly as written (the blocks tagged
+// runbook=<id>, after the shell preparation tagged runbook=session) against a throwaway
+// stack shaped like dev, each checked against the guide's own expected output
+// (expect=<id>) and against the cluster itself. A guide that drifts from the code fails here.
+const stack = `rb${process.pid}`;
+const project = new TestProject();
+const backupDir = fs.mkdtempSync(path.join(os.tmpdir(), "hyperscaler-runbook-backups-"));
+const blocks = guideFiles().flatMap(fencedBlocks);
+const tagged = (key: "runbook" | "expect", id: string) => blocks.filter((b) => b.tags[key] === id).map((b) => b.text);
+const ctl = (...cmd: string[]) => docker(["exec", `${stack}-controller`, ...cmd]);
+const computeNodes = () => ctl("sinfo", "-h", "-N", "-o", "%N").trim().split("\n").sort();
+const manifest = () => project.output(stack, "manifest");
+const psql = (sql: string) => docker(["exec", "-u", "postgres", `${stack}-postgres`, "psql", "-X", "-At", "-d", "appdb", "-c", sql]).trim();
+const normal = (s: string) => s.replace(/\s+/g, " ").trim();
+const ran: string[] = [];
+
+/** Runs a procedure as the guide writes it, and checks every line of its expected output appears. */
+function procedure(id: string): string {
+  const script = [...tagged("runbook", "session"), ...tagged("runbook", id)].join("\n");
+  expect(tagged("runbook", id).length, `no block tagged runbook=${id}`).toBeGreaterThan(0);
+  const r = run("bash", ["-e", "-o", "pipefail", "-c", script], {
+    cwd: project.dir,
+    env: { ...project.backend.env, STACK: stack, HYPERSCALER_OPERATOR: "runbook", BACKUP_DIR: backupDir },
+  });
+  expect(r.code, `${id} failed:\n${r.output}`).toBe(0);
+  const lines = r.output.split("\n").map(normal);
+  for (const want of tagged("expect", id).join("\n").split("\n").filter((l) => l.trim())) {
+    const pattern = new RegExp(want.split("…").map((part) => normal(part).replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join(".*"));
+    expect(lines.some((l) => pattern.test(l)), `${id}: expected a line like\n  ${want}\nin:\n${r.output}`).toBe(true);
+  }
+  ran.push(id);
+  return r.output;
+}
+
+beforeAll(() => {
+  // A git checkout, as a real one: each update records its commit, and rollback uses it.
+  const git = (...args: string[]) => ok(run("git", ["-c", "user.name=t", "-c", "user.email=t@example.org", ...args], { cwd: project.dir }));
+  git("init", "-q"); git("add", "-A"); git("commit", "-qm", "program");
+  project.init(stack, `  hyperscaler:clusterName: ${stack}\n  hyperscaler:nodeGroups:\n    cpu:\n      count: 2\n      memoryMiB: 256\n` +
+    "  hyperscaler:postgres:\n    roles:\n      app:\n        database: appdb\n    backup:\n      intervalMin: 60\n      retain: 5\n");
+});
+afterAll(() => {
+  project.pulumi(stack, "destroy", "--yes");
+  const left = docker(["ps", "-aq", "--filter", `label=hyperscaler.cluster=${stack}`]).trim().split("\n").filter(Boolean);
+  if (left.length) dockerTry(["rm", "-f", ...left]);
+  project.remove();
+  fs.rmSync(backupDir, { recursive: true, force: true });
+});
+
+describe("the guides' procedures, as written", () => {
+  it("deployment: deploys and validates", () => {
+    procedure("deploy");
+    expect(computeNodes()).toEqual(["cpu001", "cpu002"]);
+    procedure("validate");
+  });
+
+  it("backup-recovery: exports the state and config; security: the audit records the deploy", () => {
+    procedure("config-backup");
+    const files = fs.readdirSync(backupDir);
+    const state = JSON.parse(fs.readFileSync(path.join(backupDir, files.find((f) => f.endsWith(".json"))!), "utf8"));
+    expect(state.deployment.resources.length).toBeGreaterThan(30);
+    expect(files).toContain(`Pulumi.${stack}.yaml`);
+    procedure("audit");
+  });
+
+  it("scaling: adds a node and removes it again; deployment: rolls the removal back", () => {
+    procedure("scale-up");
+    expect(computeNodes()).toEqual(["cpu001", "cpu002", "cpu003"]);
+    procedure("scale-down");
+    expect(computeNodes()).toEqual(["cpu001", "cpu002"]);
+    procedure("rollback");
+    expect(computeNodes()).toEqual(["cpu001", "cpu002", "cpu003"]);
+    ok(project.pulumi(stack, "preview", "--expect-no-changes"));
+  });
+
+  it("maintenance: replaces a node, which comes back idle", () => {
+    const before = docker(["inspect", "--format", "{{.Id}}", `${stack}-cpu002`]).trim();
+    procedure("replace-node");
+    expect(docker(["inspect", "--format", "{{.Id}}", `${stack}-cpu002`]).trim()).not.toBe(before);
+    expect(ctl("sinfo", "-h", "-N", "-n", "cpu002", "-o", "%t").trim()).toBe("idle");
+  });
+
+  it("security: rotates the MUNGE key and the application's database password", () => {
+    const fingerprint = manifest().mungeKey.fingerprint;
+    procedure("rotate-munge");
+    expect(manifest().mungeKey).toMatchObject({ epoch: 1 });
+    expect(manifest().mungeKey.fingerprint).not.toBe(fingerprint);
+    const password = project.output(stack, "postgresLogins", true).app.password;
+    procedure("rotate-db-password");
+    expect(project.output(stack, "postgresLogins", true).app.password).not.toBe(password);
+  });
+
+  it("backup-recovery: backs up, and a restore brings back data lost after the backup", () => {
+    psql("CREATE TABLE runbook (i int PRIMARY KEY); INSERT INTO runbook SELECT generate_series(1, 1000)");
+    procedure("backup");
+    psql("DELETE FROM runbook WHERE i > 10");
+    procedure("restore");
+    expect(psql("SELECT count(*) FROM runbook")).toBe("1000");
+  });
+
+  it("maintenance: the daily health check passes on a cluster with a backup history", () => {
+    procedure("health-check");
+  });
+
+  it("performance-tuning: enables the throughput profile by reconfigure", () => {
+    const controller = docker(["inspect", "--format", "{{.Id}}", `${stack}-controller`]).trim();
+    procedure("tuning");
+    expect(docker(["inspect", "--format", "{{.Id}}", `${stack}-controller`]).trim()).toBe(controller);
+  });
+
+  it("ran every main procedure the issue names", () => {
+    expect(MAIN_PROCEDURES.filter((id) => !ran.includes(id))).toEqual([]);
+  });
+});
