@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { PostgresConfig } from "../config";
-import { Container, ContainerExec, DAEMON_CAPABILITIES, Volume } from "../docker";
+import { Container, ContainerExec, DAEMON_CAPABILITIES, dockerTry, Volume } from "../docker";
 import { RoleImage } from "../images";
 import { SecretBytes } from "../random";
 
@@ -99,8 +99,11 @@ export class Postgres extends pulumi.ComponentResource {
     // file is replaced atomically; libpq reads a pgpass file at every connection.
     for (const [app, a] of Object.entries(config.applications ?? {}).sort()) {
       const login = this.logins[a.role];
+      // By ID, the container as it is now: one its owner re-created gets the file again (a
+      // replacement), and removing the file from the old one cannot touch the new one.
+      const appContainer = pulumi.output(dockerTry(["inspect", "--format", "{{.Id}}", a.container]).then((r) => r.stdout.trim() || a.container));
       new ContainerExec(`${name}-${app}-password-file`, {
-        container: a.container,
+        container: appContainer,
         create: ["sh", "-c", WRITE_PASSWORD_FILE, "hyperscaler-password-file", a.file, a.owner ?? "", ...(a.reload ?? [])],
         delete: ["rm", "-f", a.file],
         stdin: pulumi.secret(pulumi.interpolate`${a.format === "pgpass" ? `*:*:${login.database}:${login.user}:` : ""}${login.password}${a.format === "pgpass" ? "\n" : ""}`),

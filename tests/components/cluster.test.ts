@@ -101,7 +101,7 @@ describe("HyperscalerCluster under mocks", () => {
     const { registered } = build({ ...devValues, postgres: { roles: { app: { database: "appdb" } },
       applications: { web: { container: "web", role: "app", file: "/run/pgpass", reload: ["kill", "-HUP", "1"] } } } });
     const exec = registered.find((r) => r.name === "dev-postgres-web-password-file")!;
-    expect(exec.props.container).toBe("web");
+    expect(await outputOf(exec.props.container as pulumi.Output<string>)).toBe("web"); // no such container here: its name
     expect((exec.props.create as string[]).slice(-5)).toEqual(["/run/pgpass", "", "kill", "-HUP", "1"]);
     expect(exec.props.delete).toEqual(["rm", "-f", "/run/pgpass"]);
     expect(await isSecret(exec.props.stdin)).toBe(true);

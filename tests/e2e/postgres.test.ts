@@ -88,6 +88,15 @@ describe("PostgreSQL in the stack", () => {
     ok(pulumi("preview", "--expect-no-changes"));
   });
 
+  it("gives a re-created application container the password again on the next up", () => {
+    docker(["rm", "-f", webapp]);
+    docker(["run", "-d", "--name", webapp, "--network", `${stack}-net`, "--entrypoint", "sleep", `hyperscaler/postgres:${stack}`, "infinity"]);
+    expect(asWebapp("SELECT 1").code).not.toBe(0);
+    expect(ok(pulumi("preview")).output).toMatch(new RegExp(`\\+-\\s+pulumi-nodejs:dynamic:Resource\\s+${stack}-postgres-webapp-password-file\\s+replace`));
+    ok(pulumi("up", "--yes"));
+    expect(asWebapp("SELECT current_user").stdout.trim()).toBe("app");
+  });
+
   it("takes a verified backup of every database before the server's container is replaced, when the config asks", () => {
     asApp(appLogin().password, "CREATE TABLE IF NOT EXISTS before_replace (n int); INSERT INTO before_replace VALUES (42)");
     project.setConfig(stack, "postgres.backup.beforeReplace", "true");
