@@ -3,7 +3,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { clusterSpec } from "../components/config";
-import { nodeConf, renderCgroupConf, renderGresConf, renderSlurmConf } from "../components/render";
+import { computeNodeEnv, renderCgroupConf, renderGresConf, renderSlurmConf } from "../components/render";
 import { configFrom } from "../tests/support/config";
 import { docker, dockerTry, newMungeKey } from "../tests/support/docker";
 import { ok, TestProject } from "../tests/support/stack";
@@ -41,10 +41,12 @@ function plainDocker(): number {
   const key = newMungeKey();
   const t0 = performance.now();
   docker(["network", "create", `${name}-net`]);
-  const hosts = [["controller", "HYPERSCALER_ROLE=controller"], ...spec.nodes.map((n) => [n.name, "HYPERSCALER_ROLE=compute", `HYPERSCALER_NODE_CONF=${nodeConf(n)}`])];
+  // Configs to the controller only: compute nodes fetch theirs from it (configless).
+  const hosts = [["controller", "HYPERSCALER_ROLE=controller"],
+    ...spec.nodes.map((n) => [n.name, "HYPERSCALER_ROLE=compute", ...Object.entries(computeNodeEnv(spec, n)).map(([k, v]) => `${k}=${v}`)])];
   for (const [host, ...env] of hosts) {
     docker(["run", "-d", "--name", `${name}-${host}`, "--hostname", host, "--network", `${name}-net`, ...env.flatMap((e) => ["-e", e]), image]);
-    for (const [p, text] of files) docker(["exec", "-i", `${name}-${host}`, "hyperscaler-install", p, "0644", "root:root"], text);
+    if (host === "controller") for (const [p, text] of files) docker(["exec", "-i", `${name}-${host}`, "hyperscaler-install", p, "0644", "root:root"], text);
     docker(["exec", "-i", `${name}-${host}`, "hyperscaler-install", "/etc/munge/munge.key", "0400", "munge:munge"], key);
   }
   while (dockerTry(["exec", `${name}-controller`, "srun", "-N", String(NODES), "--immediate=1", "hostname"]).code !== 0) {

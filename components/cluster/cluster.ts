@@ -6,7 +6,7 @@ import { Monitoring } from "../monitoring";
 import { MungeKey } from "../munge";
 import { Postgres } from "../postgres";
 import { WorkstationNode } from "../node";
-import { compressHostlist, contentHash, nodeConf, renderCgroupConf, renderGresConf, renderSlurmConf, ScrapeHost } from "../render";
+import { compressHostlist, computeNodeEnv, contentHash, renderCgroupConf, renderGresConf, renderSlurmConf, ScrapeHost } from "../render";
 
 /** Seconds `pulumi up` waits for every node to answer before it fails the update. */
 export const VALIDATION_TIMEOUT_SEC = 180;
@@ -69,13 +69,13 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
     // nodes holding different keys). The pause runs on the controller, made below.
     let pauseMade!: (r: pulumi.Resource) => void;
     const paused = new Promise<pulumi.Resource>((resolve) => { pauseMade = resolve; });
-    const common = { image: image.imageId, network: network.name, files, mungeKey, cluster, keyAfter: [paused] };
+    const common = { image: image.imageId, network: network.name, mungeKey, cluster, keyAfter: [paused] };
     // slurmctld's state (jobs, dynamic node records) outlives a re-created controller container.
     const controllerState = new Volume(`${name}-slurmctld-state`, {
       name: `${cluster}-slurmctld-state`, labels: { "hyperscaler.cluster": cluster },
     }, keep);
     const controller = new WorkstationNode(`${name}-${CONTROLLER_HOST}`, {
-      ...common, hostname: CONTROLLER_HOST, containerName: containerName(CONTROLLER_HOST), role: "controller",
+      ...common, hostname: CONTROLLER_HOST, containerName: containerName(CONTROLLER_HOST), role: "controller", files,
       volumes: [pulumi.interpolate`${controllerState.name}:/var/spool/slurmctld`],
       cpus: config.controller.cpus, memoryMiB: config.controller.memoryMiB,
       afterFileUpdate: ["scontrol", "reconfigure"],
@@ -159,7 +159,7 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
     const computeNode = new WorkstationNode(`${name}-${node.name}`, {
       ...common, hostname: node.name, containerName: container, role: "compute",
       cpus: node.cpus, memoryMiB: node.memoryMiB, devices,
-      env: { HYPERSCALER_NODE_CONF: nodeConf(node) },
+      env: computeNodeEnv(this.spec, node),
     }, { parent: this });
     // Scale-in: deleting this (before the node's container, which it depends on) drains
     // the node, waits for its jobs, and removes it from SLURM. It is never replaced: a new

@@ -32,8 +32,11 @@ export interface WorkstationNodeArgs {
   readonly volumes?: readonly pulumi.Input<string>[];
   /** Extra environment for the entrypoint. @default {} */
   readonly env?: Record<string, string>;
-  /** Config files, installed before the key (the entrypoint starts the daemons once the key is there). */
-  readonly files: readonly NodeFile[];
+  /**
+   * Config files, installed before the key (the entrypoint starts the daemons once the key
+   * is there). The controller's slurm configs; compute nodes fetch theirs from it. @default []
+   */
+  readonly files?: readonly NodeFile[];
   /** Runs after a file changes on a running node (`scontrol reconfigure` on the controller). @default - nothing */
   readonly afterFileUpdate?: readonly string[];
   readonly mungeKey: MungeKey;
@@ -50,8 +53,8 @@ const HEALTH: Record<NodeRole, string> = {
 
 /**
  * One SLURM node as a hardened container on a workstation's Docker engine, with its
- * configs and the MUNGE key delivered by `docker exec` (files written atomically inside
- * the running container). A new key is installed and munged restarted in place, so a
+ * files and the MUNGE key delivered by `docker exec` (written atomically inside the
+ * running container). A new key is installed and munged restarted in place, so a
  * rotation replaces no container and kills no job. A re-created container gets every
  * file again.
  */
@@ -81,7 +84,7 @@ export class WorkstationNode extends pulumi.ComponentResource {
 
     // The container ID as a trigger: a re-created container gets its files again.
     const triggers = [this.container.id];
-    const installs = args.files.map((f) => {
+    const installs = (args.files ?? []).map((f) => {
       const install = ["hyperscaler-install", f.path, "0644", "root:root"];
       return new ContainerExec(`${name}-${path.basename(f.path)}`, {
         container: this.container.name,

@@ -59,9 +59,8 @@ export function summarizePreview(stack: string, preview: PreviewJson): PreviewSu
       const node = host("-membership");
       if (op === "delete") { actions.push(`drain ${node}, wait for its jobs, delete it from SLURM, then remove its container`); risks.push(`removes compute node ${node}`); touched.add(node); }
       if (op === "create") actions.push(`${node} joins SLURM as a dynamic node (no daemon restarts) and runs a job step`);
-    } else if (file && op === "update") {
-      const node = host(`-${file}`);
-      actions.push(node === "controller" ? `scontrol reconfigure with the new ${file}` : `new ${file} delivered to ${node}`);
+    } else if (file && op === "update" && host(`-${file}`) === "controller") {
+      actions.push(`scontrol reconfigure with the new ${file} (slurmctld pushes it to every node)`);
     } else if (rest.endsWith("-munge-key") && op === "update") {
       keyRestarts.push(host("-munge-key"));
     } else if (rest === "munge-key-bytes" && op !== "create") {

@@ -1,21 +1,35 @@
-#!/bin/sh
+#!/bin/bash
 # PID 1's child in every SLURM container (tini is PID 1 and reaps munged).
-# The MUNGE key and slurm configs arrive by `docker exec` after the container starts, the
-# same way a rotation delivers them later, so neither ever forces a container replacement.
+# The MUNGE key (and, on the controller, the slurm configs) arrive by `docker exec` after
+# the container starts, the same way a rotation delivers them later, so neither ever
+# forces a container replacement. Compute nodes fetch their configs from slurmctld
+# (SLURM's configless mode), and get new ones on `scontrol reconfigure`.
 set -eu
 role=${HYPERSCALER_ROLE:?set HYPERSCALER_ROLE to controller or compute}
 # Metrics from the start, so a node stuck waiting for its key shows (munge_ok 0).
 hyperscaler-node-exporter &
 hyperscaler-metrics-loop &
-waited=0
-until [ -s /etc/munge/munge.key ] && [ -s /etc/slurm/slurm.conf ]; do
-  [ $((waited % 60)) -eq 0 ] && echo "hyperscaler: waiting for /etc/munge/munge.key and /etc/slurm/slurm.conf (${waited}s)"
-  sleep 1; waited=$((waited + 1))
+need=(/etc/munge/munge.key)
+[ "$role" = controller ] && need+=(/etc/slurm/slurm.conf)
+present() { for f in "${need[@]}"; do [ -s "$f" ] || return 1; done; }
+# Polled every 0.1 s: a node starts the moment its key lands.
+ticks=0
+until present; do
+  [ $((ticks % 600)) -eq 0 ] && echo "hyperscaler: waiting for ${need[*]} ($((ticks / 10))s)"
+  sleep 0.1; ticks=$((ticks + 1))
 done
 hyperscaler-munge-restart
 case "$role" in
   controller) exec slurmctld -D ;;
-  # A dynamic node: it registers itself, so slurm.conf never lists compute nodes.
-  compute) exec slurmd -D -Z --conf "${HYPERSCALER_NODE_CONF:?set HYPERSCALER_NODE_CONF}" ;;
+  compute)
+    server=${HYPERSCALER_CONF_SERVER:?set HYPERSCALER_CONF_SERVER to the controller host:port}
+    # slurmd retries a failed config fetch only every 10 s: wait until slurmctld listens.
+    ticks=0
+    until (exec 3<>"/dev/tcp/${server%:*}/${server##*:}") 2>/dev/null; do
+      [ $((ticks % 600)) -eq 0 ] && echo "hyperscaler: waiting for slurmctld at $server ($((ticks / 10))s)"
+      sleep 0.1; ticks=$((ticks + 1))
+    done
+    # A dynamic node: it registers itself, so slurm.conf never lists compute nodes.
+    exec slurmd -D -Z --conf-server "$server" --conf "${HYPERSCALER_NODE_CONF:?set HYPERSCALER_NODE_CONF}" ;;
   *) echo "hyperscaler: unknown HYPERSCALER_ROLE '$role'" >&2; exit 64 ;;
 esac

@@ -19,7 +19,8 @@ while :; do
     echo "  look at the missing node's slurmd log (docker logs <its container>): 'Invalid credential' means its MUNGE key differs" >&2
     exit 1
   fi
-  sleep 1
+  # Quick looks while a new node is expected any moment; then every second, sparing slurmctld.
+  if [ "$waited" -lt 5 ]; then sleep 0.2; else sleep 1; fi
 done
 # A job step on each idle node, in parallel, never waiting behind other jobs (--immediate):
 # a node a user's job takes meanwhile is proven by that job instead.

@@ -36,7 +36,15 @@ describe("HyperscalerCluster under mocks", () => {
     const three = names(3);
     expect([...two].filter((n) => !three.has(n))).toEqual([]);
     expect([...three].filter((n) => !two.has(n)).sort()).toEqual(
-      ["dev-cpu003", "dev-cpu003-cgroup.conf", "dev-cpu003-gres.conf", "dev-cpu003-membership", "dev-cpu003-munge-key", "dev-cpu003-slurm.conf"]);
+      ["dev-cpu003", "dev-cpu003-membership", "dev-cpu003-munge-key"]);
+  });
+
+  it("gives the slurm configs to the controller only: compute nodes fetch them from slurmctld", () => {
+    const { registered } = build(devValues);
+    const configs = registered.filter((r) => /\.conf$/.test(r.name)).map((r) => r.name).sort();
+    expect(configs).toEqual(["dev-controller-cgroup.conf", "dev-controller-gres.conf", "dev-controller-slurm.conf"]);
+    const cpu001 = registered.find((r) => r.name === "dev-cpu001" && r.props.env)!;
+    expect(cpu001.props.env).toMatchObject({ HYPERSCALER_CONF_SERVER: "controller:6817" });
   });
 
   it("parents every resource inside the cluster component", () => {

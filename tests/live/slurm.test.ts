@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { clusterSpec, ComputeNodeSpec } from "../../components/config";
-import { compressHostlist, nodeConf, renderCgroupConf, renderGresConf, renderSlurmConf } from "../../components/render";
+import { compressHostlist, computeNodeEnv, renderCgroupConf, renderGresConf, renderSlurmConf } from "../../components/render";
 import { configFrom } from "../support/config";
 import { jobState as slurmJobState } from "../support/slurm";
 import { waitFor } from "../support/wait";
@@ -33,11 +33,12 @@ function start(host: string, env: string[], mungeKey: Buffer, devices: readonly 
     ...devices.flatMap((d, i) => ["--device", `${d}:/dev/nvidia${i}`]),
     "--cap-drop", "ALL", "--cap-add", "CHOWN", "--cap-add", "DAC_OVERRIDE", "--cap-add", "FOWNER", "--cap-add", "SETUID",
     "--cap-add", "SETGID", "--cap-add", "KILL", "--security-opt", "no-new-privileges", ...env.flatMap((e) => ["-e", e]), image]);
-  for (const [path, text] of Object.entries(files)) install(host, path, "0644", "root:root", text);
+  // Configs to the controller only: compute nodes fetch theirs from it (configless).
+  if (host === "controller") for (const [path, text] of Object.entries(files)) install(host, path, "0644", "root:root", text);
   install(host, "/etc/munge/munge.key", "0400", "munge:munge", mungeKey);
 }
 const startNode = (node: ComputeNodeSpec, mungeKey = key) =>
-  start(node.name, ["HYPERSCALER_ROLE=compute", `HYPERSCALER_NODE_CONF=${nodeConf(node)}`], mungeKey, node.gpus?.hostDevices);
+  start(node.name, ["HYPERSCALER_ROLE=compute", ...Object.entries(computeNodeEnv(spec, node)).map(([k, v]) => `${k}=${v}`)], mungeKey, node.gpus?.hostDevices);
 const jobState = (id: string) => slurmJobState(ctl, id);
 let monitoringImage: string;
 /** What a node's exporter serves, fetched from inside the cluster network. */
@@ -161,13 +162,16 @@ describe("rendered configs in a real SLURM cluster", () => {
     expect(ctl("hyperscaler-node-remove", "cpu002")).toMatch(/already removed/);
   });
 
-  it("takes the throughput tuning profile by scontrol reconfigure, and runs jobs with it", () => {
+  it("takes the throughput tuning profile by scontrol reconfigure, and runs jobs with it", async () => {
     const tuned = renderSlurmConf({ ...spec, tuning: "throughput" });
     install("controller", "/etc/slurm/slurm.conf", "0644", "root:root", tuned);
     ctl("scontrol", "reconfigure");
     const config = ctl("scontrol", "show", "config");
     expect(config).toMatch(/DefMemPerCPU\s*=\s*256/);
     expect(config).toMatch(/SchedulerParameters\s*=\s*default_queue_depth=1000/);
+    // Configless: reconfigure pushed the new file to the compute nodes' config cache.
+    await waitFor("cpu001 to get the new slurm.conf", () =>
+      dockerTry(["exec", container("cpu001"), "cat", "/run/slurm/conf/slurm.conf"]).stdout === tuned);
     expect(ctl("srun", "-N1", "-w", "cpu001", "hostname").trim()).toBe("cpu001");
   });
 });

@@ -27,7 +27,7 @@ describe("preview report", () => {
     expect(summary.actions).toEqual([
       "drain cpu002, wait for its jobs, delete it from SLURM, then remove its container",
       "remove cpu002's container",
-      "scontrol reconfigure with the new slurm.conf",
+      "scontrol reconfigure with the new slurm.conf (slurmctld pushes it to every node)",
       "write the password into application web's container (after the server has it)",
       "install the new MUNGE key and restart munged on cpu001,controller (running jobs carry on)",
     ]);
