@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { clusterSpec } from "../components/config";
 import { computeNodeEnv, renderCgroupConf, renderGresConf, renderSlurmConf } from "../components/render";
 import { configFrom } from "../tests/support/config";
-import { docker, dockerTry, newMungeKey } from "../tests/support/docker";
+import { docker, dockerTry, envList, newMungeKey } from "../tests/support/docker";
 import { ok, TestProject } from "../tests/support/stack";
 import { median, report, RUNS, since } from "./report";
 
@@ -43,7 +43,7 @@ function plainDocker(): number {
   docker(["network", "create", `${name}-net`]);
   // Configs to the controller only: compute nodes fetch theirs from it (configless).
   const hosts = [["controller", "HYPERSCALER_ROLE=controller"],
-    ...spec.nodes.map((n) => [n.name, "HYPERSCALER_ROLE=compute", ...Object.entries(computeNodeEnv(spec, n)).map(([k, v]) => `${k}=${v}`)])];
+    ...spec.nodes.map((n) => [n.name, "HYPERSCALER_ROLE=compute", ...envList(computeNodeEnv(spec, n))])];
   for (const [host, ...env] of hosts) {
     docker(["run", "-d", "--name", `${name}-${host}`, "--hostname", host, "--network", `${name}-net`, ...env.flatMap((e) => ["-e", e]), image]);
     if (host === "controller") for (const [p, text] of files) docker(["exec", "-i", `${name}-${host}`, "hyperscaler-install", p, "0644", "root:root"], text);

@@ -4,7 +4,7 @@ import { compressHostlist, computeNodeEnv, renderCgroupConf, renderGresConf, ren
 import { configFrom } from "../support/config";
 import { jobState as slurmJobState } from "../support/slurm";
 import { waitFor } from "../support/wait";
-import { buildRoleImage, docker, dockerTry, newMungeKey } from "../support/docker";
+import { buildRoleImage, docker, dockerTry, envList, newMungeKey } from "../support/docker";
 
 // The rendered configs and a MUNGE key, consumed by real slurmctld, slurmd and munged in
 // plain unprivileged containers, through the same image scripts the components call.
@@ -38,7 +38,7 @@ function start(host: string, env: string[], mungeKey: Buffer, devices: readonly 
   install(host, "/etc/munge/munge.key", "0400", "munge:munge", mungeKey);
 }
 const startNode = (node: ComputeNodeSpec, mungeKey = key) =>
-  start(node.name, ["HYPERSCALER_ROLE=compute", ...Object.entries(computeNodeEnv(spec, node)).map(([k, v]) => `${k}=${v}`)], mungeKey, node.gpus?.hostDevices);
+  start(node.name, ["HYPERSCALER_ROLE=compute", ...envList(computeNodeEnv(spec, node))], mungeKey, node.gpus?.hostDevices);
 const jobState = (id: string) => slurmJobState(ctl, id);
 let monitoringImage: string;
 /** What a node's exporter serves, fetched from inside the cluster network. */

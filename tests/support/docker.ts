@@ -29,6 +29,9 @@ export function buildOfficialPostgresStandIn(): string {
   return tag;
 }
 
+/** An environment as `K=V` strings, for `docker run -e`. */
+export const envList = (env: Record<string, string>): string[] => Object.entries(env).map(([k, v]) => `${k}=${v}`);
+
 /** A fresh MUNGE key: 1024 random bytes, as the MungeKey component makes. */
 export function newMungeKey(): Buffer {
   return randomBytes(1024);
