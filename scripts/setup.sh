@@ -55,26 +55,23 @@ step_node() {
   echo "$want" >"$stamp"
 }
 
-# --- engine: Pulumi CLI + nodejs language host, built from Go modules ---------------
+# --- engine: Pulumi CLI from Go modules, its nodejs language host from source ---------
 build_engine() {
   local out=$1
-  export CGO_ENABLED=0 GOFLAGS="-mod=readonly -buildvcs=false"
   # The checksum database has no record for some pulumi tags (it answers 404); the hashes
-  # are pinned by the committed go.sum files instead, which -mod=readonly enforces.
-  export GONOSUMDB=github.com/pulumi
-  local flags=(-trimpath -tags osusergo,grpcnotrace)
-  (cd scripts/toolchain/pulumi-cli && go build "${flags[@]}" \
+  # are pinned by the committed go.sum, which -mod=readonly enforces.
+  (cd scripts/toolchain/pulumi-cli && CGO_ENABLED=0 GOFLAGS="-mod=readonly -buildvcs=false" GONOSUMDB=github.com/pulumi \
+    go build -trimpath -tags osusergo,grpcnotrace \
     -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$HYPERSCALER_PULUMI_VERSION" \
     -o "$out/bin/pulumi" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi)
-  local host_version
-  host_version=$(sed -n 's/.*github.com\/pulumi\/pulumi\/sdk\/v3 \(v[0-9.]*\).*/\1/p' scripts/toolchain/pulumi-language-nodejs/go.mod)
-  (cd scripts/toolchain/pulumi-language-nodejs && go build "${flags[@]}" \
-    -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$host_version" \
-    -o "$out/bin/pulumi-language-nodejs" github.com/pulumi/pulumi/sdk/v3/nodejs/cmd/pulumi-language-nodejs)
+  # The host of the same release (the proxy does not serve its module): beside the CLI, which looks there first.
+  bash scripts/toolchain/build-from-source.sh language-nodejs "$out/bin/pulumi-language-nodejs"
   # Upstream ships the dynamic-provider launcher beside the CLI; @pulumi/pulumi carries it.
   install -m 0755 node_modules/@pulumi/pulumi/pulumi-resource-pulumi-nodejs "$out/bin/"
   local got; got=$("$out/bin/pulumi" version)
   [ "$got" = "v$HYPERSCALER_PULUMI_VERSION" ] || { echo "built CLI reports '$got', want v$HYPERSCALER_PULUMI_VERSION"; return 1; }
+  got=$("$out/bin/pulumi-language-nodejs" -version)
+  [ "$got" = "v$HYPERSCALER_PULUMI_VERSION" ] || { echo "built language host reports '$got', want v$HYPERSCALER_PULUMI_VERSION"; return 1; }
 }
 
 step_engine() {
@@ -89,29 +86,39 @@ step_engine() {
 }
 
 # --- providers: one plugin per @pulumi/<name> package, at the version npm asks for ----
-# The source module of each provider, as the npm pin's release names it.
-declare -A PROVIDER_SOURCE=(
-  [command]=github.com/pulumi/pulumi-command/provider@v1.2.1
-  [random]=github.com/pulumi/pulumi-random/provider/v4@f2d8b029d0f7
-  [docker]=github.com/pulumi/pulumi-docker/provider/v5@c2baf6a4997f
-)
+# Downloaded where `pulumi plugin install` can reach its release (HYPERSCALER_PLUGIN_DOWNLOAD=0
+# skips the try), else built from the source archives and cached by version and source key.
+# A stamp in the plugin folder says which, so a changed recipe or archive reinstalls.
+need_cli() { [ -x "$1" ] || die "providers: no pulumi CLI at $1; run 'bash scripts/setup.sh engine' first"; }
 step_providers() {
-  local name version err missing=0 probe
-  probe=$(mktemp -d); trap 'rm -rf "$probe"' RETURN
-  local GOPROXY_ONLY; GOPROXY_ONLY=$(go env GOPROXY | sed 's/,direct$//; s/|direct$//')
+  local pulumi="$HYPERSCALER_ENGINE_DIR/bin/pulumi" name version key dir stamp bin
+  export PULUMI_HOME="$HYPERSCALER_PULUMI_HOME" PULUMI_SKIP_UPDATE_CHECK=true
   for name in command random docker; do
     version=$(node -p "require('@pulumi/$name/package.json').pulumi.version")
-    if [ -x "$HYPERSCALER_PULUMI_HOME/plugins/resource-$name-v$version/pulumi-resource-$name" ]; then
-      say "providers: $name v$version installed"; continue
+    key=$(hyperscaler_source_key "$name")
+    dir="$PULUMI_HOME/plugins/resource-$name-v$version"
+    stamp=$(cat "$dir/.hyperscaler-origin" 2>/dev/null || true)
+    if [ -x "$dir/pulumi-resource-$name" ] && { [ "$stamp" = download ] || [ "$stamp" = "source $key" ]; }; then
+      say "providers: $name v$version installed (${stamp%% *})"; continue
     fi
-    # Ask the module proxy (not github: unreachable here) for the source; report its answer.
-    err=$(cd "$probe" && GOPROXY=${GOPROXY_ONLY} GOFLAGS=-mod=mod GONOSUMDB=github.com/pulumi \
-      go mod download -json "${PROVIDER_SOURCE[$name]}" 2>&1 | sed -n 's/.*"Error": "\(.*\)".*/\1/p' | head -c 400 || true)
-    missing=1
-    say "providers: $name v$version NOT available: ${err:-source resolved, but no build recipe yet}"
-    say "providers:   install a built binary with: pulumi plugin install resource $name $version --file <pulumi-resource-$name>"
+    if [ "${HYPERSCALER_PLUGIN_DOWNLOAD:-1}" = 1 ] && need_cli "$pulumi" &&
+       timeout 90 "$pulumi" plugin install resource "$name" "$version" --reinstall >"$LOG_DIR/providers-$name-download.log" 2>&1; then
+      echo download >"$dir/.hyperscaler-origin"
+      say "providers: $name v$version downloaded"; continue
+    fi
+    bin="$HYPERSCALER_CACHE/plugins/$name-v$version-$key/pulumi-resource-$name"
+    if [ -x "$bin" ]; then
+      say "providers: $name v$version built from source before ($bin)"
+    else
+      say "providers: $name v$version cannot be downloaded here (log: $LOG_DIR/providers-$name-download.log); building it from $HYPERSCALER_PLUGIN_SOURCES"
+      rm -rf "$(dirname "$bin")"
+      run_step "providers-$name" bash scripts/toolchain/build-from-source.sh "$name" "$bin.partial"
+      mv "$bin.partial" "$bin"
+    fi
+    need_cli "$pulumi"
+    run_step "providers-$name-install" "$pulumi" plugin install resource "$name" "$version" --file "$bin" --reinstall
+    echo "source $key" >"$dir/.hyperscaler-origin"
   done
-  [ "$missing" = 0 ] || say "providers: stacks that use the missing providers cannot be previewed here (see README, 'Provider plugins')"
 }
 
 # --- docker: use the engine that answers, else install Debian's and start it --------

@@ -70,7 +70,7 @@ const provider: pulumi.dynamic.ResourceProvider<ExecInputs, ExecOutputs> = {
  * Commands run inside a container at create, update and delete: how files and keys are
  * delivered into running nodes (so a rotation never replaces a container) and how a node
  * is drained before its container goes. The stand-in for `command.local.Command` with
- * `docker exec`, whose plugin cannot be built here (see README, 'Provider plugins').
+ * `docker exec`, until the components move onto the real providers (see README, 'Provider plugins').
  */
 export class ContainerExec extends pulumi.dynamic.Resource {
   declare readonly stdout: pulumi.Output<string>;

@@ -42,7 +42,7 @@ export interface SecretBytesArgs {
 /**
  * Random bytes kept only as a secret (`base64`) with a non-secret `fingerprint`; replaced
  * when `epoch` grows. The stand-in for `random.RandomBytes` with a `keepers` epoch,
- * whose plugin cannot be built here (see README, 'Provider plugins').
+ * until the components move onto the real providers (see README, 'Provider plugins').
  */
 export class SecretBytes extends pulumi.dynamic.Resource {
   declare readonly base64: pulumi.Output<string>;

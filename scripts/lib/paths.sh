@@ -6,8 +6,19 @@ HYPERSCALER_CACHE=${HYPERSCALER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/hyperscal
 
 # The engine version is the @pulumi/pulumi pin in package.json: the CLI must match it.
 HYPERSCALER_PULUMI_VERSION=$(sed -n 's/.*"@pulumi\/pulumi": *"\([0-9.]*\)".*/\1/p' "$HYPERSCALER_REPO/package.json")
-# The key also covers the wrapper modules, so editing a go.mod/go.sum rebuilds.
-HYPERSCALER_ENGINE_KEY=$(cat "$HYPERSCALER_REPO"/scripts/toolchain/*/go.mod "$HYPERSCALER_REPO"/scripts/toolchain/*/go.sum | sha256sum | cut -c1-12)
+# Source archives of the plugins and the language host (shared/third_party of the project).
+if [ -z "${HYPERSCALER_PLUGIN_SOURCES:-}" ] && [ -d "$HYPERSCALER_REPO/../shared/third_party" ]; then
+  HYPERSCALER_PLUGIN_SOURCES=$(cd "$HYPERSCALER_REPO/../shared/third_party" && pwd)
+fi
+HYPERSCALER_PLUGIN_SOURCES=${HYPERSCALER_PLUGIN_SOURCES:-$HYPERSCALER_REPO/../shared/third_party}
+# hyperscaler_source_key TARGET: what a build from source is made of (its archives' pinned
+# sha256 and the recipe), as a short cache key.
+hyperscaler_source_key() {
+  { grep "^$1 " "$HYPERSCALER_REPO/scripts/toolchain/sources.txt"; cat "$HYPERSCALER_REPO/scripts/toolchain/build-from-source.sh"; } | sha256sum | cut -c1-12
+}
+# The engine key covers the CLI's wrapper module and the language host's sources, so
+# editing either rebuilds.
+HYPERSCALER_ENGINE_KEY=$( { cat "$HYPERSCALER_REPO"/scripts/toolchain/pulumi-cli/go.mod "$HYPERSCALER_REPO"/scripts/toolchain/pulumi-cli/go.sum; hyperscaler_source_key language-nodejs; } | sha256sum | cut -c1-12)
 HYPERSCALER_ENGINE_DIR="$HYPERSCALER_CACHE/engine/pulumi-v$HYPERSCALER_PULUMI_VERSION-$HYPERSCALER_ENGINE_KEY"
 HYPERSCALER_PULUMI_HOME="$HYPERSCALER_CACHE/pulumi-home"
 HYPERSCALER_STATE_DIR="$HYPERSCALER_REPO/.pulumi-state"

@@ -10,6 +10,7 @@ describe("scripts/setup.sh", () => {
     expect(r.code, r.output).toBe(0);
     expect(r.stdout).toMatch(/node: up to date/);
     expect(r.stdout).toMatch(/engine: pulumi v[\d.]+ ready/);
+    for (const p of ["command v1.2.1", "random v4.21.1", "docker v5.0.0"]) expect(r.stdout).toMatch(new RegExp(`providers: ${p} installed`));
     expect(r.stdout).toMatch(/docker: engine answers/);
     expect(r.stdout).toMatch(/base-image: \S+ present/);
     expect(r.stdout).not.toMatch(/: started/);
@@ -20,6 +21,32 @@ describe("scripts/setup.sh", () => {
     const r = run("docker", ["run", "--rm", image, "sh", "-c", ". /etc/os-release && echo $VERSION_CODENAME"]);
     expect(r.code, r.output).toBe(0);
     expect(r.stdout.trim()).toBe("bookworm");
+  });
+
+  it.each([
+    ["changed", (dir: string) => fs.appendFileSync(path.join(dir, "pulumi-command-1.2.1.tar.gz"), "x"),
+      /pulumi-command-1\.2\.1\.tar\.gz has sha256 [0-9a-f]{64}, pinned d1495880[0-9a-f]+: refusing a changed archive/],
+    ["missing", (dir: string) => fs.rmSync(path.join(dir, "pulumi-command-1.2.1.tar.gz")),
+      /pulumi-command-1\.2\.1\.tar\.gz is missing from /],
+  ])("refuses a %s source archive by name, and caches nothing", (_what, spoil, message) => {
+    const cache = fs.mkdtempSync(path.join(os.tmpdir(), "hyperscaler-cache-"));
+    const sources = fs.mkdtempSync(path.join(os.tmpdir(), "hyperscaler-sources-"));
+    try {
+      fs.cpSync(process.env.HYPERSCALER_PLUGIN_SOURCES!, sources, { recursive: true });
+      fs.chmodSync(sources, 0o755);
+      for (const f of fs.readdirSync(sources)) fs.chmodSync(path.join(sources, f), 0o644);
+      spoil(sources);
+      const r = run("bash", ["scripts/setup.sh", "providers"],
+        { env: { HYPERSCALER_CACHE: cache, HYPERSCALER_PLUGIN_SOURCES: sources, HYPERSCALER_PLUGIN_DOWNLOAD: "0" } });
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toMatch(new RegExp(`step 'providers-command' failed after \\d+s; full log: ${cache}/logs/providers-command.log`));
+      expect(fs.readFileSync(path.join(cache, "logs/providers-command.log"), "utf8")).toMatch(message);
+      expect(fs.existsSync(path.join(cache, "plugins")) ? fs.readdirSync(path.join(cache, "plugins"), { recursive: true }) : []).toEqual([]);
+      expect(fs.existsSync(path.join(cache, "pulumi-home/plugins/resource-command-v1.2.1"))).toBe(false);
+    } finally {
+      fs.rmSync(cache, { recursive: true, force: true });
+      fs.rmSync(sources, { recursive: true, force: true });
+    }
   });
 
   it("names the failing step and its log, and never marks a failed build ready", () => {
