@@ -6,7 +6,7 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib/paths.sh"
 
 export HYPERSCALER_REPO HYPERSCALER_CACHE HYPERSCALER_BASE_IMAGE HYPERSCALER_DEV_PASSPHRASE HYPERSCALER_PLUGIN_SOURCES
-export PATH="$HYPERSCALER_ENGINE_DIR/bin:$HYPERSCALER_REPO/node_modules/.bin:$PATH"
+export PATH="$HYPERSCALER_REPO/scripts/bin:$HYPERSCALER_ENGINE_DIR/bin:$HYPERSCALER_REPO/node_modules/.bin:$PATH"
 export PULUMI_HOME="$HYPERSCALER_PULUMI_HOME"
 # Your own PULUMI_BACKEND_URL wins; one set by env.sh (of this or another checkout) is reset.
 if [ -z "${PULUMI_BACKEND_URL:-}" ] || [ "$PULUMI_BACKEND_URL" = "${HYPERSCALER_DEFAULT_BACKEND:-}" ]; then
@@ -17,8 +17,6 @@ export PULUMI_SKIP_UPDATE_CHECK=true
 export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
 export PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK=false
 export DOCKER_HOST="${DOCKER_HOST:-unix:///var/run/docker.sock}"
-# A passphrase for the dev stack only; the prod stack refuses to run with it (stacks/index.ts).
-if [ -z "${PULUMI_CONFIG_PASSPHRASE+x}" ] && [ -z "${PULUMI_CONFIG_PASSPHRASE_FILE:-}" ]; then
-  export PULUMI_CONFIG_PASSPHRASE="$HYPERSCALER_DEV_PASSPHRASE"
-fi
+# The published dev passphrase reaches the `dev` stack only: scripts/bin/pulumi gives it to
+# dev and refuses it for every other stack, which needs its own (PULUMI_CONFIG_PASSPHRASE or _FILE).
 mkdir -p "$HYPERSCALER_STATE_DIR" "$PULUMI_HOME"

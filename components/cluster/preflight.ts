@@ -1,11 +1,52 @@
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import { gpuDevices, StackConfig } from "../config";
+import { containerSizes, gpuDevices, StackConfig } from "../config";
+
+/** What the Docker host has: `docker info`'s NCPU and MemTotal. */
+export interface HostCapacity { readonly cpus: number; readonly memoryMiB: number }
+
+/**
+ * Where the containers ask more than the host has, by config path, with the fix: one
+ * container bigger than the host, the compute nodes' CPUs together, or every container's
+ * memory together, beyond `hyperscaler:overcommit`.
+ */
+export function sizeProblems(config: StackConfig, host: HostCapacity): string[] {
+  const problems: string[] = [];
+  const sizes = containerSizes(config);
+  const has = `the Docker host has ${host.cpus} CPUs and ${host.memoryMiB} MiB`;
+  for (const path of [...new Set(sizes.map((s) => s.path))]) {
+    const s = sizes.find((x) => x.path === path)!;
+    if (s.cpus > host.cpus) problems.push(`hyperscaler:${path}.cpus: ${s.cpus} CPUs for ${s.container} but ${has}; give it at most ${host.cpus}`);
+    if (s.memoryMiB > host.memoryMiB) problems.push(`hyperscaler:${path}.memoryMiB: ${s.memoryMiB} MiB for ${s.container} but ${has}; give it at most ${host.memoryMiB}`);
+  }
+  // By config path: "nodeGroups.cpu: 8 x 2" and the like, biggest first.
+  const breakdown = (pick: (s: (typeof sizes)[number]) => number, unit: string, only = sizes) => {
+    const byPath = new Map<string, { n: number; each: number }>();
+    for (const s of only) byPath.set(s.path, { n: (byPath.get(s.path)?.n ?? 0) + 1, each: pick(s) });
+    return [...byPath.entries()].sort((a, b) => b[1].n * b[1].each - a[1].n * a[1].each)
+      .map(([p, { n, each }]) => (n > 1 ? `${p} ${n} x ${each}` : `${p} ${each}`) + unit).join(", ");
+  };
+  const compute = sizes.filter((s) => s.compute);
+  const cpus = compute.reduce((n, s) => n + s.cpus, 0);
+  if (cpus > host.cpus * config.overcommit.cpu) {
+    problems.push(`hyperscaler:nodeGroups: the compute nodes ask for ${cpus} CPUs together (${breakdown((s) => s.cpus, "", compute)}), ` +
+      `${config.overcommit.cpu > 1 ? `over ${config.overcommit.cpu} x ` : ""}the host's ${host.cpus}; lower counts or cpus, ` +
+      `or let jobs share CPUs: pulumi config set --path hyperscaler:overcommit.cpu ${Math.ceil((cpus / host.cpus) * 10) / 10}`);
+  }
+  const memory = sizes.reduce((n, s) => n + s.memoryMiB, 0);
+  if (memory > host.memoryMiB * config.overcommit.memory) {
+    problems.push(`hyperscaler:overcommit.memory: the containers' memory limits add up to ${memory} MiB (${breakdown((s) => s.memoryMiB, " MiB")}), ` +
+      `${config.overcommit.memory > 1 ? `over ${config.overcommit.memory} x ` : ""}the host's ${host.memoryMiB} MiB; lower counts or memoryMiB, ` +
+      `or accept that they cannot all use their limit at once: pulumi config set --path hyperscaler:overcommit.memory ${Math.ceil((memory / host.memoryMiB) * 10) / 10}`);
+  }
+  return problems;
+}
 
 /**
  * What on the Docker host stands in the way of this config, by config path, checked
  * before any resource is registered: a missing base or PostgreSQL image, GPU device or
- * application container would otherwise fail an update halfway.
+ * application container, or containers bigger than the host, would otherwise fail an
+ * update halfway.
  */
 export function hostProblems(config: StackConfig): string[] {
   const problems: string[] = [];
@@ -18,6 +59,9 @@ export function hostProblems(config: StackConfig): string[] {
   } else if (r.status !== 0) {
     return [`the Docker engine did not answer (${r.stderr.trim()}); run scripts/setup.sh, which starts it`];
   }
+  const info = spawnSync("docker", ["info", "--format", "{{.NCPU}} {{.MemTotal}}"], { encoding: "utf8" });
+  const [ncpu, memBytes] = info.stdout.trim().split(" ").map(Number);
+  if (info.status === 0 && ncpu > 0 && memBytes > 0) problems.push(...sizeProblems(config, { cpus: ncpu, memoryMiB: Math.floor(memBytes / 2 ** 20) }));
   // Device paths are the host's own only when the engine is local.
   const local = !process.env.DOCKER_HOST || process.env.DOCKER_HOST.startsWith("unix://");
   for (const [name, group] of Object.entries(config.nodeGroups)) {

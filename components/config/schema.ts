@@ -6,6 +6,13 @@ export const CONFIG_NAMESPACE = "hyperscaler";
 /** Digits in a compute node's number: `cpu001`. Up to 999 nodes a group. */
 export const NODE_NUMBER_WIDTH = 3;
 
+/**
+ * A hidden partition over every node, for the cluster's own job steps (validation,
+ * rotation checks): they reach each node whatever the user's partition layout, even a
+ * group in no partition. Only root may use it. images/slurm scripts name it too.
+ */
+export const MAINTENANCE_PARTITION = "hyperscaler";
+
 /** A DNS label: what Docker, SLURM and MUNGE all accept as a host or cluster name. */
 const dnsLabel = z
   .string()
@@ -232,6 +239,18 @@ export const stackConfigSchema = z.strictObject({
     /** PostgreSQL password epochs by role (`postgres` is the superuser); a role not listed is at 0. @default {} */
     postgresPasswordEpochs: z.record(pgName, z.number().int().min(0)).default({}),
   }).default({ mungeKeyEpoch: 0, postgresPasswordEpochs: {} }),
+  /**
+   * How far the containers may ask for more than the Docker host has; preflight refuses
+   * more. `cpu`: the compute nodes' CPUs together (what SLURM gives to jobs at once) over
+   * the host's; `memory`: every container's memory limit together over the host's. A
+   * single container never gets more than the host has. @default { cpu: 1, memory: 1 }
+   */
+  overcommit: z.strictObject({
+    /** @default 1 */
+    cpu: z.number().min(1, "must be at least 1 (no overcommit)").default(1),
+    /** @default 1 */
+    memory: z.number().min(1, "must be at least 1 (no overcommit)").default(1),
+  }).default({ cpu: 1, memory: 1 }),
   /** The platform's PostgreSQL. @default - none */
   postgres: postgresSchema.optional(),
   /** Prometheus, exporters, alert rules, Alertmanager (and Grafana from your image). @default - none */
@@ -268,6 +287,10 @@ export const stackConfigSchema = z.strictObject({
           message: `names unknown node group '${g}' (defined: ${groups.join(", ")})` });
       }
     });
+  }
+  if (partitions[MAINTENANCE_PARTITION]) {
+    ctx.addIssue({ code: "custom", path: ["partitions", MAINTENANCE_PARTITION],
+      message: `'${MAINTENANCE_PARTITION}' is the cluster's own hidden maintenance partition; give yours another name` });
   }
   const defaults = Object.entries(partitions).filter(([, p]) => p.default).map(([n]) => n);
   if (Object.keys(partitions).length > 0 && defaults.length !== 1) {

@@ -41,6 +41,39 @@ export const CONTROLLER_HOST = "controller";
 /** The partition a cluster gets when the config names none: every group, default. */
 export const DEFAULT_PARTITION = "batch";
 
+/** Alertmanager's container: small and fixed. */
+export const ALERTMANAGER_SIZE = { cpus: 1, memoryMiB: 256 } as const;
+/** Grafana's container (the user's image): fixed. */
+export const GRAFANA_SIZE = { cpus: 1, memoryMiB: 512 } as const;
+
+/** What one container of the config asks of the Docker host, and the config path that sets it. */
+export interface ContainerSize {
+  readonly container: string;
+  readonly path: string;
+  readonly cpus: number;
+  readonly memoryMiB: number;
+  /** A SLURM compute node: its CPUs are what jobs get. */
+  readonly compute: boolean;
+}
+
+/** Every container the config makes, with its CPU and memory limits. */
+export function containerSizes(config: StackConfig): ContainerSize[] {
+  const sizes: ContainerSize[] = [{ container: CONTROLLER_HOST, path: "controller", compute: false, ...config.controller }];
+  for (const [group, g] of Object.entries(config.nodeGroups)) {
+    for (let i = 1; i <= g.count; i++) {
+      sizes.push({ container: nodeName(group, i), path: `nodeGroups.${group}`, compute: true, cpus: g.cpus, memoryMiB: g.memoryMiB });
+    }
+  }
+  if (config.postgres) sizes.push({ container: "postgres", path: "postgres", compute: false, cpus: config.postgres.cpus, memoryMiB: config.postgres.memoryMiB });
+  const m = config.monitoring;
+  if (m) {
+    sizes.push({ container: "prometheus", path: "monitoring.prometheus", compute: false, cpus: m.prometheus.cpus, memoryMiB: m.prometheus.memoryMiB });
+    sizes.push({ container: "alertmanager", path: "monitoring.alertmanager", compute: false, ...ALERTMANAGER_SIZE });
+    if (m.grafana) sizes.push({ container: "grafana", path: "monitoring.grafana", compute: false, ...GRAFANA_SIZE });
+  }
+  return sizes;
+}
+
 export function nodeName(group: string, index: number): string {
   return `${group}${String(index).padStart(NODE_NUMBER_WIDTH, "0")}`;
 }

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "node:path";
-import { MonitoringConfig } from "../config";
+import { ALERTMANAGER_SIZE, GRAFANA_SIZE, MonitoringConfig } from "../config";
 import { Container, ContainerExec, DAEMON_CAPABILITIES, Volume } from "../docker";
 import { RoleImage } from "../images";
 import type { PostgresLogin } from "../postgres";
@@ -79,7 +79,7 @@ export class Monitoring extends pulumi.ComponentResource {
     const prometheus = daemon("prometheus", config.prometheus.port, config.prometheus.cpus, config.prometheus.memoryMiB,
       { HYPERSCALER_RETENTION: `${config.retentionDays}d` },
       grafanaProvisioning ? [pulumi.interpolate`${grafanaProvisioning.name}:${GRAFANA_STAGING_DIR}`] : []);
-    const alertmanager = daemon("alertmanager", config.alertmanager.port, 1, 256);
+    const alertmanager = daemon("alertmanager", config.alertmanager.port, ALERTMANAGER_SIZE.cpus, ALERTMANAGER_SIZE.memoryMiB);
 
     // Files into a running daemon; a change is checked by its own tool, then reloaded.
     const deliver = (container: Container, file: string, content: string, reload: boolean, dependsOn: pulumi.Resource[] = []) => {
@@ -139,7 +139,7 @@ export class Monitoring extends pulumi.ComponentResource {
       capabilities: [],
       volumes: [pulumi.interpolate`${provisioning.name}:${GRAFANA_PROVISIONING_DIR}:ro`, pulumi.interpolate`${data.name}:/var/lib/grafana`],
       localPorts: grafana.port ? [`${grafana.port}:3000`] : [],
-      memoryMiB: 512, cpus: 1,
+      ...GRAFANA_SIZE,
       healthCommand: "wget -q -O /dev/null http://127.0.0.1:3000/api/health",
       labels: { ...labels, "hyperscaler.role": "grafana" },
     // A rotated database password changes env: Grafana is re-created with it (its state is in PostgreSQL).

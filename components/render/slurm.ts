@@ -1,3 +1,4 @@
+import { MAINTENANCE_PARTITION, NODE_NUMBER_WIDTH } from "../config/schema";
 import { ClusterSpec, ComputeNodeSpec, gpuDevices } from "../config/spec";
 import { compressHostlist } from "./hostlist";
 
@@ -35,8 +36,10 @@ export function renderSlurmConf(spec: ClusterSpec): string {
     "SchedulerType=sched/backfill",
     "SelectType=select/cons_tres",
     "SelectTypeParameters=CR_Core_Memory",
-    "# A node that was DOWN rejoins by itself once its slurmd registers again.",
-    "ReturnToService=2",
+    "# A node DOWN for not responding rejoins once its slurmd registers again; one that",
+    "# restarted has its jobs ended and resumes itself (images/slurm/entrypoint.sh); one an",
+    "# operator set DOWN stays DOWN.",
+    "ReturnToService=1",
     "# Dynamic nodes: they register up to MaxNodeCount; addresses may change on re-creation.",
     `MaxNodeCount=${spec.maxNodeCount}`,
     "TreeWidth=65533",
@@ -49,6 +52,10 @@ export function renderSlurmConf(spec: ClusterSpec): string {
     ...spec.partitions.map((p) =>
       `PartitionName=${p.name} Nodes=${[...p.nodeGroups].sort().join(",")} Default=${p.default ? "YES" : "NO"}` +
       ` MaxTime=${p.maxTimeMin ?? "UNLIMITED"} State=UP`),
+    ...(groups.length > 0 ? [
+      "# The cluster's own job steps (validation, checks) reach every node through this one.",
+      `PartitionName=${MAINTENANCE_PARTITION} Nodes=${groups.join(",")} Default=NO Hidden=YES AllowGroups=root MaxTime=10 State=UP`,
+    ] : []),
   ];
   return lines.join("\n") + "\n";
 }
@@ -81,19 +88,18 @@ export function renderCgroupConf(): string {
 }
 
 /**
- * gres.conf: one line per GPU shape, over the hostlist of the nodes that have it. Each
- * GPU is named by its device file in the node: gres/gpu drops a GPU without one.
+ * gres.conf: one line per GPU node group, over every name the group can ever have
+ * (`gpu[001-999]`), so scaling never changes this file (a changed file means a
+ * reconfigure). Each GPU is named by its device file in the node: gres/gpu drops a GPU
+ * without one.
  */
 export function renderGresConf(spec: ClusterSpec): string {
-  const byShape = new Map<string, string[]>();
+  const byGroup = new Map<string, string>();
   for (const n of spec.nodes) {
-    if (!n.gpus) continue;
-    const shape = `Name=gpu Type=${n.gpus.type} File=${compressHostlist(gpuDevices(n.gpus.count))}`;
-    byShape.set(shape, [...(byShape.get(shape) ?? []), n.name]);
+    if (n.gpus) byGroup.set(n.group, `Name=gpu Type=${n.gpus.type} File=${compressHostlist(gpuDevices(n.gpus.count))}`);
   }
-  const lines = [...byShape.entries()]
-    .map(([shape, hosts]) => `NodeName=${compressHostlist(hosts)} ${shape}`)
-    .sort();
+  const everyName = (group: string) => `${group}[${"0".repeat(NODE_NUMBER_WIDTH - 1)}1-${"9".repeat(NODE_NUMBER_WIDTH)}]`;
+  const lines = [...byGroup.entries()].map(([group, shape]) => `NodeName=${everyName(group)} ${shape}`).sort();
   return [HEADER, "AutoDetect=off", ...lines].join("\n") + "\n";
 }
 

@@ -10,20 +10,35 @@ db=$1 which=${2:-newest} into=
 [ "${3:-}" = "--into" ] && into=${4:?--into needs a database name}
 dir=/backups cluster=${HYPERSCALER_CLUSTER:?set HYPERSCALER_CLUSTER}
 as_pg() { runuser -u postgres -- "$@"; }
-refuse() { echo "hyperscaler-pg-restore: refused, nothing changed: $*" >&2; exit 65; }
+# problem DUMP: why DUMP cannot be restored into $db here; nothing when it can.
+problem() {
+  [ -f "$1" ] || { echo "no backup file $1 (list them: ls $dir)"; return; }
+  [ -f "$1.json" ] || { echo "$1 has no record ($1.json): it was not written or verified by hyperscaler-pg-backup"; return; }
+  field() { sed -n "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p" "$2.json"; }
+  [ "$(field cluster "$1")" = "$cluster" ] || { echo "$1 is from cluster '$(field cluster "$1")', this is '$cluster'"; return; }
+  [ "$(field database "$1")" = "$db" ] || { echo "$1 is a backup of '$(field database "$1")', not '$db'"; return; }
+  [ "$(sha256sum "$1" | cut -d' ' -f1)" = "$(field sha256 "$1")" ] || { echo "$1 is corrupt: its sha256 differs from the one recorded at backup time"; return; }
+  as_pg pg_restore --list "$1" >/dev/null 2>&1 || echo "$1 is not a readable pg_dump archive"
+}
+# A refusal names the newest backup that would restore, so the next command is at hand.
+refuse() {
+  good=
+  for f in $(ls -1 "$dir/$db"-*.dump 2>/dev/null | sort -r); do
+    [ "$f" != "${dump:-}" ] && [ -z "$(problem "$f")" ] && { good=$f; break; }
+  done
+  echo "hyperscaler-pg-restore: refused, nothing changed: $*" >&2
+  if [ -n "$good" ]; then echo "  the newest good backup of $db is $(basename "$good"): hyperscaler-pg-restore $db $(basename "$good")" >&2
+  else echo "  no other good backup of $db in $dir" >&2; fi
+  exit 65
+}
 if [ "$which" = newest ]; then
   dump=$(ls -1 "$dir/$db"-*.dump 2>/dev/null | sort -r | head -n 1)
   [ -n "$dump" ] || refuse "no backup of $db in $dir"
 else
   case "$which" in /*) dump=$which ;; *) dump="$dir/$which" ;; esac
 fi
-[ -f "$dump" ] || refuse "no backup file $dump (list them: ls $dir)"
-[ -f "$dump.json" ] || refuse "$dump has no record ($dump.json): it was not written or verified by hyperscaler-pg-backup"
-field() { sed -n "s/.*\"$1\":\"\\([^\"]*\\)\".*/\\1/p" "$dump.json"; }
-[ "$(field cluster)" = "$cluster" ] || refuse "$dump is from cluster '$(field cluster)', this is '$cluster'"
-[ "$(field database)" = "$db" ] || refuse "$dump is a backup of '$(field database)', not '$db'"
-[ "$(sha256sum "$dump" | cut -d' ' -f1)" = "$(field sha256)" ] || refuse "$dump is corrupt: its sha256 differs from the one recorded at backup time"
-as_pg pg_restore --list "$dump" >/dev/null 2>&1 || refuse "$dump is not a readable pg_dump archive"
+why=$(problem "$dump")
+[ -z "$why" ] || refuse "$why"
 target=${into:-"hs_restore_$(date +%s)_$$"}
 as_pg createdb "$target"
 if ! as_pg pg_restore --exit-on-error --dbname="$target" "$dump" 2>/tmp/restore.err; then

@@ -19,6 +19,22 @@ until present; do
   sleep 0.1; ticks=$((ticks + 1))
 done
 hyperscaler-munge-restart
+# rejoin: once this start's slurmd has registered (scontrol reads the config it fetched),
+# resume the node if slurmctld set it DOWN for the reboot that registration reported.
+rejoin() {
+  local host started info registered i; host=$(hostname) started=$(date +%s)
+  for i in $(seq 1 900); do
+    sleep 0.2
+    info=$(scontrol show node "$host" 2>/dev/null) || continue
+    registered=$(date -d "$(echo "$info" | sed -n 's/.*SlurmdStartTime=\([0-9T:-]*\).*/\1/p' | tr T ' ')" +%s 2>/dev/null) || continue
+    [ "$registered" -ge "$started" ] || continue
+    case "$info" in *"Reason=Node unexpectedly rebooted"*)
+      scontrol update nodename="$host" state=resume &&
+        echo "hyperscaler: $host resumed after its container (re)start; slurmctld ended the jobs it had here" ;;
+    esac
+    return
+  done
+}
 case "$role" in
   controller) exec slurmctld -D ;;
   compute)
@@ -29,7 +45,14 @@ case "$role" in
       [ $((ticks % 600)) -eq 0 ] && echo "hyperscaler: waiting for slurmctld at $server ($((ticks / 10))s)"
       sleep 0.1; ticks=$((ticks + 1))
     done
+    # A container start is a reboot (no process of an earlier start is left), but its
+    # uptime is the host's, so slurmctld would not see one and would keep the jobs this
+    # node ran before RUNNING on it forever. slurmd -b reports the reboot: slurmctld sets
+    # the node DOWN ("Node unexpectedly rebooted") and ends its jobs by SLURM's rules
+    # (requeued where allowed, else NODE_FAIL). Then the node resumes itself; a node an
+    # operator had drained or downed keeps that state and reason.
+    rejoin &
     # A dynamic node: it registers itself, so slurm.conf never lists compute nodes.
-    exec slurmd -D -Z --conf-server "$server" --conf "${HYPERSCALER_NODE_CONF:?set HYPERSCALER_NODE_CONF}" ;;
+    exec slurmd -D -b -Z --conf-server "$server" --conf "${HYPERSCALER_NODE_CONF:?set HYPERSCALER_NODE_CONF}" ;;
   *) echo "hyperscaler: unknown HYPERSCALER_ROLE '$role'" >&2; exit 64 ;;
 esac

@@ -9,8 +9,8 @@ echo "# HELP slurm_controller_up 1 when slurmctld answers scontrol ping."
 echo "# TYPE slurm_controller_up gauge"
 if scontrol ping 2>/dev/null | grep -q 'is UP'; then echo "slurm_controller_up 1"; else echo "slurm_controller_up 0"; exit 0; fi
 
-# Nodes: one line each (sinfo -N repeats a node once per partition).
-sinfo -h -N -o '%N|%T|%E' 2>/dev/null | awk -F'|' '
+# Nodes: one line each (sinfo -N repeats a node once per partition; -a: a node in no user partition too).
+sinfo -a -h -N -o '%N|%T|%E' 2>/dev/null | awk -F'|' '
   BEGIN { n = split("idle allocated mixed completing drained draining down fail other", order, " ") }
   !seen[$1]++ {
     state = $2; sub(/[*~#!%$@^-]+$/, "", state)

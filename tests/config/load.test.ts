@@ -24,6 +24,7 @@ describe("parseStackConfig", () => {
       clusterName: "dev", baseImage: "hyperscaler/debian-base:bookworm", protect: true, requireRealPassphrase: false,
       controller: { cpus: 1, memoryMiB: 1024 },
       nodeGroups: { cpu: { count: 2, cpus: 1, memoryMiB: 512, features: [] } },
+      overcommit: { cpu: 1, memory: 1 },
       slurm: { slurmctldPort: 6817, slurmdPort: 6818, maxNodeCount: 1024, tuning: "default" },
       rotation: { mungeKeyEpoch: 0, postgresPasswordEpochs: {} },
     });
@@ -86,6 +87,11 @@ describe("cluster config rules", () => {
   it("rejects partitions that name unknown node groups", () => {
     const p = problemsOf({ ...base, partitions: { batch: { nodeGroups: ["cpu", "gpu"], default: true } } });
     expect(p.join("\n")).toMatch(/hyperscaler:partitions\.batch\.nodeGroups\.1: names unknown node group 'gpu' \(defined: cpu\)/);
+  });
+
+  it("keeps the maintenance partition's name for the cluster's own job steps", () => {
+    const p = problemsOf({ ...base, partitions: { hyperscaler: { nodeGroups: ["cpu"], default: true } } });
+    expect(p.join("\n")).toMatch(/hyperscaler:partitions\.hyperscaler: 'hyperscaler' is the cluster's own hidden maintenance partition; give yours another name/);
   });
 
   it("requires exactly one default partition", () => {

@@ -1,7 +1,7 @@
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readTree, REPO, run } from "../support/run";
-import { ok, TestProject } from "../support/stack";
+import { ok, TestProject, SHARED_CPUS } from "../support/stack";
 import { docker } from "../support/docker";
 import { jobState } from "../support/slurm";
 import { waitFor } from "../support/wait";
@@ -24,7 +24,7 @@ beforeAll(() => {
   // A git checkout, so that each update records the commit it ran from (rollback uses it).
   const git = (...args: string[]) => ok(run("git", ["-c", "user.name=t", "-c", "user.email=t@example.org", ...args], { cwd: project.dir }));
   git("init", "-q"); git("add", "-A"); git("commit", "-qm", "program");
-  project.init(stack, `  hyperscaler:clusterName: ${stack}\n  hyperscaler:nodeGroups:\n    cpu:\n      count: 2\n      memoryMiB: 256\n`);
+  project.init(stack, `  hyperscaler:clusterName: ${stack}\n  hyperscaler:nodeGroups:\n    cpu:\n      count: 2\n      memoryMiB: 256\n` + SHARED_CPUS);
   up("initial deploy");
 });
 afterAll(() => {

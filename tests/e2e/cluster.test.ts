@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readTree, RunResult } from "../support/run";
-import { ok, TestProject } from "../support/stack";
+import { ok, TestProject, SHARED_CPUS } from "../support/stack";
 import { docker, dockerTry } from "../support/docker";
 import { jobState as slurmJobState } from "../support/slurm";
 import { waitFor } from "../support/wait";
@@ -37,7 +37,7 @@ const submit = async (node: string, seconds: number) => {
 const stackWith = (name: string, config: string) => project.init(name, config);
 
 beforeAll(() => {
-  stackWith(stack, `  hyperscaler:clusterName: ${cluster}\n  hyperscaler:nodeGroups:\n    cpu:\n      count: 2\n      memoryMiB: 256\n`);
+  stackWith(stack, `  hyperscaler:clusterName: ${cluster}\n  hyperscaler:nodeGroups:\n    cpu:\n      count: 2\n      memoryMiB: 256\n` + SHARED_CPUS);
 });
 afterAll(() => {
   pulumi("destroy", "--yes");
@@ -62,12 +62,15 @@ describe("bad input fails before any resource exists, naming the config path", (
       [/hyperscaler:nodeGroups\.gpu\.gpus\.hostDevices: \/dev\/no-such-gpu0 not on this host/]],
     ["an official PostgreSQL image that is not on the host", "  hyperscaler:clusterName: bad7\n  hyperscaler:nodeGroups:\n    cpu:\n      count: 1\n  hyperscaler:postgres:\n    image: postgres:15.998-bookworm\n",
       [/hyperscaler:postgres\.image: image 'postgres:15\.998-bookworm' is not on the Docker host; run `docker pull postgres:15\.998-bookworm` first/]],
-    ["a prod-like stack with the dev passphrase", "  hyperscaler:clusterName: bad5\n  hyperscaler:requireRealPassphrase: true\n  hyperscaler:nodeGroups:\n    cpu:\n      count: 1\n",
-      [/requires its own secrets passphrase .*export PULUMI_CONFIG_PASSPHRASE/s]],
-  ])("refuses %s", (_what, config, messages) => {
+    ["a node bigger than the Docker host", "  hyperscaler:clusterName: bad8\n  hyperscaler:nodeGroups:\n    cpu:\n      count: 1\n      cpus: 512\n",
+      [/hyperscaler:nodeGroups\.cpu\.cpus: 512 CPUs for cpu001 but the Docker host has \d+ CPUs and \d+ MiB; give it at most \d+/,
+        /hyperscaler:nodeGroups: the compute nodes ask for 512 CPUs together .* pulumi config set --path hyperscaler:overcommit\.cpu/]],
+    ["a prod-like stack given the dev passphrase", "  hyperscaler:clusterName: bad5\n  hyperscaler:requireRealPassphrase: true\n  hyperscaler:nodeGroups:\n    cpu:\n      count: 1\n",
+      [/refused, nothing written: the published dev passphrase is for the stack 'dev' only/], { PULUMI_CONFIG_PASSPHRASE: "hyperscaler-dev-only" }],
+  ] as [string, string, RegExp[], NodeJS.ProcessEnv?][])("refuses %s", (_what, config, messages, env = {}) => {
     const name = `bad${messages.length}${Math.random().toString(36).slice(2, 8)}`;
     stackWith(name, config);
-    const r = pulumiIn(name, "up", "--yes");
+    const r = project.pulumiWithEnv(name, env, "up", "--yes");
     expect(r.code).not.toBe(0);
     for (const m of messages) expect(r.output).toMatch(m);
     expect(resourceCount(name)).toBe(0);
@@ -158,7 +161,8 @@ describe("the dev stack's life with jobs running", () => {
     ok(pulumi("preview", "--expect-no-changes"));
   });
 
-  it("shows a node removed by hand in refresh, and brings it back with up", () => {
+  it("shows a node removed by hand in refresh, brings it back with up, and SLURM requeues the job it ran", async () => {
+    const job = await submit("cpu002", 300); // requeueable: SLURM's default for batch jobs
     docker(["rm", "-f", `${cluster}-cpu002`]);
     const refresh = ok(pulumi("refresh", "--yes"));
     expect(refresh.output).toMatch(/-\s+pulumi-nodejs:dynamic:Resource\s+\S*cpu002\s+deleted/);
@@ -166,6 +170,12 @@ describe("the dev stack's life with jobs running", () => {
     timed("recover-node", () => pulumi("up", "--yes"));
     expect(hostnames(2)).toEqual(["cpu001", "cpu002"]);
     ok(pulumi("preview", "--expect-no-changes"));
+    // No ghost: the job no process runs any more was requeued, not left RUNNING on the new node.
+    const after = ctl("scontrol", "show", "job", job);
+    expect(after).toMatch(/Restarts=1/);
+    expect(jobState(job)).toBe("PENDING");
+    expect(ctl("scontrol", "show", "node", "cpu002")).not.toMatch(/Reason=/);
+    ctl("scancel", job);
   });
 
   it("re-creates a controller removed by hand, keeping SLURM's state and nodes", async () => {
@@ -188,11 +198,14 @@ describe("the dev stack's life with jobs running", () => {
     ctl("scancel", held);
   });
 
-  it("starts a node stopped by hand again", () => {
+  it("starts a node killed by hand again; its job that may not be requeued ends as NODE_FAIL", async () => {
+    const id = ctl("sbatch", "--parsable", "--no-requeue", "-w", "cpu001", "--wrap", "sleep 300").trim();
+    await waitFor(`job ${id} to start`, () => jobState(id) === "RUNNING");
     docker(["kill", `${cluster}-cpu001`]);
     ok(pulumi("refresh", "--yes"));
     ok(pulumi("up", "--yes"));
     expect(hostnames(2)).toEqual(["cpu001", "cpu002"]);
+    expect(jobState(id)).toBe("NODE_FAIL");
   });
 
   it("destroys everything it created", () => {

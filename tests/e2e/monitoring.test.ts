@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ok, TestProject } from "../support/stack";
+import { ok, TestProject, SHARED_CPUS } from "../support/stack";
 import { docker } from "../support/docker";
 import { jobState } from "../support/slurm";
 import { waitFor } from "../support/wait";
@@ -27,7 +27,7 @@ const rules = (): { name: string; query: string }[] =>
 const containerId = () => docker(["inspect", "--format", "{{.Id}}", prometheus]).trim();
 
 beforeAll(() => {
-  project.init(stack, `  hyperscaler:clusterName: ${stack}\n  hyperscaler:nodeGroups:\n    cpu:\n      count: 2\n      memoryMiB: 256\n` +
+  project.init(stack, `  hyperscaler:clusterName: ${stack}\n  hyperscaler:nodeGroups:\n    cpu:\n      count: 2\n      memoryMiB: 256\n` + SHARED_CPUS +
     `  hyperscaler:postgres:\n    roles:\n      app:\n        database: appdb\n` +
     `  hyperscaler:monitoring:\n    scrapeIntervalSec: 5\n    prometheus:\n      port: ${port}\n    alertmanager:\n      port: false\n`);
 });

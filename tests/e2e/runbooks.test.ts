@@ -3,7 +3,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { run } from "../support/run";
-import { ok, TestProject } from "../support/stack";
+import { ok, TestProject, SHARED_CPUS } from "../support/stack";
 import { docker, dockerTry } from "../support/docker";
 import { fencedBlocks, guideFiles, MAIN_PROCEDURES } from "../support/runbook";
 
@@ -45,7 +45,7 @@ beforeAll(() => {
   // A git checkout, as a real one: each update records its commit, and rollback uses it.
   const git = (...args: string[]) => ok(run("git", ["-c", "user.name=t", "-c", "user.email=t@example.org", ...args], { cwd: project.dir }));
   git("init", "-q"); git("add", "-A"); git("commit", "-qm", "program");
-  project.init(stack, `  hyperscaler:clusterName: ${stack}\n  hyperscaler:nodeGroups:\n    cpu:\n      count: 2\n      memoryMiB: 256\n` +
+  project.init(stack, `  hyperscaler:clusterName: ${stack}\n  hyperscaler:nodeGroups:\n    cpu:\n      count: 2\n      memoryMiB: 256\n` + SHARED_CPUS +
     "  hyperscaler:postgres:\n    roles:\n      app:\n        database: appdb\n    backup:\n      intervalMin: 60\n      retain: 5\n");
 });
 afterAll(() => {

@@ -104,6 +104,25 @@ describe.each([
     expect(rowsAndChecksum()).toBe(before);
   });
 
+  it("refuses a corrupt newest backup and names the newest good one, which then restores", () => {
+    const good = exec("sh", "-c", "ls /backups/appdb-*.dump | sort | tail -1").trim().replace("/backups/", "");
+    const bad = "appdb-29990101T000000Z.dump";
+    exec("sh", "-c", `cp /backups/${good} /backups/${bad}; cp /backups/${good}.json /backups/${bad}.json; ` +
+      `printf XX | dd of=/backups/${bad} bs=1 seek=2000 conv=notrunc 2>/dev/null`);
+    try {
+      const before = rowsAndChecksum();
+      const r = dockerTry(["exec", name, "hyperscaler-pg-restore", "appdb", "newest"]);
+      expect(r.code).toBe(65);
+      expect(r.stderr).toMatch(new RegExp(`${bad} is corrupt`));
+      expect(r.stderr).toContain(`the newest good backup of appdb is ${good}: hyperscaler-pg-restore appdb ${good}`);
+      expect(rowsAndChecksum()).toBe(before);
+      expect(exec("hyperscaler-pg-restore", "appdb", good, "--into", "appdb_check")).toMatch(new RegExp(`restored ${good} into appdb_check`));
+    } finally {
+      exec("sh", "-c", "rm -f /backups/appdb-2999*");
+      execTry("runuser", "-u", "postgres", "--", "dropdb", "--if-exists", "appdb_check");
+    }
+  });
+
   it("rotates a password in the running server: a session open before keeps working, the old password stops", async () => {
     const old = appPassword;
     appPassword = randomBytes(18).toString("base64url");

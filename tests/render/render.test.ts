@@ -41,9 +41,11 @@ describe("renderers", () => {
     expect(contentHash(at(1))).toBe(contentHash(at(2)));
   });
 
-  it("render GPU nodes as one hostlist range per shape", () => {
+  it("render a GPU group's every possible node in one gres.conf line, so scaling leaves the file as it is", () => {
     const gres = renderGresConf(clusterSpec(configFrom(mixedValues)));
-    expect(gres).toContain("NodeName=gpu[001-003] Name=gpu Type=a100 File=/dev/nvidia[0-1]");
+    expect(gres).toContain("NodeName=gpu[001-999] Name=gpu Type=a100 File=/dev/nvidia[0-1]");
+    const scaled = { ...mixedValues, nodeGroups: { ...mixedValues.nodeGroups, gpu: { ...mixedValues.nodeGroups.gpu, count: 7 } } };
+    expect(renderGresConf(clusterSpec(configFrom(scaled)))).toBe(gres);
     expect(renderSlurmConf(clusterSpec(configFrom(mixedValues)))).toContain("GresTypes=gpu");
     expect(renderSlurmConf(clusterSpec(configFrom(devValues)))).not.toContain("GresTypes");
   });

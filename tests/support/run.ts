@@ -7,11 +7,17 @@ export const REPO = path.resolve(__dirname, "../..");
 
 export interface RunResult { code: number; stdout: string; stderr: string; output: string }
 
+/**
+ * The passphrase of the tests' throwaway stacks: the dev one is for the stack `dev` only
+ * (scripts/bin/pulumi refuses it elsewhere). A test may give its own.
+ */
+export const TEST_PASSPHRASE = "hyperscaler-tests-only";
+
 /** Runs a command to completion (no shell), returning exit code and output. */
 export function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string | Buffer } = {}): RunResult {
   const r = spawnSync(cmd, args, {
     cwd: opts.cwd ?? REPO,
-    env: { ...process.env, ...opts.env },
+    env: { PULUMI_CONFIG_PASSPHRASE: TEST_PASSPHRASE, ...process.env, ...opts.env },
     encoding: "utf8",
     input: opts.input,
     maxBuffer: 1024 * 1024 * 1024,

@@ -9,6 +9,12 @@ export function ok(r: RunResult): RunResult {
   return r;
 }
 
+/**
+ * Config lines for test stacks that grow past the test machine's CPUs (2 here): nodes
+ * share them, as on a developer's workstation (Pulumi.dev.yaml says the same).
+ */
+export const SHARED_CPUS = "  hyperscaler:overcommit:\n    cpu: 4\n";
+
 /** A throwaway copy of the project on a throwaway file backend, for real `pulumi` runs. */
 export class TestProject {
   readonly backend = tempBackend();
