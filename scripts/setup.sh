@@ -133,9 +133,13 @@ step_docker() {
     run_step docker-install bash -c 'apt-get -o DPkg::Lock::Timeout=600 update -qq && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq docker.io'
   fi
   need_root "starting dockerd" "dockerd &"
-  say "docker: starting dockerd (log: $LOG_DIR/dockerd.log)"
-  nohup dockerd >"$LOG_DIR/dockerd.log" 2>&1 &
+  # A dockerd still shutting down (its containers stopping) holds the pid file: let it finish.
   local i
+  for i in $(seq 1 120); do pidof dockerd >/dev/null || break; sleep 1; done
+  pidof dockerd >/dev/null && die "docker: a dockerd process (pid $(pidof dockerd)) runs but does not answer; stop it or look at $LOG_DIR/dockerd.log"
+  say "docker: starting dockerd (log: $LOG_DIR/dockerd.log)"
+  # Its own session: the engine outlives whatever ran setup (a test, a CI step).
+  setsid nohup dockerd >"$LOG_DIR/dockerd.log" 2>&1 < /dev/null &
   for i in $(seq 1 90); do
     docker info >/dev/null 2>&1 && { say "docker: engine up after ${i}s"; return; }
     sleep 1

@@ -20,7 +20,10 @@ until present; do
 done
 hyperscaler-munge-restart
 # rejoin: once this start's slurmd has registered (scontrol reads the config it fetched),
-# resume the node if slurmctld set it DOWN for the reboot that registration reported.
+# make slurmctld reach the node by name, and resume it if slurmctld set it DOWN for the
+# reboot that registration reported. By name: a dynamic node keeps the address of its
+# first registration, and a container's address changes when the engine restarts; the
+# name is resolved at each use (CommunicationParameters=NoAddrCache).
 rejoin() {
   local host started info registered i; host=$(hostname) started=$(date +%s)
   for i in $(seq 1 900); do
@@ -28,6 +31,7 @@ rejoin() {
     info=$(scontrol show node "$host" 2>/dev/null) || continue
     registered=$(date -d "$(echo "$info" | sed -n 's/.*SlurmdStartTime=\([0-9T:-]*\).*/\1/p' | tr T ' ')" +%s 2>/dev/null) || continue
     [ "$registered" -ge "$started" ] || continue
+    case "$info" in *"NodeAddr=$host "*) ;; *) scontrol update nodename="$host" nodeaddr="$host" ;; esac
     case "$info" in *"Reason=Node unexpectedly rebooted"*)
       scontrol update nodename="$host" state=resume &&
         echo "hyperscaler: $host resumed after its container (re)start; slurmctld ended the jobs it had here" ;;

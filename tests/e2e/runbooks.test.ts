@@ -6,6 +6,7 @@ import { run } from "../support/run";
 import { ok, TestProject, SHARED_CPUS } from "../support/stack";
 import { docker, dockerTry } from "../support/docker";
 import { fencedBlocks, guideFiles, MAIN_PROCEDURES } from "../support/runbook";
+import { nodeNames, nodeState } from "../support/slurm";
 
 // The operations guides' procedures, run exactly as written (the blocks tagged
 // runbook=<id>, after the shell preparation tagged runbook=session) against a throwaway
@@ -17,7 +18,7 @@ const backupDir = fs.mkdtempSync(path.join(os.tmpdir(), "hyperscaler-runbook-bac
 const blocks = guideFiles().flatMap(fencedBlocks);
 const tagged = (key: "runbook" | "expect", id: string) => blocks.filter((b) => b.tags[key] === id).map((b) => b.text);
 const ctl = (...cmd: string[]) => docker(["exec", `${stack}-controller`, ...cmd]);
-const computeNodes = () => ctl("sinfo", "-h", "-N", "-o", "%N").trim().split("\n").sort();
+const computeNodes = () => nodeNames(ctl);
 const manifest = () => project.output(stack, "manifest");
 const psql = (sql: string) => docker(["exec", "-u", "postgres", `${stack}-postgres`, "psql", "-X", "-At", "-d", "appdb", "-c", sql]).trim();
 const normal = (s: string) => s.replace(/\s+/g, " ").trim();
@@ -86,7 +87,7 @@ describe("the guides' procedures, as written", () => {
     const before = docker(["inspect", "--format", "{{.Id}}", `${stack}-cpu002`]).trim();
     procedure("replace-node");
     expect(docker(["inspect", "--format", "{{.Id}}", `${stack}-cpu002`]).trim()).not.toBe(before);
-    expect(ctl("sinfo", "-h", "-N", "-n", "cpu002", "-o", "%t").trim()).toBe("idle");
+    expect(nodeState(ctl, "cpu002")).toBe("idle");
   });
 
   it("security: rotates the MUNGE key and the application's database password", () => {
