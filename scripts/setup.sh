@@ -123,6 +123,8 @@ step_providers() {
 
 # --- docker: use the engine that answers, else install Debian's and start it --------
 step_docker() {
+  # dockerd lives in sbin, which a plain user's (or a CI runner's) PATH may leave out.
+  local PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
   if docker info >/dev/null 2>&1; then say "docker: engine answers ($(docker info --format '{{.ServerVersion}}'))"; return; fi
   if [ -n "${DOCKER_HOST:-}" ] && [ "$DOCKER_HOST" != unix:///var/run/docker.sock ]; then
     die "docker: DOCKER_HOST=$DOCKER_HOST does not answer; start that engine or unset DOCKER_HOST to use a local one"

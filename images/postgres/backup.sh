@@ -15,17 +15,25 @@ as_pg() { runuser -u postgres -- "$@"; }
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 dump="$dir/$db-$stamp.dump"
 start=$(date +%s)
-as_pg pg_dump -Fc --dbname="$db" --file="$dump.partial"
+# A failed backup leaves no part behind (a full disk must not fill up further), and says
+# why; the older backups and the metrics of the newest good one stay as they were, so
+# PostgresBackupTooOld fires once the interval has passed.
+err=$(mktemp) # not in $dir: it may be full
+trap 'rm -f "$dump.partial" "$dump.json.partial" "$err"' EXIT
+if ! as_pg pg_dump -Fc --dbname="$db" --file="$dump.partial" 2>"$err"; then
+  echo "hyperscaler-pg-backup: $db backup FAILED, nothing recorded, older backups untouched: $(head -c 500 "$err")" >&2
+  echo "  $dir: $(df -h "$dir" | awk 'NR == 2 { print $5 " used, " $4 " free" }')" >&2
+  exit 1
+fi
 scratch="hs_verify_$(date +%s)_$$"
 as_pg createdb "$scratch"
-if ! as_pg pg_restore --exit-on-error --dbname="$scratch" "$dump.partial" 2>"$dump.err"; then
+if ! as_pg pg_restore --exit-on-error --dbname="$scratch" "$dump.partial" 2>"$err"; then
   as_pg dropdb --if-exists "$scratch"
-  echo "hyperscaler-pg-backup: $db backup failed verification (restore into a scratch database): $(head -c 500 "$dump.err")" >&2
-  rm -f "$dump.partial" "$dump.err"; exit 1
+  echo "hyperscaler-pg-backup: $db backup failed verification (restore into a scratch database): $(head -c 500 "$err")" >&2
+  exit 1
 fi
 tables=$(as_pg psql -X -At -d "$scratch" -c "SELECT count(*) FROM pg_tables WHERE schemaname NOT IN ('pg_catalog','information_schema')")
 as_pg dropdb "$scratch"
-rm -f "$dump.err"
 mv "$dump.partial" "$dump"
 size=$(stat -c %s "$dump") sha=$(sha256sum "$dump" | cut -d' ' -f1) now=$(date +%s)
 printf '{"file":"%s","database":"%s","cluster":"%s","time":"%s","epoch":%s,"sizeBytes":%s,"sha256":"%s","tables":%s,"seconds":%s}\n' \

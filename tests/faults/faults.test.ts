@@ -9,7 +9,8 @@ import { waitFor } from "../support/wait";
 // Faults on a real stack, each ending with nothing silently lost, as SLURM's own records
 // show: the controller killed mid-job, two `pulumi up` at once, the Docker engine stopped
 // in the middle of an update. (A compute node removed or killed mid-job:
-// tests/e2e/cluster.test.ts; the newest backup corrupt: tests/live/postgres.test.ts.)
+// tests/e2e/cluster.test.ts; the newest backup corrupt and the backup volume full:
+// tests/live/postgres.test.ts.)
 const stack = `flt${process.pid}`;
 const project = new TestProject();
 const pulumi = (...args: string[]) => project.pulumi(stack, ...args);

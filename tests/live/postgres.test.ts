@@ -167,3 +167,37 @@ describe("a data volume moving between the two images", () => {
     return waitFor("the server on the handed-over volume", () => read().stdout.trim() === "7", 60);
   });
 });
+
+describe("a full backup volume", () => {
+  const full = `${name}-full`;
+  const vol = `${full}-data`;
+  const fx = (...cmd: string[]) => docker(["exec", full, ...cmd]);
+  afterAll(() => {
+    dockerTry(["rm", "-f", full]);
+    dockerTry(["volume", "rm", vol]);
+  });
+
+  it("fails the backup loudly, leaves no part behind, and keeps the older backups and their metrics", async () => {
+    // /backups on a small tmpfs, so that it can be filled without touching the host's disk.
+    docker(["run", "-d", "--name", full, "--cap-drop", "ALL", ...DAEMON_CAPABILITIES.flatMap((c) => ["--cap-add", c]),
+      "-e", `HYPERSCALER_CLUSTER=${full}`, "-v", `${vol}:/var/lib/postgresql/data`,
+      "--mount", "type=tmpfs,destination=/backups,tmpfs-size=16m,tmpfs-mode=1777", buildRoleImage("postgres", "hyperscaler/postgres:test")]);
+    docker(["exec", "-i", full, "hyperscaler-install", "/run/hyperscaler/superuser-password", "0400", "root:root"], superPassword);
+    docker(["exec", "-i", full, "hyperscaler-pg-set-password", "app", "appdb"], appPassword);
+    fx("runuser", "-u", "postgres", "--", "psql", "-X", "-q", "-d", "appdb", "-c",
+      "CREATE TABLE t AS SELECT g AS i, md5(g::text) AS s FROM generate_series(1, 20000) g");
+    const good = /backup (appdb-\S+\.dump):/.exec(fx("hyperscaler-pg-backup", "appdb"))![1];
+    const metrics = fx("cat", "/backups/metrics/backup-appdb.prom");
+    fx("sh", "-c", "dd if=/dev/zero of=/backups/filler bs=64k 2>/dev/null || true");
+    await new Promise((r) => setTimeout(r, 1100)); // backups are named by the second
+    const failed = dockerTry(["exec", full, "hyperscaler-pg-backup", "appdb"]);
+    expect(failed.code).not.toBe(0);
+    expect(failed.stderr).toMatch(/hyperscaler-pg-backup: appdb backup FAILED, nothing recorded, older backups untouched: .*No space left on device/);
+    expect(failed.stderr).toMatch(/\/backups: 100% used/);
+    expect(fx("ls", "/backups").trim().split("\n").sort()).toEqual([good, `${good}.json`, "filler", "metrics"].sort());
+    expect(fx("cat", "/backups/metrics/backup-appdb.prom")).toBe(metrics); // its age grows: PostgresBackupTooOld fires
+    const record = JSON.parse(fx("cat", `/backups/${good}.json`));
+    expect(fx("sh", "-c", `sha256sum /backups/${good} | cut -d' ' -f1`).trim()).toBe(record.sha256);
+    expect(fx("hyperscaler-pg-restore", "appdb", good, "--into", "appdb_check")).toMatch(new RegExp(`restored ${good} into appdb_check`));
+  });
+});
