@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { docker } from "../tests/support/docker";
-import { ok, TestProject } from "../tests/support/stack";
+import { ok, TestProject, SHARED_CPUS } from "../tests/support/stack";
 import { median, report, RUNS } from "./report";
 
 // SLURM's own speed: BENCH_JOBS (1000) one-second-or-less jobs submitted one by one
@@ -30,7 +30,7 @@ afterAll(() => {
 
 describe("SLURM scheduling throughput", () => {
   it(`runs ${JOBS} short jobs with the default settings and with the throughput profile`, () => {
-    project.init(stack, `  hyperscaler:clusterName: ${stack}\n  hyperscaler:nodeGroups:\n    cpu:\n      count: 2\n      cpus: 2\n      memoryMiB: 512\n`);
+    project.init(stack, `  hyperscaler:clusterName: ${stack}\n  hyperscaler:nodeGroups:\n    cpu:\n      count: 2\n      cpus: 2\n      memoryMiB: 512\n` + SHARED_CPUS);
     const medians: Record<string, number> = {};
     for (const profile of ["default", "throughput"]) {
       project.setConfig(stack, "slurm.tuning", profile);

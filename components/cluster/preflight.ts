@@ -7,8 +7,8 @@ export interface HostCapacity { readonly cpus: number; readonly memoryMiB: numbe
 
 /**
  * Where the containers ask more than the host has, by config path, with the fix: one
- * container bigger than the host, the compute nodes' CPUs together, or every container's
- * memory together, beyond `hyperscaler:overcommit`.
+ * container bigger than the host, or every container's CPUs or memory together beyond
+ * `hyperscaler:overcommit`.
  */
 export function sizeProblems(config: StackConfig, host: HostCapacity): string[] {
   const problems: string[] = [];
@@ -26,12 +26,11 @@ export function sizeProblems(config: StackConfig, host: HostCapacity): string[] 
     return [...byPath.entries()].sort((a, b) => b[1].n * b[1].each - a[1].n * a[1].each)
       .map(([p, { n, each }]) => (n > 1 ? `${p} ${n} x ${each}` : `${p} ${each}`) + unit).join(", ");
   };
-  const compute = sizes.filter((s) => s.compute);
-  const cpus = compute.reduce((n, s) => n + s.cpus, 0);
+  const cpus = sizes.reduce((n, s) => n + s.cpus, 0);
   if (cpus > host.cpus * config.overcommit.cpu) {
-    problems.push(`hyperscaler:nodeGroups: the compute nodes ask for ${cpus} CPUs together (${breakdown((s) => s.cpus, "", compute)}), ` +
+    problems.push(`hyperscaler:overcommit.cpu: the containers ask for ${cpus} CPUs together (${breakdown((s) => s.cpus, "")}), ` +
       `${config.overcommit.cpu > 1 ? `over ${config.overcommit.cpu} x ` : ""}the host's ${host.cpus}; lower counts or cpus, ` +
-      `or let jobs share CPUs: pulumi config set --path hyperscaler:overcommit.cpu ${Math.ceil((cpus / host.cpus) * 10) / 10}`);
+      `or let them share CPUs: pulumi config set --path hyperscaler:overcommit.cpu ${Math.ceil((cpus / host.cpus) * 10) / 10}`);
   }
   const memory = sizes.reduce((n, s) => n + s.memoryMiB, 0);
   if (memory > host.memoryMiB * config.overcommit.memory) {

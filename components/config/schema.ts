@@ -240,10 +240,9 @@ export const stackConfigSchema = z.strictObject({
     postgresPasswordEpochs: z.record(pgName, z.number().int().min(0)).default({}),
   }).default({ mungeKeyEpoch: 0, postgresPasswordEpochs: {} }),
   /**
-   * How far the containers may ask for more than the Docker host has; preflight refuses
-   * more. `cpu`: the compute nodes' CPUs together (what SLURM gives to jobs at once) over
-   * the host's; `memory`: every container's memory limit together over the host's. A
-   * single container never gets more than the host has. @default { cpu: 1, memory: 1 }
+   * How far the containers (controller, nodes, PostgreSQL, monitoring) may ask for more
+   * than the Docker host has, as a factor of its CPUs and of its memory; preflight refuses
+   * more. A single container never gets more than the host has. @default { cpu: 1, memory: 1 }
    */
   overcommit: z.strictObject({
     /** @default 1 */

@@ -52,24 +52,22 @@ export interface ContainerSize {
   readonly path: string;
   readonly cpus: number;
   readonly memoryMiB: number;
-  /** A SLURM compute node: its CPUs are what jobs get. */
-  readonly compute: boolean;
 }
 
 /** Every container the config makes, with its CPU and memory limits. */
 export function containerSizes(config: StackConfig): ContainerSize[] {
-  const sizes: ContainerSize[] = [{ container: CONTROLLER_HOST, path: "controller", compute: false, ...config.controller }];
+  const sizes: ContainerSize[] = [{ container: CONTROLLER_HOST, path: "controller", ...config.controller }];
   for (const [group, g] of Object.entries(config.nodeGroups)) {
     for (let i = 1; i <= g.count; i++) {
-      sizes.push({ container: nodeName(group, i), path: `nodeGroups.${group}`, compute: true, cpus: g.cpus, memoryMiB: g.memoryMiB });
+      sizes.push({ container: nodeName(group, i), path: `nodeGroups.${group}`, cpus: g.cpus, memoryMiB: g.memoryMiB });
     }
   }
-  if (config.postgres) sizes.push({ container: "postgres", path: "postgres", compute: false, cpus: config.postgres.cpus, memoryMiB: config.postgres.memoryMiB });
+  if (config.postgres) sizes.push({ container: "postgres", path: "postgres", cpus: config.postgres.cpus, memoryMiB: config.postgres.memoryMiB });
   const m = config.monitoring;
   if (m) {
-    sizes.push({ container: "prometheus", path: "monitoring.prometheus", compute: false, cpus: m.prometheus.cpus, memoryMiB: m.prometheus.memoryMiB });
-    sizes.push({ container: "alertmanager", path: "monitoring.alertmanager", compute: false, ...ALERTMANAGER_SIZE });
-    if (m.grafana) sizes.push({ container: "grafana", path: "monitoring.grafana", compute: false, ...GRAFANA_SIZE });
+    sizes.push({ container: "prometheus", path: "monitoring.prometheus", cpus: m.prometheus.cpus, memoryMiB: m.prometheus.memoryMiB });
+    sizes.push({ container: "alertmanager", path: "monitoring.alertmanager", ...ALERTMANAGER_SIZE });
+    if (m.grafana) sizes.push({ container: "grafana", path: "monitoring.grafana", ...GRAFANA_SIZE });
   }
   return sizes;
 }

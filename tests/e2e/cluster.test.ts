@@ -64,7 +64,7 @@ describe("bad input fails before any resource exists, naming the config path", (
       [/hyperscaler:postgres\.image: image 'postgres:15\.998-bookworm' is not on the Docker host; run `docker pull postgres:15\.998-bookworm` first/]],
     ["a node bigger than the Docker host", "  hyperscaler:clusterName: bad8\n  hyperscaler:nodeGroups:\n    cpu:\n      count: 1\n      cpus: 512\n",
       [/hyperscaler:nodeGroups\.cpu\.cpus: 512 CPUs for cpu001 but the Docker host has \d+ CPUs and \d+ MiB; give it at most \d+/,
-        /hyperscaler:nodeGroups: the compute nodes ask for 512 CPUs together .* pulumi config set --path hyperscaler:overcommit\.cpu/]],
+        /hyperscaler:overcommit\.cpu: the containers ask for 513 CPUs together .* pulumi config set --path hyperscaler:overcommit\.cpu/]],
     ["a prod-like stack given the dev passphrase", "  hyperscaler:clusterName: bad5\n  hyperscaler:requireRealPassphrase: true\n  hyperscaler:nodeGroups:\n    cpu:\n      count: 1\n",
       [/refused, nothing written: the published dev passphrase is for the stack 'dev' only/], { PULUMI_CONFIG_PASSPHRASE: "hyperscaler-dev-only" }],
   ] as [string, string, RegExp[], NodeJS.ProcessEnv?][])("refuses %s", (_what, config, messages, env = {}) => {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as path from "node:path";
 import { readTree, REPO, run } from "../support/run";
-import { ok, TestProject } from "../support/stack";
+import { ok, TestProject, SHARED_CPUS } from "../support/stack";
 import { buildOfficialPostgresStandIn, docker, dockerTry } from "../support/docker";
 import { waitFor } from "../support/wait";
 
@@ -17,7 +17,7 @@ const asApp = (password: string, sql: string) =>
   dockerTry(["exec", "-e", `PGPASSWORD=${password}`, container, "psql", "-X", "-At", "-h", "postgres", "-U", "app", "-d", "appdb", "-c", sql]);
 
 beforeAll(() => {
-  project.init(stack, `  hyperscaler:clusterName: ${stack}\n  hyperscaler:nodeGroups:\n    cpu:\n      count: 1\n      memoryMiB: 256\n` +
+  project.init(stack, `  hyperscaler:clusterName: ${stack}\n  hyperscaler:nodeGroups:\n    cpu:\n      count: 1\n      memoryMiB: 256\n` + SHARED_CPUS +
     `  hyperscaler:postgres:\n    publishPort: ${port}\n    roles:\n      app:\n        database: appdb\n    backup:\n      intervalMin: 30\n      retain: 5\n`);
 });
 const webapp = `${stack}-webapp`;
@@ -144,7 +144,7 @@ describe("PostgreSQL on the official image (config postgres.image)", () => {
   const ostack = `pgo${process.pid}`;
   beforeAll(() => {
     docker(["tag", buildOfficialPostgresStandIn(), official]);
-    project.init(ostack, `  hyperscaler:clusterName: ${ostack}\n  hyperscaler:nodeGroups:\n    cpu:\n      count: 1\n      memoryMiB: 256\n` +
+    project.init(ostack, `  hyperscaler:clusterName: ${ostack}\n  hyperscaler:nodeGroups:\n    cpu:\n      count: 1\n      memoryMiB: 256\n` + SHARED_CPUS +
       `  hyperscaler:postgres:\n    image: ${official}\n    roles:\n      app:\n        database: appdb\n`);
   });
   afterAll(() => {

@@ -10,8 +10,8 @@ export function ok(r: RunResult): RunResult {
 }
 
 /**
- * Config lines for test stacks that grow past the test machine's CPUs (2 here): nodes
- * share them, as on a developer's workstation (Pulumi.dev.yaml says the same).
+ * Config lines for test stacks that grow past the test machine's CPUs (2 here): the
+ * containers share them, as on a developer's workstation (Pulumi.dev.yaml says the same).
  */
 export const SHARED_CPUS = "  hyperscaler:overcommit:\n    cpu: 4\n";
 
