@@ -135,9 +135,13 @@ step_docker() {
     run_step docker-install bash -c 'apt-get -o DPkg::Lock::Timeout=600 update -qq && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq docker.io'
   fi
   need_root "starting dockerd" "dockerd &"
-  # A dockerd still shutting down (its containers stopping) holds the pid file: let it finish.
+  # A dockerd already there is starting (let it answer) or still shutting down, its
+  # containers stopping, while it holds the pid file (let it finish).
   local i
-  for i in $(seq 1 120); do pidof dockerd >/dev/null || break; sleep 1; done
+  for i in $(seq 1 120); do
+    docker info >/dev/null 2>&1 && { say "docker: engine answers ($(docker info --format '{{.ServerVersion}}'))"; return; }
+    pidof dockerd >/dev/null || break; sleep 1
+  done
   pidof dockerd >/dev/null && die "docker: a dockerd process (pid $(pidof dockerd)) runs but does not answer; stop it or look at $LOG_DIR/dockerd.log"
   say "docker: starting dockerd (log: $LOG_DIR/dockerd.log)"
   # Its own session: the engine outlives whatever ran setup (a test, a CI step).
