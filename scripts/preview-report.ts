@@ -1,10 +1,12 @@
 // preview-report --stack STACK [--out FILE]
-// Runs `pulumi preview --json` and prints a short Markdown report: counts, what SLURM must
-// do, what is risky, and which running jobs the change touches (when the cluster answers).
-// Exits 1 when the preview fails or reports an error diagnostic. Reads no resource input,
-// so no secret can appear in it.
+// Runs `pulumi preview --json` with the project's policy pack (policy/) and prints a short
+// Markdown report: counts, what SLURM must do, what is risky, which running jobs the change
+// touches (when the cluster answers), and the policy violations. Exits 1 when the preview
+// fails, breaks a mandatory policy or reports an error diagnostic. Reads no resource
+// input, so no secret can appear in it.
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as path from "node:path";
 import { parseSqueue, renderPreviewReport, summarizePreview } from "../components/report";
 import { cliArgs } from "./lib/args";
 import { runPreview } from "./lib/preview";
@@ -15,7 +17,9 @@ if (!values.stack) {
   console.error(`usage: ${usage}`);
   process.exit(64);
 }
-const { preview, status, stderr } = runPreview(values.stack);
+const { preview: ok, partial, policyViolations, status, stderr } = runPreview(values.stack, ["--policy-pack", path.join(__dirname, "..", "policy")]);
+// A preview that only broke policies still says what it would do: report both.
+const preview = ok ?? (policyViolations.length > 0 ? partial : undefined);
 if (!preview) {
   console.error(`pulumi preview failed (exit ${status}):\n${stderr}`);
   process.exit(1);
@@ -28,7 +32,7 @@ const squeue = summary.touchedNodes.length > 0
   : undefined;
 const jobs = !squeue ? [] : squeue.status === 0 ? parseSqueue(squeue.stdout) : undefined;
 const errors = (preview.diagnostics ?? []).filter((d) => d.severity === "error").map((d) => d.message.trim().split("\n")[0]);
-const report = renderPreviewReport(summary, jobs, errors);
+const report = renderPreviewReport(summary, jobs, errors, policyViolations);
 if (values.out) fs.writeFileSync(values.out, report);
 process.stdout.write(report);
-process.exit(errors.length === 0 ? 0 : 1);
+process.exit(ok && errors.length === 0 && !policyViolations.some((v) => v.level === "mandatory") ? 0 : 1);

@@ -1,6 +1,7 @@
+import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as fs from "node:fs";
-import { hostProblems, HyperscalerCluster } from "../components/cluster";
+import { ClusterManifest, epochProblems, hostProblems, HyperscalerCluster } from "../components/cluster";
 import { ConfigError, parseStackConfig, StackConfig } from "../components/config";
 
 // The SDK takes a stack trace for every promise and resource it makes (kept for leak
@@ -47,10 +48,22 @@ if (config.requireRealPassphrase) {
 const problems = hostProblems(config);
 if (problems.length > 0) refuse(`the Docker host cannot run this config:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
 
-const cluster = new HyperscalerCluster(config.clusterName, { config });
+/** Deploys the cluster; what it returns are the stack's outputs. */
+export = async () => {
+  // The stack's own last outputs: a rotation epoch may only grow (going back would not
+  // bring the old secret back, only hide a rotation).
+  const self = new pulumi.StackReference(`${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`);
+  const previous = (await self.getOutputDetails("manifest")).value as ClusterManifest | undefined;
+  const backwards = epochProblems(config, previous);
+  if (backwards.length > 0) refuse(backwards.join("\n"));
 
-/** Non-secret facts about the deployment, for people, CI and the audit report. */
-export const manifest = cluster.manifest;
-
-/** How applications log in to PostgreSQL, by role; secret (`pulumi stack output --show-secrets`). */
-export const postgresLogins = cluster.postgres ? pulumi.secret(cluster.postgres.logins) : undefined;
+  // One Docker engine for the whole cluster: `hyperscaler:dockerHost`, else DOCKER_HOST.
+  const engine = new docker.Provider("workstation", { host: config.dockerHost });
+  const cluster = new HyperscalerCluster(config.clusterName, { config }, { providers: [engine] });
+  return {
+    /** Non-secret facts about the deployment, for people, CI and the audit report. */
+    manifest: cluster.manifest,
+    /** How applications log in to PostgreSQL, by role; secret (`pulumi stack output --show-secrets`). */
+    ...(cluster.postgres ? { postgresLogins: pulumi.secret(cluster.postgres.logins) } : {}),
+  };
+};

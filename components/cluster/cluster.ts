@@ -1,6 +1,7 @@
+import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { applicationRoles, ClusterSpec, clusterSpec, ComputeNodeSpec, CONTROLLER_HOST, GRAFANA_DB_ROLE, StackConfig } from "../config";
-import { ContainerExec, Network, Volume } from "../docker";
+import { CLUSTER_LABEL, clusterVolume, containerCommand, dockerLabels } from "../docker";
 import { RoleImage } from "../images";
 import { Monitoring } from "../monitoring";
 import { MungeKey } from "../munge";
@@ -55,7 +56,10 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
     const containerName = (host: string) => `${cluster}-${host}`;
     const keep = { parent: this, protect: config.protect };
 
-    const network = new Network(`${name}-network`, { name: `${cluster}-net`, labels: { "hyperscaler.cluster": cluster } }, { parent: this });
+    const dockerHost = config.dockerHost;
+    const network = new docker.Network(`${name}-network`, {
+      name: `${cluster}-net`, driver: "bridge", labels: dockerLabels({ [CLUSTER_LABEL]: cluster }),
+    }, { parent: this, deleteBeforeReplace: true });
     const image = new RoleImage(`${name}-slurm-image`, { role: "slurm", baseImage: config.baseImage, tag: `hyperscaler/slurm:${cluster}` }, { parent: this });
     const mungeKey = new MungeKey(`${name}-munge-key`, { epoch: config.rotation.mungeKeyEpoch }, keep);
 
@@ -69,21 +73,19 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
     // nodes holding different keys). The pause runs on the controller, made below.
     let pauseMade!: (r: pulumi.Resource) => void;
     const paused = new Promise<pulumi.Resource>((resolve) => { pauseMade = resolve; });
-    const common = { image: image.imageId, network: network.name, mungeKey, cluster, keyAfter: [paused] };
+    const common = { image: image.imageId, network: network.name, mungeKey, cluster, keyAfter: [paused], dockerHost };
     // slurmctld's state (jobs, dynamic node records) outlives a re-created controller container.
-    const controllerState = new Volume(`${name}-slurmctld-state`, {
-      name: `${cluster}-slurmctld-state`, labels: { "hyperscaler.cluster": cluster },
-    }, keep);
+    const controllerState = clusterVolume(`${name}-slurmctld-state`, `${cluster}-slurmctld-state`, cluster, keep);
     const controller = new WorkstationNode(`${name}-${CONTROLLER_HOST}`, {
       ...common, hostname: CONTROLLER_HOST, containerName: containerName(CONTROLLER_HOST), role: "controller", files,
-      volumes: [pulumi.interpolate`${controllerState.name}:/var/spool/slurmctld`],
+      volumes: [{ volume: controllerState.name, path: "/var/spool/slurmctld" }],
       cpus: config.controller.cpus, memoryMiB: config.controller.memoryMiB,
       afterFileUpdate: ["scontrol", "reconfigure"],
     }, { parent: this });
 
     // Only an update (a new key) pauses and resumes; creating them does nothing.
-    const rotation = (step: "pause" | "resume", dependsOn: pulumi.Resource[]) => new ContainerExec(`${name}-rotation-${step}`, {
-      container: controller.containerName, create: ["true"], update: ["hyperscaler-scheduling", step], stdin: mungeKey.fingerprint,
+    const rotation = (step: "pause" | "resume", dependsOn: pulumi.Resource[]) => containerCommand(`${name}-rotation-${step}`, {
+      container: controller.containerName, create: ["true"], update: ["hyperscaler-scheduling", step], stdin: mungeKey.fingerprint, dockerHost,
     }, { parent: this, dependsOn });
     pauseMade(rotation("pause", [controller.container]));
 
@@ -95,16 +97,17 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
     if (spec.nodes.length > 0) {
       // The update's own proof: every compute node runs a job step. Re-runs when the node
       // set, the configs, the image or the key change.
-      new ContainerExec(`${name}-validation`, {
+      containerCommand(`${name}-validation`, {
         container: controller.containerName,
         create: ["hyperscaler-validate", hostlist, String(VALIDATION_TIMEOUT_SEC)],
         stdin: pulumi.interpolate`${image.imageId} ${mungeKey.fingerprint} ${files.map((f) => contentHash(f.content)).join(" ")}\n`,
+        dockerHost,
       }, { parent: this, dependsOn: ready });
     }
     const roles = applicationRoles(config);
     const postgres = this.postgres = config.postgres && new Postgres(`${name}-postgres`, {
       cluster, config: { ...config.postgres, roles }, passwordEpochs: config.rotation.postgresPasswordEpochs,
-      baseImage: config.baseImage, network: network.name, protect: config.protect,
+      baseImage: config.baseImage, network: network.name, protect: config.protect, dockerHost,
     }, { parent: this });
 
     const databases = Object.values(roles).map((r) => r.database).sort();
@@ -116,13 +119,14 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
     const monitoring = this.monitoring = config.monitoring && new Monitoring(`${name}-monitoring`, {
       cluster, config: config.monitoring, baseImage: config.baseImage, network: network.name, scrapeHosts, protect: config.protect,
       postgres: config.postgres && { databases, backupIntervalMin: config.postgres.backup.intervalMin },
-      grafanaDatabase: postgres?.logins[GRAFANA_DB_ROLE], scrapeHostsReady: ready,
+      grafanaDatabase: postgres?.logins[GRAFANA_DB_ROLE], scrapeHostsReady: ready, dockerHost,
     }, { parent: this });
 
-    const version = new ContainerExec(`${name}-slurm-version`, {
+    const version = containerCommand(`${name}-slurm-version`, {
       container: controller.containerName,
       create: ["slurmctld", "-V"],
       triggers: [image.imageId],
+      dockerHost,
     }, { parent: this, dependsOn: [controller.keyInstalled] });
 
     this.manifest = pulumi.all([controller.containerName, version.stdout, mungeKey.fingerprint, image.imageId, postgres?.containerName,
@@ -155,7 +159,7 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
     name: string, node: ComputeNodeSpec, common: Omit<ConstructorParameters<typeof WorkstationNode>[1], "hostname" | "containerName" | "role" | "cpus" | "memoryMiB">,
     controller: WorkstationNode, container: string,
   ) {
-    const devices = node.gpus?.hostDevices.map((d, i) => `${d}:/dev/nvidia${i}`) ?? [];
+    const devices = node.gpus?.hostDevices.map((hostPath, i) => ({ hostPath, containerPath: `/dev/nvidia${i}` })) ?? [];
     const computeNode = new WorkstationNode(`${name}-${node.name}`, {
       ...common, hostname: node.name, containerName: container, role: "compute",
       cpus: node.cpus, memoryMiB: node.memoryMiB, devices,
@@ -164,11 +168,12 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
     // Scale-in: deleting this (before the node's container, which it depends on) drains
     // the node, waits for its jobs, and removes it from SLURM. It is never replaced: a new
     // image replaces the containers under it, and SLURM requeues the jobs they were running.
-    const membership = new ContainerExec(`${name}-${node.name}-membership`, {
+    const membership = containerCommand(`${name}-${node.name}-membership`, {
       container: controller.containerName,
       // Created once the node has registered and run a job step.
       create: ["hyperscaler-validate", node.name, String(VALIDATION_TIMEOUT_SEC)],
       delete: ["hyperscaler-node-remove", node.name, String(DRAIN_TIMEOUT_SEC)],
+      dockerHost: common.dockerHost,
     }, { parent: this, dependsOn: [computeNode.container, computeNode.keyInstalled] });
     return { node: computeNode, membership };
   }

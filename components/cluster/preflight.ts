@@ -1,6 +1,7 @@
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import { containerSizes, gpuDevices, StackConfig } from "../config";
+import type { ClusterManifest } from "./cluster";
 
 /** What the Docker host has: `docker info`'s NCPU and MemTotal. */
 export interface HostCapacity { readonly cpus: number; readonly memoryMiB: number }
@@ -49,20 +50,25 @@ export function sizeProblems(config: StackConfig, host: HostCapacity): string[] 
  */
 export function hostProblems(config: StackConfig): string[] {
   const problems: string[] = [];
-  const r = spawnSync("docker", ["image", "inspect", "--format", "{{.Id}}", config.baseImage], { encoding: "utf8" });
+  // The engine the docker provider will use: hyperscaler:dockerHost, else DOCKER_HOST.
+  const host = config.dockerHost ?? process.env.DOCKER_HOST;
+  const env = { ...process.env, ...(host ? { DOCKER_HOST: host } : {}) };
+  const r = spawnSync("docker", ["image", "inspect", "--format", "{{.Id}}", config.baseImage], { encoding: "utf8", env });
   if (r.error) return [`cannot run docker (${r.error.message}); run scripts/setup.sh, which installs and starts it`];
   if (r.status !== 0 && /no such image|not found/i.test(r.stderr)) {
     problems.push(`hyperscaler:baseImage: image '${config.baseImage}' is not on the Docker host; ` +
       "run scripts/setup.sh (it makes hyperscaler/debian-base:bookworm), or `docker pull debian:bookworm-slim` and set that, " +
       "or fix the name with: pulumi config set hyperscaler:baseImage <image>");
   } else if (r.status !== 0) {
-    return [`the Docker engine did not answer (${r.stderr.trim()}); run scripts/setup.sh, which starts it`];
+    return [config.dockerHost
+      ? `hyperscaler:dockerHost: the Docker engine at ${config.dockerHost} did not answer (${r.stderr.trim()}); start it, or fix the address with: pulumi config set hyperscaler:dockerHost <url>`
+      : `the Docker engine did not answer (${r.stderr.trim()}); run scripts/setup.sh, which starts it`];
   }
-  const info = spawnSync("docker", ["info", "--format", "{{.NCPU}} {{.MemTotal}}"], { encoding: "utf8" });
+  const info = spawnSync("docker", ["info", "--format", "{{.NCPU}} {{.MemTotal}}"], { encoding: "utf8", env });
   const [ncpu, memBytes] = info.stdout.trim().split(" ").map(Number);
   if (info.status === 0 && ncpu > 0 && memBytes > 0) problems.push(...sizeProblems(config, { cpus: ncpu, memoryMiB: Math.floor(memBytes / 2 ** 20) }));
   // Device paths are the host's own only when the engine is local.
-  const local = !process.env.DOCKER_HOST || process.env.DOCKER_HOST.startsWith("unix://");
+  const local = !host || host.startsWith("unix://");
   for (const [name, group] of Object.entries(config.nodeGroups)) {
     const devices = group.gpus?.hostDevices ?? gpuDevices(group.gpus?.count ?? 0);
     const missing = local ? devices.filter((d) => !fs.existsSync(d)) : [];
@@ -73,17 +79,35 @@ export function hostProblems(config: StackConfig): string[] {
   }
   // An official PostgreSQL image is used as it is on the host: no pull in the middle of an update.
   const pgImage = config.postgres?.image;
-  if (pgImage && spawnSync("docker", ["image", "inspect", pgImage], { encoding: "utf8" }).status !== 0) {
+  if (pgImage && spawnSync("docker", ["image", "inspect", pgImage], { encoding: "utf8", env }).status !== 0) {
     problems.push(`hyperscaler:postgres.image: image '${pgImage}' is not on the Docker host; run \`docker pull ${pgImage}\` first, ` +
       "or remove postgres.image to use Debian's postgresql-15 on the base image");
   }
   // Applications that get rotated passwords must be there to receive them.
   for (const [app, a] of Object.entries(config.postgres?.applications ?? {})) {
-    const state = spawnSync("docker", ["inspect", "--format", "{{.State.Running}}", a.container], { encoding: "utf8" });
+    const state = spawnSync("docker", ["inspect", "--format", "{{.State.Running}}", a.container], { encoding: "utf8", env });
     if (state.stdout.trim() !== "true") {
       problems.push(`hyperscaler:postgres.applications.${app}.container: container '${a.container}' is ${state.status === 0 ? "not running" : "not on the Docker host"}; ` +
         "start it first (it receives the role's password), or remove the application from the config");
     }
+  }
+  return problems;
+}
+
+/**
+ * Rotation epochs that went backwards against the stack's last manifest, each with the
+ * value that would rotate again: going back would not restore an old secret, only hide
+ * a rotation, so it is refused before anything changes.
+ */
+export function epochProblems(config: StackConfig, previous: ClusterManifest | undefined): string[] {
+  if (!previous) return [];
+  const problems: string[] = [];
+  const check = (path: string, was: number | undefined, now: number) => {
+    if (was !== undefined && now < was) problems.push(`hyperscaler:${path} went backwards (${was} -> ${now}); epochs only grow: set it to ${was + 1} to rotate again`);
+  };
+  check("rotation.mungeKeyEpoch", previous.mungeKey?.epoch, config.rotation.mungeKeyEpoch);
+  for (const [role, was] of Object.entries(previous.postgres?.passwordEpochs ?? {})) {
+    check(`rotation.postgresPasswordEpochs.${role}`, was, config.rotation.postgresPasswordEpochs[role] ?? 0);
   }
   return problems;
 }

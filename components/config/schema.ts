@@ -201,6 +201,12 @@ export const stackConfigSchema = z.strictObject({
    * @default "hyperscaler/debian-base:bookworm"
    */
   baseImage: z.string().min(1).default("hyperscaler/debian-base:bookworm"),
+  /**
+   * The Docker engine the cluster runs on: the docker provider's `host` (and DOCKER_HOST for
+   * the commands run in containers), e.g. `ssh://ops@ws2` or `tcp://127.0.0.1:2375`.
+   * @default - DOCKER_HOST, else the local socket
+   */
+  dockerHost: z.string().regex(/^(unix|tcp|ssh|npipe):\/\/\S+$/, "must be a Docker host URL such as unix:///var/run/docker.sock, tcp://host:2376 or ssh://user@host").optional(),
   /** Protect stateful resources from deletion. @default false */
   protect: z.boolean().default(false),
   /** Refuse to run with the dev passphrase (prod). @default false */

@@ -1,5 +1,2 @@
-export * from "./cli";
 export * from "./container";
 export * from "./exec";
-export * from "./image";
-export * from "./named";

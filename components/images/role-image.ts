@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { LocalImage } from "../docker";
+import * as docker from "@pulumi/docker";
 
 /** The build context of every role image: images/ in this repository. */
 export const IMAGES_DIR = path.resolve(__dirname, "../../images");
@@ -30,12 +30,21 @@ export class RoleImage extends pulumi.ComponentResource {
     // Was SlurmImage before the PostgreSQL image joined: the alias keeps existing stacks' image.
     const aliases = args.role === "slurm" ? [{ type: "hyperscaler:images:SlurmImage" }] : [];
     super("hyperscaler:images:RoleImage", name, {}, { ...opts, aliases: [...(opts?.aliases ?? []), ...aliases] });
-    const image = new LocalImage(`${name}-build`, {
-      tag: args.tag,
-      context: IMAGES_DIR,
-      dockerfile: path.join(IMAGES_DIR, args.role, "Dockerfile"),
-      contextHash: imageSourceHash(args.role),
-      buildArgs: { BASE_IMAGE: args.baseImage },
+    // Built by the engine through the provider, never pushed; kept on the host when the
+    // stack goes (other stacks may use the tag, and a rebuild is cached anyway).
+    const image = new docker.RemoteImage(`${name}-build`, {
+      name: args.tag,
+      build: {
+        // Relative to the project (where Pulumi runs the providers): a checkout elsewhere
+        // builds the same image and shows no change.
+        context: path.relative(process.cwd(), IMAGES_DIR) || ".",
+        dockerfile: `${args.role}/Dockerfile`,
+        buildArgs: { BASE_IMAGE: args.baseImage },
+        useLegacyBuilder: true,
+      },
+      // What the image is made of: a change rebuilds it (and replaces the containers on it).
+      triggers: { source: imageSourceHash(args.role), base: args.baseImage },
+      keepLocally: true,
     }, { parent: this });
     this.imageId = image.imageId;
     this.registerOutputs({ imageId: this.imageId });

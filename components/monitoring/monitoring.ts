@@ -1,7 +1,8 @@
+import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "node:path";
 import { ALERTMANAGER_SIZE, GRAFANA_SIZE, MonitoringConfig } from "../config";
-import { Container, ContainerExec, DAEMON_CAPABILITIES, Volume } from "../docker";
+import { CLUSTER_LABEL, clusterVolume, containerCommand, DAEMON_CAPABILITIES, hardenedContainer } from "../docker";
 import { RoleImage } from "../images";
 import type { PostgresLogin } from "../postgres";
 import {
@@ -32,6 +33,8 @@ export interface MonitoringArgs {
   readonly scrapeHostsReady?: pulumi.Input<pulumi.Resource>[];
   /** Protect the metrics volume (prod). @default false */
   readonly protect?: boolean;
+  /** The Docker engine (the provider's `host`). @default - DOCKER_HOST or the local socket */
+  readonly dockerHost?: string;
 }
 
 /**
@@ -50,8 +53,8 @@ export class Monitoring extends pulumi.ComponentResource {
 
   constructor(name: string, args: MonitoringArgs, opts?: pulumi.ComponentResourceOptions) {
     super("hyperscaler:monitoring:Monitoring", name, {}, opts);
-    const { cluster, config } = args;
-    const labels = { "hyperscaler.cluster": cluster };
+    const { cluster, config, dockerHost } = args;
+    const labels = { [CLUSTER_LABEL]: cluster };
     const image = new RoleImage(`${name}-image`, { role: "monitoring", baseImage: args.baseImage, tag: `hyperscaler/monitoring:${cluster}` }, { parent: this });
     const grafanaHost = config.grafana ? "grafana" : undefined;
     const spec = {
@@ -61,16 +64,17 @@ export class Monitoring extends pulumi.ComponentResource {
 
     // Grafana's provisioning is written by the Prometheus container (it has the install tool)
     // into a volume Grafana mounts read-only: any Grafana image works unchanged.
-    const grafanaProvisioning = config.grafana && new Volume(`${name}-grafana-provisioning`, { name: `${cluster}-grafana-provisioning`, labels }, { parent: this });
-    const daemon = (role: "prometheus" | "alertmanager", port: number | false, cpus: number, memoryMiB: number, env: Record<string, string> = {}, extraVolumes: pulumi.Input<string>[] = []) => {
-      const data = new Volume(`${name}-${role}-data`, { name: `${cluster}-${role}-data`, labels }, { parent: this, protect: !!args.protect });
+    const grafanaProvisioning = config.grafana && clusterVolume(`${name}-grafana-provisioning`, `${cluster}-grafana-provisioning`, cluster, { parent: this });
+    type Mount = { volume: pulumi.Input<string>; path: string; readOnly?: boolean };
+    const daemon = (role: "prometheus" | "alertmanager", port: number | false, cpus: number, memoryMiB: number, env: Record<string, string> = {}, extraVolumes: Mount[] = []) => {
+      const data = clusterVolume(`${name}-${role}-data`, `${cluster}-${role}-data`, cluster, { parent: this, protect: !!args.protect });
       const internal = role === "prometheus" ? 9090 : 9093;
-      return new Container(`${name}-${role}`, {
+      return hardenedContainer(`${name}-${role}`, {
         name: `${cluster}-${role}`, image: image.imageId, hostname: role, network: args.network,
         env: { HYPERSCALER_ROLE: role, ...env },
         capabilities: [...DAEMON_CAPABILITIES],
-        volumes: [pulumi.interpolate`${data.name}:/${role}`, ...extraVolumes],
-        localPorts: port ? [`${port}:${internal}`] : [],
+        volumes: [{ volume: data.name, path: `/${role}` }, ...extraVolumes],
+        localPorts: port ? [{ host: port, container: internal }] : [],
         memoryMiB, cpus,
         healthCommand: `curl -fs -o /dev/null http://127.0.0.1:${internal}/-/ready`,
         labels: { ...labels, "hyperscaler.role": role },
@@ -78,18 +82,19 @@ export class Monitoring extends pulumi.ComponentResource {
     };
     const prometheus = daemon("prometheus", config.prometheus.port, config.prometheus.cpus, config.prometheus.memoryMiB,
       { HYPERSCALER_RETENTION: `${config.retentionDays}d` },
-      grafanaProvisioning ? [pulumi.interpolate`${grafanaProvisioning.name}:${GRAFANA_STAGING_DIR}`] : []);
+      grafanaProvisioning ? [{ volume: grafanaProvisioning.name, path: GRAFANA_STAGING_DIR }] : []);
     const alertmanager = daemon("alertmanager", config.alertmanager.port, ALERTMANAGER_SIZE.cpus, ALERTMANAGER_SIZE.memoryMiB);
 
     // Files into a running daemon; a change is checked by its own tool, then reloaded.
-    const deliver = (container: Container, file: string, content: string, reload: boolean, dependsOn: pulumi.Resource[] = []) => {
+    const deliver = (container: docker.Container, file: string, content: string, reload: boolean, dependsOn: pulumi.Resource[] = []) => {
       const install = ["hyperscaler-install", file, "0644", "root:root"];
-      return new ContainerExec(`${name}-${path.basename(file)}`, {
+      return containerCommand(`${name}-${path.basename(file)}`, {
         container: container.name,
         create: install,
         update: reload ? ["sh", "-c", `${install.join(" ")} && hyperscaler-reload`] : install,
         stdin: content,
         triggers: [container.id],
+        dockerHost,
       }, { parent: this, dependsOn });
     };
     const targets = deliver(prometheus, `${PROMETHEUS_DIR}/targets/node.json`, renderNodeTargets(args.scrapeHosts), false);
@@ -100,11 +105,12 @@ export class Monitoring extends pulumi.ComponentResource {
     deliver(alertmanager, `${ALERTMANAGER_DIR}/alertmanager.yml`, renderAlertmanagerConfig(config.alertmanager), true);
 
     // The update's proof: every node exporter the cluster has is scraped and up.
-    new ContainerExec(`${name}-targets-up`, {
+    containerCommand(`${name}-targets-up`, {
       container: prometheus.name,
       create: ["hyperscaler-wait-targets", "node", String(args.scrapeHosts.length), String(TARGETS_TIMEOUT_SEC)],
       stdin: renderNodeTargets(args.scrapeHosts),
       triggers: [prometheus.id],
+      dockerHost,
     }, { parent: this, dependsOn: [promConfig, ...(args.scrapeHostsReady ?? [])] });
 
     this.prometheusContainer = prometheus.name;
@@ -114,35 +120,36 @@ export class Monitoring extends pulumi.ComponentResource {
   }
 
   /** Grafana from the configured image; with the platform's PostgreSQL, its store is there. */
-  private grafana(name: string, args: MonitoringArgs, grafana: NonNullable<MonitoringConfig["grafana"]>, prometheus: Container, provisioning: Volume) {
-    const labels = { "hyperscaler.cluster": args.cluster };
-    const data = new Volume(`${name}-grafana-data`, { name: `${args.cluster}-grafana-data`, labels }, { parent: this, protect: !!args.protect });
+  private grafana(name: string, args: MonitoringArgs, grafana: NonNullable<MonitoringConfig["grafana"]>, prometheus: docker.Container, provisioning: docker.Volume) {
+    const labels = { [CLUSTER_LABEL]: args.cluster };
+    const data = clusterVolume(`${name}-grafana-data`, `${args.cluster}-grafana-data`, args.cluster, { parent: this, protect: !!args.protect });
     const files: [string, string][] = [
       ["datasources/hyperscaler.yml", renderGrafanaDatasources("http://prometheus:9090")],
       ["dashboards/hyperscaler.yml", renderGrafanaDashboardProvider()],
       [`${path.relative(GRAFANA_PROVISIONING_DIR, GRAFANA_DASHBOARDS_DIR)}/${args.cluster}.json`, renderClusterDashboard(args.cluster)],
     ];
-    const provisioned = files.map(([rel, content]) => new ContainerExec(`${name}-grafana-${rel.replace(/[/.]/g, "-")}`, {
+    const provisioned = files.map(([rel, content]) => containerCommand(`${name}-grafana-${rel.replace(/[/.]/g, "-")}`, {
       container: prometheus.name,
       create: ["hyperscaler-install", `${GRAFANA_STAGING_DIR}/${rel}`, "0644", "root:root"],
       stdin: content,
       triggers: [prometheus.id],
+      dockerHost: args.dockerHost,
     }, { parent: this }));
     const db = args.grafanaDatabase;
     const env: Record<string, pulumi.Input<string>> = db ? {
       GF_DATABASE_TYPE: "postgres", GF_DATABASE_HOST: `${db.host}:${db.port}`, GF_DATABASE_NAME: db.database,
       GF_DATABASE_USER: db.user, GF_DATABASE_PASSWORD: db.password,
     } : {};
-    return new Container(`${name}-grafana`, {
+    return hardenedContainer(`${name}-grafana`, {
       name: `${args.cluster}-grafana`, image: grafana.image, hostname: "grafana", network: args.network,
       env: { ...env, GF_PATHS_PROVISIONING: GRAFANA_PROVISIONING_DIR, GF_ANALYTICS_REPORTING_ENABLED: "false", GF_ANALYTICS_CHECK_FOR_UPDATES: "false" },
       capabilities: [],
-      volumes: [pulumi.interpolate`${provisioning.name}:${GRAFANA_PROVISIONING_DIR}:ro`, pulumi.interpolate`${data.name}:/var/lib/grafana`],
-      localPorts: grafana.port ? [`${grafana.port}:3000`] : [],
+      volumes: [{ volume: provisioning.name, path: GRAFANA_PROVISIONING_DIR, readOnly: true }, { volume: data.name, path: "/var/lib/grafana" }],
+      localPorts: grafana.port ? [{ host: grafana.port, container: 3000 }] : [],
       ...GRAFANA_SIZE,
       healthCommand: "wget -q -O /dev/null http://127.0.0.1:3000/api/health",
       labels: { ...labels, "hyperscaler.role": "grafana" },
     // A rotated database password changes env: Grafana is re-created with it (its state is in PostgreSQL).
-    }, { parent: this, dependsOn: provisioned, additionalSecretOutputs: ["env"] });
+    }, { parent: this, dependsOn: provisioned, additionalSecretOutputs: ["envs"] });
   }
 }

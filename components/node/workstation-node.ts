@@ -1,6 +1,8 @@
+import * as command from "@pulumi/command";
+import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "node:path";
-import { Container, ContainerExec, DAEMON_CAPABILITIES } from "../docker";
+import { CLUSTER_LABEL, containerCommand, DAEMON_CAPABILITIES, hardenedContainer } from "../docker";
 import { MungeKey } from "../munge";
 
 /** A config file delivered into the node. */
@@ -26,10 +28,10 @@ export interface WorkstationNodeArgs {
   readonly cpus: number;
   /** Memory limit of the container, in MiB. */
   readonly memoryMiB: number;
-  /** Host devices as `host-path:container-path` (GPUs). @default [] */
-  readonly devices?: readonly string[];
-  /** Named volumes as `volume:container-path`. @default [] */
-  readonly volumes?: readonly pulumi.Input<string>[];
+  /** Host devices (GPUs). @default [] */
+  readonly devices?: readonly { hostPath: string; containerPath: string }[];
+  /** Named volumes and where they are mounted. @default [] */
+  readonly volumes?: readonly { volume: pulumi.Input<string>; path: string }[];
   /** Extra environment for the entrypoint. @default {} */
   readonly env?: Record<string, string>;
   /**
@@ -44,6 +46,8 @@ export interface WorkstationNodeArgs {
   readonly keyAfter?: pulumi.Input<pulumi.Resource>[];
   /** Cluster name, as a label on the container. */
   readonly cluster: string;
+  /** The Docker engine, for `docker exec` (the provider's `host`). @default - DOCKER_HOST or the local socket */
+  readonly dockerHost?: string;
 }
 
 const HEALTH: Record<NodeRole, string> = {
@@ -53,20 +57,21 @@ const HEALTH: Record<NodeRole, string> = {
 
 /**
  * One SLURM node as a hardened container on a workstation's Docker engine, with its
- * files and the MUNGE key delivered by `docker exec` (written atomically inside the
+ * files and the MUNGE key delivered by `docker exec` (`command.local.Command`, secrets
+ * on stdin; written atomically inside the
  * running container). A new key is installed and munged restarted in place, so a
  * rotation replaces no container and kills no job. A re-created container gets every
  * file again.
  */
 export class WorkstationNode extends pulumi.ComponentResource {
   readonly containerName: pulumi.Output<string>;
-  readonly container: Container;
+  readonly container: docker.Container;
   /** The key delivery; depend on it to know munged runs with the current key. */
-  readonly keyInstalled: ContainerExec;
+  readonly keyInstalled: command.local.Command;
 
   constructor(name: string, args: WorkstationNodeArgs, opts?: pulumi.ComponentResourceOptions) {
     super("hyperscaler:node:WorkstationNode", name, {}, opts);
-    this.container = new Container(name, {
+    this.container = hardenedContainer(name, {
       name: args.containerName,
       image: args.image,
       hostname: args.hostname,
@@ -78,7 +83,7 @@ export class WorkstationNode extends pulumi.ComponentResource {
       memoryMiB: args.memoryMiB,
       cpus: args.cpus,
       healthCommand: HEALTH[args.role],
-      labels: { "hyperscaler.cluster": args.cluster, "hyperscaler.role": args.role },
+      labels: { [CLUSTER_LABEL]: args.cluster, "hyperscaler.role": args.role },
     }, { parent: this });
     this.containerName = this.container.name;
 
@@ -86,23 +91,25 @@ export class WorkstationNode extends pulumi.ComponentResource {
     const triggers = [this.container.id];
     const installs = (args.files ?? []).map((f) => {
       const install = ["hyperscaler-install", f.path, "0644", "root:root"];
-      return new ContainerExec(`${name}-${path.basename(f.path)}`, {
+      return containerCommand(`${name}-${path.basename(f.path)}`, {
         container: this.container.name,
         create: install,
         update: args.afterFileUpdate ? ["sh", "-c", `${install.join(" ")} && ${args.afterFileUpdate.join(" ")}`] : install,
         stdin: f.content,
         triggers,
+        dockerHost: args.dockerHost,
       }, { parent: this });
     });
-    const installKey = "base64 -d | hyperscaler-install /etc/munge/munge.key 0400 munge:munge";
-    this.keyInstalled = new ContainerExec(`${name}-munge-key`, {
+    const installKey = "hyperscaler-install /etc/munge/munge.key 0400 munge:munge";
+    this.keyInstalled = containerCommand(`${name}-munge-key`, {
       container: this.container.name,
       // On a new container the entrypoint starts munged once the key is there.
       create: ["sh", "-c", installKey],
       // On a running one munged reads the key only at start: restart it in place.
       update: ["sh", "-c", `${installKey} && hyperscaler-munge-restart`],
-      stdin: args.mungeKey.keyBase64,
+      stdin: args.mungeKey.key,
       triggers,
+      dockerHost: args.dockerHost,
     }, { parent: this, dependsOn: [...installs, ...(args.keyAfter ?? [])] });
     this.registerOutputs({ containerName: this.containerName });
   }

@@ -1,8 +1,10 @@
+import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { spawnSync } from "node:child_process";
 import { PostgresConfig } from "../config";
-import { Container, ContainerExec, DAEMON_CAPABILITIES, dockerTry, Volume } from "../docker";
+import { CLUSTER_LABEL, clusterVolume, containerCommand, DAEMON_CAPABILITIES, hardenedContainer } from "../docker";
 import { RoleImage } from "../images";
-import { SecretBytes } from "../random";
 
 /** The superuser the image makes. */
 export const SUPERUSER = "postgres";
@@ -20,6 +22,8 @@ export interface PostgresArgs {
   readonly network: pulumi.Input<string>;
   /** Protect and retain the data and backup volumes (prod). @default false */
   readonly protect?: boolean;
+  /** The Docker engine (the provider's `host`). @default - DOCKER_HOST or the local socket */
+  readonly dockerHost?: string;
 }
 
 /** How an application reaches its database; the password is secret. */
@@ -33,7 +37,7 @@ export interface PostgresLogin {
 
 /**
  * The platform's PostgreSQL 15 (Debian's, on the project's base image): data and backups
- * on named volumes, passwords from random bytes rotated by epoch and applied in the
+ * on named volumes, random passwords rotated by epoch (a keeper) and applied in the
  * running server, and scheduled backups verified by a test restore. Reachable on the
  * cluster network as `postgres`, on the host only at 127.0.0.1 when asked.
  */
@@ -47,50 +51,53 @@ export class Postgres extends pulumi.ComponentResource {
     const { cluster, config } = args;
     // Data outlives the container; in prod it is protected and kept even if the stack goes.
     const keep = { parent: this, protect: !!args.protect, retainOnDelete: !!args.protect };
-    const labels = { "hyperscaler.cluster": cluster };
-    const data = new Volume(`${name}-data`, { name: `${cluster}-postgres-data`, labels }, keep);
-    const backups = new Volume(`${name}-backups`, { name: `${cluster}-postgres-backups`, labels }, keep);
+    const { dockerHost } = args;
+    const data = clusterVolume(`${name}-data`, `${cluster}-postgres-data`, cluster, keep);
+    const backups = clusterVolume(`${name}-backups`, `${cluster}-postgres-backups`, cluster, keep);
     const image = new RoleImage(`${name}-image`, { role: "postgres", baseImage: config.image ?? args.baseImage, tag: `hyperscaler/postgres:${cluster}` }, { parent: this });
 
-    const container = new Container(name, {
+    const container = hardenedContainer(name, {
       name: `${cluster}-postgres`,
       image: image.imageId,
       hostname: "postgres",
       network: args.network,
       env: { HYPERSCALER_CLUSTER: cluster },
       capabilities: [...DAEMON_CAPABILITIES],
-      volumes: [pulumi.interpolate`${data.name}:/var/lib/postgresql/data`, pulumi.interpolate`${backups.name}:/backups`],
-      localPorts: config.publishPort ? [`${config.publishPort}:${POSTGRES_PORT}`] : [],
+      volumes: [{ volume: data.name, path: "/var/lib/postgresql/data" }, { volume: backups.name, path: "/backups" }],
+      localPorts: config.publishPort ? [{ host: config.publishPort, container: POSTGRES_PORT }] : [],
       memoryMiB: config.memoryMiB,
       cpus: config.cpus,
       healthCommand: "pg_isready -q -h /run/postgresql",
-      labels: { ...labels, "hyperscaler.role": "postgres" },
+      labels: { [CLUSTER_LABEL]: cluster, "hyperscaler.role": "postgres" },
     }, { parent: this });
     this.containerName = container.name;
     const triggers = [container.id];
 
-    const password = (role: string) => new SecretBytes(`${name}-${role}-password`, {
-      length: 24, epoch: args.passwordEpochs[role] ?? 0, epochPath: `hyperscaler:rotation.postgresPasswordEpochs.${role}`,
-    }, { parent: this }).base64;
+    // Letters and digits only: a password goes into pgpass files and connection strings unquoted.
+    const password = (role: string) => new random.RandomPassword(`${name}-${role}-password`, {
+      length: 32, special: false, keepers: { epoch: String(args.passwordEpochs[role] ?? 0) },
+    }, { parent: this }).result;
 
     // The first delivery lets the entrypoint initialise a new volume; every delivery (and a
     // rotation) also sets the password in the running server.
-    const superuser = new ContainerExec(`${name}-${SUPERUSER}-login`, {
+    const superuser = containerCommand(`${name}-${SUPERUSER}-login`, {
       container: container.name,
       create: ["sh", "-c", `hyperscaler-install /run/hyperscaler/superuser-password 0400 root:root < /dev/stdin && hyperscaler-pg-set-password ${SUPERUSER} < /run/hyperscaler/superuser-password`],
       stdin: pulumi.secret(password(SUPERUSER)),
       triggers,
+      dockerHost,
     }, { parent: this });
 
     this.logins = {};
-    const roleLogins: Record<string, ContainerExec> = {};
+    const roleLogins: Record<string, command.local.Command> = {};
     for (const [role, r] of Object.entries(config.roles).sort()) {
       const secret = pulumi.secret(password(role));
-      roleLogins[role] = new ContainerExec(`${name}-${role}-login`, {
+      roleLogins[role] = containerCommand(`${name}-${role}-login`, {
         container: container.name,
         create: ["hyperscaler-pg-set-password", role, r.database],
         stdin: secret,
         triggers,
+        dockerHost,
       }, { parent: this, dependsOn: [superuser] });
       this.logins[role] = { host: "postgres", port: POSTGRES_PORT, database: r.database, user: role, password: secret };
     }
@@ -101,32 +108,37 @@ export class Postgres extends pulumi.ComponentResource {
       const login = this.logins[a.role];
       // By ID, the container as it is now: one its owner re-created gets the file again (a
       // replacement), and removing the file from the old one cannot touch the new one.
-      const appContainer = pulumi.output(dockerTry(["inspect", "--format", "{{.Id}}", a.container]).then((r) => r.stdout.trim() || a.container));
-      new ContainerExec(`${name}-${app}-password-file`, {
+      const appContainer = containerId(a.container, dockerHost) ?? a.container;
+      containerCommand(`${name}-${app}-password-file`, {
         container: appContainer,
         create: ["sh", "-c", WRITE_PASSWORD_FILE, "hyperscaler-password-file", a.file, a.owner ?? "", ...(a.reload ?? [])],
         delete: ["rm", "-f", a.file],
+        // Another container (its owner re-created it): a delivery of its own.
+        triggers: [appContainer],
         stdin: pulumi.secret(pulumi.interpolate`${a.format === "pgpass" ? `*:*:${login.database}:${login.user}:` : ""}${login.password}${a.format === "pgpass" ? "\n" : ""}`),
+        dockerHost,
       }, { parent: this, dependsOn: [roleLogins[a.role]] });
     }
 
     const databases = Object.values(config.roles).map((r) => r.database).sort();
-    new ContainerExec(`${name}-backup-schedule`, {
+    containerCommand(`${name}-backup-schedule`, {
       container: container.name,
       create: ["hyperscaler-install", "/etc/hyperscaler/backup.conf", "0644", "root:root"],
       stdin: `INTERVAL_MIN=${config.backup.intervalMin}\nRETAIN=${config.backup.retain}\nDATABASES="${databases.join(" ")}"\n`,
       triggers,
+      dockerHost,
     }, { parent: this });
     if (config.backup.beforeReplace && databases.length > 0) {
       // Deleted (so run) before the container it depends on is replaced or removed: the
       // last state of every database is backed up and verified first.
-      new ContainerExec(`${name}-backup-before-replace`, {
+      containerCommand(`${name}-backup-before-replace`, {
         // By ID, not name: after a disaster the name belongs to a new, empty server, whose
         // "backup" would rotate good ones out. A container that is gone counts as done.
         container: container.id,
         create: ["test", "-w", "/backups"],
         delete: ["sh", "-c", databases.map((db) => `hyperscaler-pg-backup ${db} ${config.backup.retain}`).join(" && ")],
         triggers,
+        dockerHost,
       }, { parent: this, deleteBeforeReplace: true, dependsOn: [superuser] });
     }
     this.registerOutputs({ containerName: this.containerName });
@@ -136,3 +148,14 @@ export class Postgres extends pulumi.ComponentResource {
 /** Writes stdin to FILE (mode 0600, owned by OWNER when given) atomically, then runs the reload command, if any. */
 const WRITE_PASSWORD_FILE = 'set -eu; f=$1 owner=$2; shift 2; umask 077; mkdir -p "$(dirname "$f")"; cat >"$f.new"; ' +
   '[ -z "$owner" ] || chown "$owner" "$f.new"; mv "$f.new" "$f"; [ $# -eq 0 ] || "$@"';
+
+/**
+ * The ID of a container on the Docker host now, or undefined when there is none: read
+ * while the program runs, so a container its owner re-created shows as a change.
+ */
+function containerId(container: string, dockerHost: string | undefined): string | undefined {
+  const r = spawnSync("docker", ["inspect", "--format", "{{.Id}}", container], {
+    encoding: "utf8", env: dockerHost ? { ...process.env, DOCKER_HOST: dockerHost } : process.env,
+  });
+  return r.status === 0 ? r.stdout.trim() : undefined;
+}

@@ -83,6 +83,9 @@ function condition(rule: AlertRule, labels: Labels, fires: AlertCase["series"], 
   };
 }
 
+/** A family with one more test case. */
+const withCase = (f: Family, c: AlertCase): Family => ({ rules: f.rules, cases: [...f.cases, c] });
+
 /** Filesystems that are not disks, and the files Docker bind-mounts into every container (the host's disk again). */
 const NOT_DISK = 'fstype!~"tmpfs|ramfs|squashfs|nsfs|proc|sysfs|devtmpfs", mountpoint!~"/etc/(hosts|hostname|resolv.conf)"';
 
@@ -141,11 +144,15 @@ function families(spec: AlertSpec): Family[] {
       summary: "slurmctld does not answer (or its metrics are gone)" }, { instance: "controller:9100", job: "node" },
     [series("slurm_controller_up", { instance: "controller:9100", job: "node" }, flat(0))],
     [{ why: "slurmctld answers", series: [series("slurm_controller_up", { instance: "controller:9100", job: "node" }, flat(1))] }]),
-    condition({ alert: "MungeCredentialFailures", severity: "critical", forMin: down,
+    withCase(condition({ alert: "MungeCredentialFailures", severity: "critical", forMin: down,
       expr: "hyperscaler_munge_ok == 0 or increase(hyperscaler_munge_credential_errors_total[5m]) > 0",
       summary: "MUNGE on {{ $labels.node }} cannot encode/decode credentials, or rejected some (key mismatch?)" }, NODE,
     [series("hyperscaler_munge_ok", NODE, flat(0))],
     [{ why: "MUNGE works", series: [series("hyperscaler_munge_ok", NODE, flat(1)), series("hyperscaler_munge_credential_errors_total", NODE, flat(3))] }]),
+    // The other branch: munged itself works but rejects credentials (another node's key).
+    { name: "MungeCredentialFailures fires when munged works but rejects credentials", alertname: "MungeCredentialFailures",
+      series: [series("hyperscaler_munge_ok", NODE, flat(1)), series("hyperscaler_munge_credential_errors_total", NODE, counter(2))],
+      evalMin: down + 6, firing: [{ ...NODE, severity: "critical" }] }),
   ];
   if (spec.postgres) {
     const pg = { instance: "postgres:9187", job: "postgres" };

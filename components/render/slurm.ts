@@ -53,8 +53,8 @@ export function renderSlurmConf(spec: ClusterSpec): string {
       `PartitionName=${p.name} Nodes=${[...p.nodeGroups].sort().join(",")} Default=${p.default ? "YES" : "NO"}` +
       ` MaxTime=${p.maxTimeMin ?? "UNLIMITED"} State=UP`),
     ...(groups.length > 0 ? [
-      "# The cluster's own job steps (validation, checks) reach every node through this one.",
-      `PartitionName=${MAINTENANCE_PARTITION} Nodes=${groups.join(",")} Default=NO Hidden=YES AllowGroups=root MaxTime=10 State=UP`,
+      "# The cluster's own job steps (validation, checks) reach every node through this one, ahead of queued jobs.",
+      `PartitionName=${MAINTENANCE_PARTITION} Nodes=${groups.join(",")} Default=NO Hidden=YES AllowGroups=root MaxTime=10 PriorityTier=65533 State=UP`,
     ] : []),
   ];
   return lines.join("\n") + "\n";

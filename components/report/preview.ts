@@ -14,6 +14,16 @@ export interface PreviewJson {
   readonly diagnostics?: readonly { readonly message: string; readonly severity: string; readonly urn?: string }[];
 }
 
+/** A CrossGuard policy the preview broke (from the engine's event log). */
+export interface PolicyViolation {
+  readonly policy: string;
+  readonly pack: string;
+  /** `mandatory` fails the preview; `advisory` only warns. */
+  readonly level: string;
+  readonly urn?: string;
+  readonly message: string;
+}
+
 /** A job running on the cluster: `squeue -h -o '%i|%u|%j|%N'`. */
 export interface RunningJob { readonly id: string; readonly user: string; readonly name: string; readonly nodes: readonly string[] }
 
@@ -115,7 +125,8 @@ export function summarizePreview(stack: string, preview: PreviewJson): PreviewSu
 const SYMBOL: Record<string, string> = { create: "+", update: "~", replace: "+-", delete: "-" };
 
 /** The Markdown a reviewer reads (a CI comment): no input value, so no secret, ever appears. */
-export function renderPreviewReport(s: PreviewSummary, jobs: readonly RunningJob[] | undefined, errors: readonly string[]): string {
+export function renderPreviewReport(s: PreviewSummary, jobs: readonly RunningJob[] | undefined, errors: readonly string[],
+  violations: readonly PolicyViolation[] = []): string {
   const c = s.counts;
   const lines = [
     `### hyperscaler preview: \`${s.stack}\``,
@@ -132,7 +143,9 @@ export function renderPreviewReport(s: PreviewSummary, jobs: readonly RunningJob
       : hit!.length === 0 ? [`none on ${compressHostlist(s.touchedNodes)}`]
         : hit!.map((j) => `job ${j.id} (${j.user}, ${j.name}) on ${j.nodes.join(",")}`));
   }
-  list("Preview errors (mandatory policy violations among them)", errors);
+  list("Policy violations", violations.map((v) =>
+    `${v.level === "mandatory" ? "⛔" : "⚠️"} [${v.level}] ${v.pack}/${v.policy}${v.urn ? ` on \`${v.urn.slice(v.urn.lastIndexOf("::") + 2)}\`` : ""}: ${v.message.split("\n")[0]}`));
+  list("Preview errors", errors);
   if (s.changes.length > 0) {
     lines.push(`<details><summary>${s.changes.length} resource changes</summary>`, "", "| op | resource |", "| --- | --- |",
       ...s.changes.map((ch) => `| ${SYMBOL[ch.op] ?? ch.op} ${ch.op} | \`${ch.name}\` |`), "", "</details>", "");

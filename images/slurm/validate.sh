@@ -38,7 +38,8 @@ while [ -n "$pending" ]; do
   if [ "$got" = "$(echo $pending | tr ' ' '\n' | sort)" ]; then
     for n in $pending; do echo "$n" >"$tmp/$n"; done
   else
-    echo $pending | tr ' ' '\n' | xargs -P 16 -I{} sh -c 'srun -p "$2" -N1 -w {} --immediate=3 --time=1 hostname >"$1/{}" 2>&1' _ "$tmp" "$maint"
+    # A step that fails (a job took the node meanwhile) is judged below, node by node.
+    echo $pending | tr ' ' '\n' | xargs -P 16 -I{} sh -c 'srun -p "$2" -N1 -w {} --immediate=3 --time=1 hostname >"$1/{}" 2>&1' _ "$tmp" "$maint" || true
   fi
   retry=""
   for n in $pending; do

@@ -4,7 +4,7 @@ import * as path from "node:path";
 import { parse } from "yaml";
 import { beforeAll, describe, expect, it } from "vitest";
 import { devValues, mixedValues } from "../support/config";
-import { buildMocked, mockedCluster, Registered } from "../support/mocks";
+import { buildMocked, commandLine, MOCK_SECRET, mockedCluster, Registered } from "../support/mocks";
 import { REPO } from "../support/run";
 
 // Component graphs under Pulumi mocks: names, parents, hardening and secrecy, checked
@@ -14,6 +14,9 @@ beforeAll(async () => {
   cluster = await mockedCluster();
 });
 const build = (values: Record<string, unknown>) => buildMocked(cluster, values);
+const CONTAINER = "docker:index/container:Container";
+const isContainer = (r: Registered) => r.type === CONTAINER;
+const SLURM_CAPS = ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_KILL", "CAP_SETGID", "CAP_SETUID"];
 const outputOf = <T>(o: pulumi.Output<T>) => new Promise<T>((resolve) => o.apply(resolve));
 const isSecret = (o: unknown) => (o as { isSecret: Promise<boolean> }).isSecret;
 const stackValues = (stack: string) => {
@@ -39,12 +42,12 @@ describe("HyperscalerCluster under mocks", () => {
       ["dev-cpu003", "dev-cpu003-membership", "dev-cpu003-munge-key"]);
   });
 
-  it("gives the slurm configs to the controller only: compute nodes fetch them from slurmctld", () => {
+  it("gives the slurm configs to the controller only: compute nodes fetch them from slurmctld", async () => {
     const { registered } = build(devValues);
     const configs = registered.filter((r) => /\.conf$/.test(r.name)).map((r) => r.name).sort();
     expect(configs).toEqual(["dev-controller-cgroup.conf", "dev-controller-gres.conf", "dev-controller-slurm.conf"]);
-    const cpu001 = registered.find((r) => r.name === "dev-cpu001" && r.props.env)!;
-    expect(cpu001.props.env).toMatchObject({ HYPERSCALER_CONF_SERVER: "controller:6817" });
+    const cpu001 = registered.find((r) => r.name === "dev-cpu001" && isContainer(r))!;
+    expect(await outputOf(pulumi.all(cpu001.props.envs as pulumi.Input<string>[]))).toContain("HYPERSCALER_CONF_SERVER=controller:6817");
   });
 
   it("parents every resource inside the cluster component", () => {
@@ -53,34 +56,45 @@ describe("HyperscalerCluster under mocks", () => {
     expect(orphans.map((r) => r.name)).toEqual([]);
   });
 
-  it("hardens every container: ALL capabilities dropped but SLURM's, health-checked, no ports", () => {
+  it("hardens every container: ALL capabilities dropped but SLURM's, no new privileges, health-checked, no ports", () => {
     const { registered } = build(mixedValues);
-    const containers = registered.filter((r) => r.props.healthCommand !== undefined);
+    const containers = registered.filter(isContainer);
     expect(containers).toHaveLength(1 + 128 + 3);
     for (const c of containers) {
-      expect(c.props.capabilities).toEqual(["CHOWN", "DAC_OVERRIDE", "FOWNER", "KILL", "SETGID", "SETUID"]);
-      expect(Object.keys(c.props)).not.toContain("ports");
+      expect(c.props.capabilities).toEqual({ drops: ["ALL"], adds: SLURM_CAPS });
+      expect(c.props.securityOpts).toEqual(["no-new-privileges"]);
+      expect(c.props.privileged).toBeUndefined();
+      expect((c.props.healthcheck as { tests: string[] }).tests[0]).toBe("CMD-SHELL");
+      expect(c.props.ports).toEqual([]);
       expect(c.opts.deleteBeforeReplace).toBe(true);
     }
     const gpu = containers.find((c) => c.name === "lab-gpu001")!;
-    expect(gpu.props.devices).toEqual(["/dev/nvidia0:/dev/nvidia0", "/dev/nvidia1:/dev/nvidia1"]);
+    expect(gpu.props.devices).toEqual([
+      { hostPath: "/dev/nvidia0", containerPath: "/dev/nvidia0", permissions: "rwm" },
+      { hostPath: "/dev/nvidia1", containerPath: "/dev/nvidia1", permissions: "rwm" },
+    ]);
   });
 
-  it("keeps the MUNGE key secret: the random bytes, the key output and every delivery's stdin", async () => {
-    const { c, registered } = build(devValues);
-    const bytes = registered.find((r) => r.name === "dev-munge-key-bytes")!;
-    expect(bytes.opts.additionalSecretOutputs).toEqual(["base64"]);
+  it("keeps the MUNGE key secret: a RandomPassword rotated by its epoch keeper, every delivery's stdin secret, none in the manifest", async () => {
+    const { c, registered } = build({ ...devValues, rotation: { mungeKeyEpoch: 3 } });
+    const key = registered.find((r) => r.name === "dev-munge-key-bytes")!;
+    expect(key.type).toBe("random:index/randomPassword:RandomPassword");
+    expect(key.props).toMatchObject({ length: 1024, keepers: { epoch: "3" } });
     const deliveries = registered.filter((r) => r.name.endsWith("-munge-key") && r.props.stdin !== undefined);
     expect(deliveries.map((d) => d.name).sort()).toEqual(["dev-controller-munge-key", "dev-cpu001-munge-key", "dev-cpu002-munge-key"]);
-    for (const d of deliveries) expect(await isSecret(d.props.stdin)).toBe(true);
+    for (const d of deliveries) {
+      expect(await isSecret(d.props.stdin)).toBe(true);
+      expect(d.props.logging).toBe("none");
+      expect(await commandLine(d.props, "create")).not.toContain(MOCK_SECRET);
+    }
     expect(await isSecret(c.manifest)).toBe(false);
-    expect(JSON.stringify(await outputOf(c.manifest))).not.toContain("a2V5");
+    expect(JSON.stringify(await outputOf(c.manifest))).not.toContain(MOCK_SECRET);
   });
 
-  it("drains a node before removing it: the controller runs hyperscaler-node-remove on delete", () => {
+  it("drains a node before removing it: the controller runs hyperscaler-node-remove on delete", async () => {
     const { registered } = build(devValues);
     const membership = registered.find((r) => r.name === "dev-cpu001-membership")!;
-    expect(membership.props.delete).toEqual(["hyperscaler-node-remove", "cpu001", "3600"]);
+    expect(await commandLine(membership.props, "delete")).toMatch(/docker exec "\$c" hyperscaler-node-remove cpu001 3600; fi$/);
     expect(membership.opts.dependsOn).toBeDefined();
   });
 
@@ -97,32 +111,34 @@ describe("HyperscalerCluster under mocks", () => {
     const logins = registered.filter((r) => r.name.endsWith("-login"));
     expect(logins.map((l) => l.name).sort()).toEqual(["dev-postgres-app-login", "dev-postgres-postgres-login"]);
     for (const l of logins) expect(await isSecret(l.props.stdin)).toBe(true);
+    const passwords = registered.filter((r) => r.name.endsWith("-password"));
+    expect(passwords.map((p) => [p.type, p.props.special])).toEqual([["random:index/randomPassword:RandomPassword", false], ["random:index/randomPassword:RandomPassword", false]]);
     for (const v of ["dev-postgres-data", "dev-postgres-backups"]) {
       const volume = registered.find((r) => r.name === v)!;
       expect([volume.opts.protect, volume.opts.retainOnDelete]).toEqual([true, true]);
     }
-    const pg = registered.find((r) => r.name === "dev-postgres" && r.props.healthCommand)!;
-    expect(pg.props.capabilities).toEqual(["CHOWN", "DAC_OVERRIDE", "FOWNER", "KILL", "SETGID", "SETUID"]);
+    const pg = registered.find((r) => r.name === "dev-postgres" && isContainer(r))!;
+    expect(pg.props.capabilities).toEqual({ drops: ["ALL"], adds: SLURM_CAPS });
   });
 
   it("hands an application its role's password as a secret, after the server has it, in the application's container", async () => {
     const { registered } = build({ ...devValues, postgres: { roles: { app: { database: "appdb" } },
       applications: { web: { container: "web", role: "app", file: "/run/pgpass", reload: ["kill", "-HUP", "1"] } } } });
     const exec = registered.find((r) => r.name === "dev-postgres-web-password-file")!;
-    expect(await outputOf(exec.props.container as pulumi.Output<string>)).toBe("web"); // no such container here: its name
-    expect((exec.props.create as string[]).slice(-5)).toEqual(["/run/pgpass", "", "kill", "-HUP", "1"]);
-    expect(exec.props.delete).toEqual(["rm", "-f", "/run/pgpass"]);
+    // No such container here: by its name, the command's last words the file, owner and reload.
+    expect(await commandLine(exec.props, "create")).toMatch(/^docker exec -i web sh -c .* hyperscaler-password-file \/run\/pgpass '' kill -HUP 1$/);
+    expect(await commandLine(exec.props, "delete")).toMatch(/^c=web; .*docker exec "\$c" rm -f \/run\/pgpass; fi$/);
     expect(await isSecret(exec.props.stdin)).toBe(true);
     expect(await outputOf(exec.props.stdin as pulumi.Output<string>)).toMatch(/^\*:\*:appdb:app:.+\n$/);
     expect((exec.opts.dependsOn as pulumi.Resource[]).map((d) => (d as unknown as { __name: string }).__name)).toEqual(["dev-postgres-app-login"]);
   });
 
-  it("backs every database up before the PostgreSQL container is replaced, when the config asks", () => {
+  it("backs every database up before the PostgreSQL container is replaced, when the config asks", async () => {
     const pgValues = (beforeReplace: boolean) => ({ ...devValues, postgres: { roles: { app: { database: "appdb" }, ops: { database: "opsdb" } }, backup: { beforeReplace } } });
     const hook = (beforeReplace: boolean) => build(pgValues(beforeReplace)).registered.find((r) => r.name === "dev-postgres-backup-before-replace");
     expect(hook(false)).toBeUndefined();
     const h = hook(true)!;
-    expect(h.props.delete).toEqual(["sh", "-c", "hyperscaler-pg-backup appdb 24 && hyperscaler-pg-backup opsdb 24"]);
+    expect(await commandLine(h.props, "delete")).toContain(`sh -c 'hyperscaler-pg-backup appdb 24 && hyperscaler-pg-backup opsdb 24'`);
     expect(h.opts.deleteBeforeReplace).toBe(true);
   });
 
@@ -141,16 +157,18 @@ describe("HyperscalerCluster under mocks", () => {
 
   it("binds Prometheus, Alertmanager and Grafana to 127.0.0.1 ports from config, and hands Grafana its database password as a secret", async () => {
     const { registered } = build({ ...devValues, postgres: {}, monitoring: { alertmanager: { port: false }, grafana: { image: "grafana/grafana-oss:11.3.0", port: 3300 } } });
-    const container = (name: string) => registered.find((r) => r.name === name && r.props.healthCommand)!;
-    expect(container("dev-monitoring-prometheus").props.localPorts).toEqual(["9090:9090"]);
-    expect(container("dev-monitoring-alertmanager").props.localPorts).toEqual([]);
+    const container = (name: string) => registered.find((r) => r.name === name && isContainer(r))!;
+    const local = (internal: number, external: number) => ({ internal, external, ip: "127.0.0.1", protocol: "tcp" });
+    expect(container("dev-monitoring-prometheus").props.ports).toEqual([local(9090, 9090)]);
+    expect(container("dev-monitoring-alertmanager").props.ports).toEqual([]);
     const grafana = container("dev-monitoring-grafana");
-    expect(grafana.props.localPorts).toEqual(["3300:3000"]);
-    expect(grafana.props.capabilities).toEqual([]);
-    expect(grafana.opts.additionalSecretOutputs).toEqual(["env"]);
-    const env = grafana.props.env as Record<string, unknown>;
-    expect(env.GF_DATABASE_USER).toBe("grafana");
-    expect(await isSecret(env.GF_DATABASE_PASSWORD)).toBe(true);
+    expect(grafana.props.ports).toEqual([local(3000, 3300)]);
+    expect(grafana.props.capabilities).toEqual({ drops: ["ALL"], adds: [] });
+    expect(grafana.opts.additionalSecretOutputs).toEqual(["envs"]);
+    const envs = grafana.props.envs as pulumi.Output<string>[];
+    const values = await outputOf(pulumi.all(envs));
+    expect(values).toContain("GF_DATABASE_USER=grafana");
+    expect(await isSecret(envs[values.findIndex((e) => e.startsWith("GF_DATABASE_PASSWORD="))])).toBe(true);
     // Grafana's role is made in PostgreSQL beside the configured ones.
     expect(registered.map((r) => r.name)).toContain("dev-postgres-grafana-login");
   });

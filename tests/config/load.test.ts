@@ -34,7 +34,7 @@ describe("parseStackConfig", () => {
     const p = problems({ "hyperscaler:clusterName": "dev", "hyperscaler:clusterNmae": "x", "hyperscaler:nodeGroups": '{"cpu":{"count":1}}' });
     expect(p).toHaveLength(1);
     expect(p[0]).toMatch(/unknown key 'clusterNmae'/);
-    expect(p[0]).toMatch(/known keys: baseImage, clusterName, controller, monitoring, nodeGroups/);
+    expect(p[0]).toMatch(/known keys: baseImage, clusterName, controller, dockerHost, monitoring, nodeGroups/);
   });
 
   it("reports every problem at once, each with its path, the value given and the fix", () => {

@@ -76,6 +76,8 @@ describe("the command checker", () => {
   it.each([
     [["pulumi", "up", "--no-such-flag"], /pulumi up does not accept --no-such-flag/],
     [["pulumi", "stak", "ls"], /pulumi stak: no such command/],
+    [["pulumi", "stack", "outptu", "manifest"], /pulumi stack outptu: no such command/],
+    [["docker", "volume", "lss"], /docker volume lss: no such command/],
     [["npm", "run", "no-such-script"], /no such script/],
     [["npm", "run", "audit", "--", "--stack", "dev", "--jsn"], /scripts\/audit.ts does not accept --jsn/],
     [["bash", "scripts/up.sh", "--stack", "dev", "--reason", "x", "--yess"], /pulumi up does not accept --yess/],

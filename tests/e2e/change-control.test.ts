@@ -1,6 +1,7 @@
+import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readTree, REPO, run } from "../support/run";
+import { leakedSecrets, readTree, REPO, run } from "../support/run";
 import { ok, TestProject, SHARED_CPUS } from "../support/stack";
 import { docker } from "../support/docker";
 import { jobState, nodeNames } from "../support/slurm";
@@ -19,10 +20,22 @@ const up = (reason: string) =>
     { cwd: project.dir, env: { ...project.backend.env, HYPERSCALER_OPERATOR: "alice" } }));
 const report = () => tsx("preview-report.ts", "--stack", stack);
 const outputs: string[] = [];
+const git = (...args: string[]) => ok(run("git", ["-c", "user.name=t", "-c", "user.email=t@example.org", ...args], { cwd: project.dir }));
+/** What a rollback could change: the stack's history, its config file, the checkout, the containers. */
+const everythingRollbackCouldChange = () => ({
+  history: ok(project.pulumi(stack, "stack", "history", "--json")).stdout,
+  stackFile: fs.readFileSync(path.join(project.dir, `Pulumi.${stack}.yaml`), "utf8"),
+  checkout: git("status", "--porcelain").stdout + git("rev-parse", "HEAD").stdout + git("worktree", "list").stdout,
+  containers: docker(["ps", "-a", "--filter", `label=hyperscaler.cluster=${stack}`, "--format", "{{.Names}} {{.ID}} {{.State}}"]).split("\n").sort(),
+});
+/** A stack output, or undefined when the program that ran last did not export it. */
+const outputOf = (name: string) => JSON.parse(ok(project.pulumi(stack, "stack", "output", "--json")).stdout)[name];
 
 beforeAll(() => {
   // A git checkout, so that each update records the commit it ran from (rollback uses it).
-  const git = (...args: string[]) => ok(run("git", ["-c", "user.name=t", "-c", "user.email=t@example.org", ...args], { cwd: project.dir }));
+  // The program is a copy of its own, so that a commit can change it (the rest stays linked).
+  fs.rmSync(path.join(project.dir, "stacks"));
+  fs.cpSync(path.join(REPO, "stacks"), path.join(project.dir, "stacks"), { recursive: true });
   git("init", "-q"); git("add", "-A"); git("commit", "-qm", "program");
   project.init(stack, `  hyperscaler:clusterName: ${stack}\n  hyperscaler:nodeGroups:\n    cpu:\n      count: 2\n      memoryMiB: 256\n` + SHARED_CPUS);
   up("initial deploy");
@@ -89,9 +102,16 @@ describe("change control", () => {
     expect(md).toMatch(/\| 3 \| .* \| alice@.* \| quarterly key rotation \| update \| succeeded \|/);
   });
 
-  it("rolls back a scale-up: previews exactly the inverse change, applies it, and records it", () => {
+  it("rolls back a scale-up: previews exactly the inverse change, applies it with the program of that version, and records it", () => {
+    // A new program (one more output) with the new config: the rollback must run version 4's program, which lacks it.
+    const program = path.join(project.dir, "stacks/index.ts");
+    const source = fs.readFileSync(program, "utf8");
+    expect(source).toContain("  return {\n");
+    fs.writeFileSync(program, source.replace("  return {\n", '  return {\n    programMark: "v2",\n'));
+    git("commit", "-qam", "program v2");
     project.setConfig(stack, "nodeGroups.cpu.count", "3");
     up("more capacity again");
+    expect(outputOf("programMark")).toBe("v2");
     const r = tsx("rollback.ts", "--stack", stack, "--to", "4", "--yes");
     outputs.push(r.output);
     expect(r.code, r.output).toBe(0);
@@ -103,34 +123,36 @@ describe("change control", () => {
     ok(project.pulumi(stack, "preview", "--expect-no-changes"));
     const last = JSON.parse(ok(tsx("audit.ts", "--stack", stack, "--json")).stdout).pop();
     expect([last.why, last.computeNodes]).toEqual(["rollback to version 4", 2]);
+    // The program of version 4 ran (checked out at its commit), not today's.
+    expect(outputOf("programMark")).toBeUndefined();
   });
 
   it("refuses a version that does not exist, changing nothing", () => {
+    const before = everythingRollbackCouldChange();
     const r = tsx("rollback.ts", "--stack", stack, "--to", "99", "--yes");
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/has no version 99 \(it has 1-6/);
+    expect(everythingRollbackCouldChange()).toEqual(before);
   });
 
   it("refuses a version whose commit is no longer in the repository, changing nothing", () => {
-    const git = (...args: string[]) => ok(run("git", ["-c", "user.name=t", "-c", "user.email=t@example.org", ...args], { cwd: project.dir }));
     git("commit", "-q", "--allow-empty", "-m", "an experiment");
     const lost = git("rev-parse", "HEAD").stdout.trim();
     up("experiment");
     git("reset", "-q", "--hard", "HEAD~1");
     git("reflog", "expire", "--expire=now", "--all");
     git("gc", "-q", "--prune=now");
-    const before = ok(project.pulumi(stack, "stack", "history", "--json")).stdout;
+    const before = everythingRollbackCouldChange();
     const r = tsx("rollback.ts", "--stack", stack, "--to", "7", "--yes");
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain(`version 7 ran from commit ${lost}, which is not in this repository`);
-    expect(ok(project.pulumi(stack, "stack", "history", "--json")).stdout).toBe(before);
+    expect(everythingRollbackCouldChange()).toEqual(before);
   });
 
   it("leaves no secret in state, history, reports or the audit", () => {
-    const key = docker(["exec", `${stack}-controller`, "base64", "-w0", "/etc/munge/munge.key"]).trim();
-    expect(key.length).toBeGreaterThan(1000);
+    const key = Buffer.from(docker(["exec", `${stack}-controller`, "base64", "-w0", "/etc/munge/munge.key"]).trim(), "base64");
+    expect(key.length).toBe(1024);
     const everything = readTree(project.backend.dir) + outputs.join("\n");
-    expect(everything).not.toContain(key);
-    expect(everything).not.toContain(key.slice(100, 164));
+    expect(leakedSecrets(everything, { mungeKey: key })).toEqual([]);
   });
 });

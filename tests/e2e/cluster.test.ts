@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readTree, RunResult } from "../support/run";
+import { leakedSecrets, readTree, RunResult } from "../support/run";
 import { ok, TestProject, SHARED_CPUS } from "../support/stack";
 import { docker, dockerTry } from "../support/docker";
 import { jobState as slurmJobState } from "../support/slurm";
@@ -80,7 +80,7 @@ describe("bad input fails before any resource exists, naming the config path", (
 describe("the dev stack's life with jobs running", () => {
   it("deploys from nothing to a cluster that runs a job on every compute node", () => {
     const up = timed("deploy", () => pulumi("up", "--yes"));
-    expect(up.output).toMatch(/\+ 26 created/);
+    expect(up.output).toMatch(/\+ 27 created/);
     const validation = JSON.parse(ok(pulumi("stack", "export")).stdout).deployment.resources
       .find((r: { urn: string }) => r.urn.endsWith(`::${cluster}-validation`));
     expect(validation.outputs.stdout).toMatch(/validated: 2 nodes \(cpu\[001-002\]\) up after \d+s; srun hostname ran on the 2 idle, 0 busy with jobs/);
@@ -89,10 +89,10 @@ describe("the dev stack's life with jobs running", () => {
     expect(m.computeNodes.map((n: { container: string }) => n.container)).toEqual([`${cluster}-cpu001`, `${cluster}-cpu002`]);
     expect(m.slurmVersion).toMatch(/^slurm-wlm 22\.05/);
     expect(m.mungeKey).toEqual({ fingerprint: expect.stringMatching(/^sha256:[0-9a-f]{16}$/), epoch: 0 });
-    // The key in the containers is the one the manifest fingerprints, and never in clear in state.
-    const key = docker(["exec", `${cluster}-cpu001`, "base64", "-w0", "/etc/munge/munge.key"]);
-    expect(readTree(project.backend.dir)).not.toContain(key.slice(0, 64));
-    expect(JSON.stringify(m)).not.toContain(key.slice(0, 64));
+    // The key in the containers is the one the manifest fingerprints, and never in state in any encoding.
+    const key = Buffer.from(docker(["exec", `${cluster}-cpu001`, "base64", "-w0", "/etc/munge/munge.key"]), "base64");
+    expect(key.length).toBe(1024);
+    expect(leakedSecrets(readTree(project.backend.dir) + up.output + JSON.stringify(m), { mungeKey: key })).toEqual([]);
   });
 
   it("runs hardened containers: no privilege, ALL capabilities dropped but SLURM's, no published port", () => {
@@ -129,25 +129,60 @@ describe("the dev stack's life with jobs running", () => {
     expect(containerIds()).toEqual(rest);
   });
 
-  it("rotates the MUNGE key in place: the running job completes, new jobs run, no container is replaced", async () => {
+  it("rotates the MUNGE key in place under load: no submitted job fails, the long job spans the swap, every munged uses the new key", async () => {
     const before = containerIds();
     const oldKey = manifest().mungeKey.fingerprint;
-    const job = await submit("cpu002", 10);
-    setConfig("rotation.mungeKeyEpoch", "1");
-    const preview = ok(pulumi("preview", "--diff"));
-    expect(preview.output).toMatch(/epoch\s*:\s*0 => 1/);
-    timed("rotate", () => pulumi("up", "--yes"));
+    const hosts = ["controller", "cpu001", "cpu002"];
+    const keyHash = (h: string) => `sha256:${docker(["exec", `${cluster}-${h}`, "sha256sum", "/etc/munge/munge.key"]).slice(0, 16)}`;
+    expect(hosts.map(keyHash)).toEqual([oldKey, oldKey, oldKey]);
+    // A credential made with the old key, valid for 10 minutes: after the swap it must be rejected.
+    const oldCredential = docker(["exec", `${cluster}-cpu001`, "munge", "-n", "-t", "600"]).trim();
+    const long = await submit("cpu002", 90);
+    // Jobs submitted every 2 s across the whole update, from the controller (below what two
+    // one-CPU nodes get through, so the queue does not grow without end).
+    ctl("sh", "-c", "rm -f /tmp/load-*; nohup sh -c 'while [ ! -e /tmp/load-stop ]; do " +
+      "if id=$(sbatch --parsable -N1 --wrap true 2>>/tmp/load-errors); then echo $id >>/tmp/load-ids; else echo x >>/tmp/load-failed; fi; " +
+      "sleep 2; done' >/dev/null 2>&1 &");
+    try {
+      setConfig("rotation.mungeKeyEpoch", "1");
+      const preview = ok(pulumi("preview", "--diff"));
+      expect(preview.output).toMatch(/epoch\s*:\s*"0" => "1"/);
+      timed("rotate", () => pulumi("up", "--yes"));
+    } finally {
+      ctl("touch", "/tmp/load-stop");
+    }
     expect(containerIds()).toEqual(before);
-    expect(jobState(job)).toMatch(/RUNNING|COMPLETED/);
-    await waitFor("the job to finish", () => jobState(job) !== "RUNNING");
-    expect(jobState(job)).toBe("COMPLETED");
-    expect(hostnames(2)).toEqual(["cpu001", "cpu002"]);
+    // The long job was running before the update and is still running after it: it spans the swap.
+    expect(jobState(long)).toBe("RUNNING");
+    // Scheduling was paused for the swap and resumed after it (what each step printed, kept in state).
+    const steps = JSON.parse(ok(pulumi("stack", "export")).stdout).deployment.resources as { urn: string; outputs: { stdout?: string } }[];
+    const printed = (step: string) => steps.find((r) => r.urn.endsWith(`::${cluster}-rotation-${step}`))?.outputs.stdout;
+    expect(printed("pause")).toMatch(/^paused scheduling on: batch hyperscaler\s*$/);
+    expect(printed("resume")).toMatch(/^resumed scheduling on: batch hyperscaler\s*$/);
+    expect(ctl("sinfo", "-a", "-h", "-o", "%R %a").trim().split("\n").sort()).toEqual(["batch up", "hyperscaler up"]);
     const m = manifest();
     expect(m.mungeKey.epoch).toBe(1);
     expect(m.mungeKey.fingerprint).not.toBe(oldKey);
-    const fingerprints = ["controller", "cpu001", "cpu002"].map((h) =>
-      docker(["exec", `${cluster}-${h}`, "sh", "-c", "base64 -w0 /etc/munge/munge.key | sha256sum"]));
-    expect(new Set(fingerprints).size).toBe(1);
+    // Every node's key file is the key in the manifest, and its munged runs with it.
+    expect(hosts.map(keyHash)).toEqual([m.mungeKey.fingerprint, m.mungeKey.fingerprint, m.mungeKey.fingerprint]);
+    for (const from of hosts) {
+      const credential = docker(["exec", `${cluster}-${from}`, "munge", "-n"]).trim();
+      for (const to of hosts) expect(dockerTry(["exec", "-i", `${cluster}-${to}`, "unmunge"], credential).code, `${from} -> ${to}`).toBe(0);
+    }
+    for (const to of hosts) {
+      const r = dockerTry(["exec", "-i", `${cluster}-${to}`, "unmunge"], oldCredential);
+      expect(r.code, `old-key credential on ${to}`).not.toBe(0);
+      expect(r.output).toMatch(/Invalid credential|Rewound|decode/i);
+    }
+    // Load: jobs were submitted during the update, none was refused, and all complete.
+    expect(dockerTry(["exec", `${cluster}-controller`, "test", "-e", "/tmp/load-failed"]).code, ctl("sh", "-c", "cat /tmp/load-errors 2>/dev/null || true")).not.toBe(0);
+    const ids = ctl("cat", "/tmp/load-ids").trim().split("\n");
+    expect(ids.length).toBeGreaterThan(3);
+    await waitFor("the submitted jobs to finish", () => ids.every((id) => !/PENDING|RUNNING|COMPLETING/.test(jobState(id) ?? "")), 120);
+    expect(ids.filter((id) => jobState(id) !== "COMPLETED").map((id) => `${id}:${jobState(id)}`)).toEqual([]);
+    await waitFor("the long job to finish", () => jobState(long) !== "RUNNING", 90);
+    expect(jobState(long)).toBe("COMPLETED");
+    expect(hostnames(2)).toEqual(["cpu001", "cpu002"]);
   });
 
   it("refuses a rotation epoch that goes backwards, changing nothing", () => {
@@ -165,7 +200,7 @@ describe("the dev stack's life with jobs running", () => {
     const job = await submit("cpu002", 300); // requeueable: SLURM's default for batch jobs
     docker(["rm", "-f", `${cluster}-cpu002`]);
     const refresh = ok(pulumi("refresh", "--yes"));
-    expect(refresh.output).toMatch(/-\s+pulumi-nodejs:dynamic:Resource\s+\S*cpu002\s+deleted/);
+    expect(refresh.output).toMatch(/-\s+docker:index:Container\s+\S*cpu002\s+deleted/);
     expect(pulumi("preview", "--expect-no-changes").code).not.toBe(0);
     timed("recover-node", () => pulumi("up", "--yes"));
     expect(hostnames(2)).toEqual(["cpu001", "cpu002"]);
@@ -208,11 +243,47 @@ describe("the dev stack's life with jobs running", () => {
     expect(jobState(id)).toBe("NODE_FAIL");
   });
 
+  it("shows a container stopped by hand as changed in refresh, and up starts it again", () => {
+    docker(["stop", `${cluster}-cpu002`]);
+    const refresh = ok(pulumi("refresh", "--yes"));
+    expect(refresh.output).toMatch(/~\s+docker:index:Container\s+\S+-cpu002\s+updated.*\[diff: ~mustRun\]/);
+    expect(pulumi("preview", "--expect-no-changes").code).not.toBe(0);
+    ok(pulumi("up", "--yes"));
+    expect(docker(["inspect", "--format", "{{.State.Running}}", `${cluster}-cpu002`]).trim()).toBe("true");
+    expect(hostnames(2)).toEqual(["cpu001", "cpu002"]);
+    ok(pulumi("preview", "--expect-no-changes"));
+  });
+
   it("destroys everything it created", () => {
     timed("destroy", () => pulumi("destroy", "--yes"));
     expect(containerIds()).toEqual({});
     expect(dockerTry(["network", "inspect", `${cluster}-net`]).code).not.toBe(0);
     expect(dockerTry(["volume", "inspect", `${cluster}-slurmctld-state`]).code).not.toBe(0);
     expect(resourceCount(stack)).toBe(0);
+  });
+});
+
+describe("the Docker engine from config (the docker provider's host)", () => {
+  const name = `eng${process.pid}`;
+  afterAll(() => {
+    project.pulumi(name, "destroy", "--yes");
+    const left = docker(["ps", "-aq", "--filter", `label=hyperscaler.cluster=${name}`]).trim().split("\n").filter(Boolean);
+    if (left.length) dockerTry(["rm", "-f", ...left]);
+  });
+
+  it("refuses an engine that does not answer, naming hyperscaler:dockerHost, before anything exists", () => {
+    stackWith(name, `  hyperscaler:clusterName: ${name}\n  hyperscaler:dockerHost: unix:///run/no-such-docker.sock\n  hyperscaler:nodeGroups:\n    cpu:\n      count: 1\n      memoryMiB: 256\n`);
+    const r = pulumiIn(name, "up", "--yes");
+    expect(r.code).not.toBe(0);
+    expect(r.output).toMatch(/hyperscaler:dockerHost: the Docker engine at unix:\/\/\/run\/no-such-docker\.sock did not answer/);
+    expect(resourceCount(name)).toBe(0);
+  });
+
+  it("deploys to the engine the config names, whatever DOCKER_HOST says", () => {
+    project.setConfig(name, "dockerHost", "unix:///var/run/docker.sock");
+    // The environment points nowhere: every part (preflight, provider, commands) must use the config.
+    ok(project.pulumiWithEnv(name, { DOCKER_HOST: "unix:///run/no-such-docker.sock" }, "up", "--yes"));
+    expect(docker(["exec", `${name}-controller`, "srun", "-N1", "hostname"]).trim()).toBe("cpu001");
+    ok(project.pulumiWithEnv(name, { DOCKER_HOST: "unix:///run/no-such-docker.sock" }, "destroy", "--yes"));
   });
 });

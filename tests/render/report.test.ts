@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { auditRecords, HistoryEntry, parseSqueue, renderAuditMarkdown, renderPreviewReport, summarizePreview } from "../../components/report";
 
-const urn = (name: string, parents = "hyperscaler:cluster:HyperscalerCluster$pulumi-nodejs:dynamic:Resource") => `urn:pulumi:dev::hyperscaler::${parents}::${name}`;
+const urn = (name: string, parents = "hyperscaler:cluster:HyperscalerCluster$command:local:Command") => `urn:pulumi:dev::hyperscaler::${parents}::${name}`;
 const step = (op: string, name: string) => ({ op, urn: urn(name) });
 
 describe("preview report", () => {
@@ -44,7 +44,10 @@ describe("preview report", () => {
     expect(md).not.toContain("job 42");
     expect(md).not.toContain("hunter2");
     expect(renderPreviewReport(summary, undefined, [])).toContain("cluster not reachable: check the jobs on cpu002 yourself");
-    expect(renderPreviewReport(summary, [], ["no-privileged-containers: dev-x is privileged"])).toContain("**Preview errors (mandatory policy violations among them)**\n- no-privileged-containers: dev-x is privileged");
+    expect(renderPreviewReport(summary, [], ["error: update failed"])).toContain("**Preview errors**\n- error: update failed");
+    const violation = { policy: "no-privileged-containers", pack: "hyperscaler", level: "mandatory", urn: urn("dev-x"), message: "container 'dev-x' is privileged\nmore" };
+    expect(renderPreviewReport(summary, [], [], [violation])).toContain(
+      "**Policy violations**\n- ⛔ [mandatory] hyperscaler/no-privileged-containers on `dev-x`: container 'dev-x' is privileged\n");
   });
 });
 

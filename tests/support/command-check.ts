@@ -112,7 +112,14 @@ export class CommandChecker {
     let help = this.help(prog, prog, helpArgs([]));
     for (const word of args) {
       if (word.startsWith("-") || (prog === "git" && sub.length === 1)) break;
-      if (prog !== "git" && !subcommands(help).has(word)) break;
+      if (prog !== "git" && !subcommands(help).has(word)) {
+        if (sub.length === 0 || subcommands(help).size === 0) break;
+        // A command group (its help lists commands) takes a command: an alias (`stack init`)
+        // has help of its own, a misspelling gets the group's again.
+        if (this.help(`${prog} ${[...sub, word].join(" ")}`, prog, helpArgs([...sub, word])) === help) {
+          return [`${prog} ${[...sub, word].join(" ")}: no such command`];
+        }
+      }
       sub.push(word);
       help = this.help(`${prog} ${sub.join(" ")}`, prog, helpArgs(sub));
       if (prog === "docker" && word === "exec") return this.dockerExec(args.slice(1), help);

@@ -5,23 +5,25 @@ import { configFrom } from "./config";
 export interface Registered { type: string; name: string; parent?: string; props: Record<string, unknown>; opts: pulumi.CustomResourceOptions }
 
 /**
- * Pulumi mocks for the component graph: every resource echoes its inputs. Dynamic
- * resources serialize their provider's code at registration, which is slow and breaks
- * under vitest's module transform; the graph is what is tested here (the real providers
- * run in tests/e2e), so they register as plain custom resources. Returns the cluster
- * module, imported after the mocks are in place.
+ * Pulumi mocks for the component graph: every resource echoes its inputs, plus the
+ * outputs the components read (image ID, command stdout, random result). The real
+ * providers run in tests/e2e. Returns the cluster module, imported after the mocks are
+ * in place.
  */
 export async function mockedCluster(): Promise<typeof import("../../components/cluster")> {
   await pulumi.runtime.setMocks({
-    newResource: (args) => ({ id: `${args.name}-id`, state: { ...args.inputs, name: args.inputs.name ?? args.name, imageId: "sha256:image", stdout: "slurm-wlm 22.05.8", fingerprint: "sha256:0123456789abcdef", base64: "a2V5" } }),
+    newResource: (args) => ({ id: `${args.name}-id`, state: { ...args.inputs, name: args.inputs.name ?? args.name, imageId: "sha256:image", stdout: "slurm-wlm 22.05.8", result: MOCK_SECRET } }),
     call: (args) => { throw new Error(`unexpected call to ${args.token}`); },
   }, "hyperscaler", "test", false);
-  (pulumi.dynamic as { Resource: unknown }).Resource = class extends pulumi.CustomResource {
-    constructor(_provider: unknown, name: string, props: pulumi.Inputs, opts?: pulumi.CustomResourceOptions) {
-      super("pulumi-nodejs:dynamic:Resource", name, props, opts);
-    }
-  };
   return import("../../components/cluster");
+}
+
+/** What every random resource "generates" under mocks: tests look for it where it must not be. */
+export const MOCK_SECRET = "mock-secret-value";
+
+/** A command.local.Command's command line, resolved. */
+export function commandLine(props: Record<string, unknown>, key: "create" | "update" | "delete"): Promise<string | undefined> {
+  return new Promise((resolve) => pulumi.output(props[key] as pulumi.Input<string> | undefined).apply((v) => resolve(v)));
 }
 
 /** Builds the cluster for a config under mocks, recording every resource it registers (with its parent). */

@@ -42,6 +42,23 @@ export function readTree(dir: string): string {
 }
 
 /**
+ * Every way a secret could have been written down: raw, base64 and hex (upper and lower
+ * case), each whole and as a 32-character piece from its middle (a copy cut short, or
+ * wrapped, still contains it).
+ */
+export function secretForms(secret: Buffer | string): string[] {
+  const raw = Buffer.isBuffer(secret) ? secret : Buffer.from(secret);
+  const forms = [raw.toString("latin1"), raw.toString("base64"), raw.toString("hex"), raw.toString("hex").toUpperCase()];
+  return forms.flatMap((f) => (f.length > 48 ? [f, f.slice(f.length / 2 - 16, f.length / 2 + 16)] : [f]));
+}
+
+/** The names of the secrets found in text, in any form secretForms knows, also with line breaks taken out (a wrapped copy). */
+export function leakedSecrets(text: string, secrets: Record<string, Buffer | string>): string[] {
+  const unwrapped = text.replace(/\s+/g, "");
+  return Object.entries(secrets).filter(([, s]) => secretForms(s).some((f) => text.includes(f) || unwrapped.includes(f))).map(([name]) => name);
+}
+
+/**
  * A throwaway copy of this project (sources linked, no stack files), so that stack init
  * and config writes land outside the repo.
  */
