@@ -75,8 +75,9 @@ export function summarizePreview(stack: string, preview: PreviewJson): PreviewSu
       keyRestarts.push(host("-munge-key"));
     } else if (rest === "munge-key-bytes" && op !== "create") {
       risks.push("rotates the MUNGE key (secret)");
-    } else if (rest === "slurm-image-build" && op === "update") {
-      actions.push("rebuild the SLURM image: every node's container is replaced (nodes drained first)");
+    } else if (rest === "slurm-image-build" && op !== "create" && op !== "delete") {
+      // A rebuilt image is a new image resource (its triggers changed): a replace.
+      actions.push("rebuild the SLURM image: every node's container is replaced (the jobs running there are requeued)");
       risks.push("replaces every SLURM container");
     } else if (/^(controller|[a-z][a-z0-9-]*\d{3})$/.test(rest) && op !== "create") {
       const node = rest;

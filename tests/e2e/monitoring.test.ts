@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PROMETHEUS_DIR } from "../../components/render";
 import { ok, TestProject, SHARED_CPUS } from "../support/stack";
-import { docker } from "../support/docker";
+import { docker, dockerTry } from "../support/docker";
 import { jobState } from "../support/slurm";
 import { waitFor } from "../support/wait";
 
@@ -91,5 +92,38 @@ describe("monitoring in the stack", () => {
     expect(containerId()).toBe(before);
     expect(rules().filter((r) => r.name === "NodeCpuHigh").map((r) => r.query.replace(/.* >= /, ""))).toEqual(["60", "90"]);
     ok(pulumi("preview", "--expect-no-changes"));
+  });
+
+  it("refuses a bad rule file the way an update delivers one: promtool's message, Prometheus keeps its last good rules", () => {
+    const ruleSet = () => rules().map((x) => `${x.name}: ${x.query}`).sort();
+    const good = ruleSet();
+    expect(good.length).toBeGreaterThan(10);
+    // The command the alerts.yml delivery runs on an update (components/monitoring), with a broken file.
+    const r = dockerTry(["exec", "-i", prometheus, "sh", "-c", `hyperscaler-install ${PROMETHEUS_DIR}/alerts.yml 0644 root:root && hyperscaler-reload`],
+      "groups:\n- name: broken\n  rules:\n  - alert: Broken\n    expr: rate(up[5m]\n");
+    expect(r.code).not.toBe(0);
+    expect(r.output).toMatch(/FAILED/);
+    expect(r.output).toMatch(/alerts\.yml/);
+    expect(ruleSet()).toEqual(good);
+    expect(scalar("prometheus_config_last_reload_successful")).toBe(1);
+    // Re-delivering the stack's own file puts it right (troubleshooting.md: replace the delivery).
+    const urn = `urn:pulumi:${stack}::hyperscaler::hyperscaler:cluster:HyperscalerCluster$hyperscaler:monitoring:Monitoring$command:local:Command::${stack}-monitoring-alerts.yml`;
+    ok(pulumi("up", "--yes", "--replace", urn));
+    expect(docker(["exec", prometheus, "promtool", "check", "rules", `${PROMETHEUS_DIR}/alerts.yml`])).toMatch(/SUCCESS/);
+    expect(ruleSet()).toEqual(good);
+  });
+
+  it("lets a critical alert silence the warning of the same alert and instance in the running Alertmanager", async () => {
+    const am = `${stack}-alertmanager`;
+    const api = (...args: string[]) => docker(["exec", am, "curl", "-fsS", ...args]);
+    const alert = (severity: string, instance: string) => ({ labels: { alertname: "InhibitionProbe", severity, instance }, annotations: { summary: "test" } });
+    api("-X", "POST", "-H", "Content-Type: application/json", "http://127.0.0.1:9093/api/v2/alerts", "-d",
+      JSON.stringify([alert("warning", "a:9100"), alert("critical", "a:9100"), alert("warning", "b:9100")]));
+    type AmAlert = { labels: Record<string, string>; status: { state: string; inhibitedBy: string[] } };
+    const probes = () => (JSON.parse(api("http://127.0.0.1:9093/api/v2/alerts?filter=alertname%3D%22InhibitionProbe%22")) as AmAlert[])
+      .map((a) => `${a.labels.instance} ${a.labels.severity} ${a.status.state}`).sort();
+    await waitFor("Alertmanager to apply its inhibition", () => probes().includes("a:9100 warning suppressed"), 30);
+    // The warning beside a critical one is suppressed; the critical one, and a warning alone, are not.
+    expect(probes()).toEqual(["a:9100 critical active", "a:9100 warning suppressed", "b:9100 warning active"]);
   });
 });

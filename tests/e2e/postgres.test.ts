@@ -114,8 +114,8 @@ describe("PostgreSQL in the stack", () => {
     const added = records().filter((r) => !before.includes(r));
     expect(added).toHaveLength(1);
     const record = JSON.parse(docker(["exec", container, "cat", added[0]]));
+    // Taken by this update (not an older one), and of a server with data in it.
     expect(record.epoch).toBeGreaterThanOrEqual(started);
-    expect(record.epoch).toBeLessThan(started + 120);
     expect(record.tables).toBeGreaterThanOrEqual(1);
     // The backup came from the old server; the data lives on in the volume.
     expect(asApp(appLogin().password, "SELECT n FROM before_replace").stdout.trim()).toBe("42");

@@ -36,6 +36,15 @@ describe("preview report", () => {
     expect(summary.touchedNodes).toEqual(["cpu002"]);
   });
 
+  it("reads a rebuilt image (a replaced image resource, as the docker provider shows it) as every container replaced", () => {
+    const rebuilt = summarizePreview("dev", { config: { "hyperscaler:clusterName": "dev" }, steps: [
+      step("create-replacement", "dev-slurm-image-build"), step("replace", "dev-slurm-image-build"), step("delete-replaced", "dev-slurm-image-build"),
+      step("replace", "dev-cpu001"), step("replace", "dev-controller")] });
+    expect(rebuilt.actions[0]).toBe("rebuild the SLURM image: every node's container is replaced (the jobs running there are requeued)");
+    expect(rebuilt.risks).toContain("replaces every SLURM container");
+    expect(rebuilt.touchedNodes).toEqual(["cpu001"]);
+  });
+
   it("lists the running jobs on touched nodes, and says so when the cluster cannot be asked", () => {
     const jobs = parseSqueue("41|alice|train|cpu[001-002]\n42|bob|eval|cpu001\n");
     expect(jobs[0].nodes).toEqual(["cpu001", "cpu002"]);
