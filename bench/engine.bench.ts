@@ -18,10 +18,10 @@ const pulumi = (...args: string[]) => project.pulumi(stack, ...args);
 const ctl = (...cmd: string[]) => docker(["exec", `${stack}-controller`, ...cmd]);
 const NODES = 2;
 
-/** `pulumi preview --json`: the resources a change would touch (everything but `same`). */
+/** `pulumi preview --json`: the resources a change would touch (everything but `same`, and reads: the program's look at its own last outputs). */
 function touched(): { op: string; name: string }[] {
   const steps = JSON.parse(ok(pulumi("preview", "--json")).stdout).steps ?? [];
-  return steps.filter((s: { op: string }) => s.op !== "same").map((s: { op: string; urn: string }) => ({ op: s.op, name: s.urn.split("::").pop()! }));
+  return steps.filter((s: { op: string }) => s.op !== "same" && s.op !== "read").map((s: { op: string; urn: string }) => ({ op: s.op, name: s.urn.split("::").pop()! }));
 }
 
 /** Times one `pulumi up` after checking what its preview touches. */

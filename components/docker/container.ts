@@ -52,7 +52,8 @@ export function hardenedContainer(name: string, args: HardenedContainerArgs, opt
     image: args.image,
     hostname: args.hostname,
     networksAdvanced: [{ name: args.network }],
-    envs: Object.entries(args.env ?? {}).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => pulumi.interpolate`${k}=${v}`),
+    // One value for the whole list (an Output only where a value is one, as Grafana's password).
+    envs: pulumi.output(args.env ?? {}).apply((env) => Object.entries(env).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => `${k}=${v}`)),
     // As Docker stores them (CAP_ prefix), so a refresh reads back what was asked.
     capabilities: { drops: ["ALL"], adds: (args.capabilities ?? []).map((c) => `CAP_${c}`) },
     securityOpts: ["no-new-privileges"],

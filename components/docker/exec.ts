@@ -31,11 +31,14 @@ export interface ContainerCommandArgs {
  * shown in the error when one fails.
  */
 export function containerCommand(name: string, args: ContainerCommandArgs, opts?: pulumi.CustomResourceOptions): command.local.Command {
-  const container = pulumi.output(args.container).apply(shellQuote);
-  const exec = (argv: readonly string[]) => pulumi.interpolate`docker exec -i ${container} ${argv.map(shellQuote).join(" ")}`;
+  // Plain strings where the container's name is known (most are): an Output per command
+  // line costs memory at a thousand nodes.
+  const line = (f: (container: string) => string) =>
+    typeof args.container === "string" ? f(shellQuote(args.container)) : pulumi.output(args.container).apply((c) => f(shellQuote(c)));
+  const exec = (argv: readonly string[]) => line((c) => `docker exec -i ${c} ${argv.map(shellQuote).join(" ")}`);
   // Deleting from a container that is gone (removed by hand, or already replaced) or stopped is done.
   const running = `"$(docker inspect --format '{{.State.Running}}' "$c" 2>/dev/null)" = true`;
-  const remove = args.delete && pulumi.interpolate`c=${container}; if [ ${running} ]; then docker exec "$c" ${args.delete.map(shellQuote).join(" ")}; fi`;
+  const remove = args.delete && line((c) => `c=${c}; if [ ${running} ]; then docker exec "$c" ${args.delete!.map(shellQuote).join(" ")}; fi`);
   return new command.local.Command(name, {
     create: exec(args.create),
     update: args.update && exec(args.update),

@@ -92,7 +92,7 @@ export class WorkstationNode extends pulumi.ComponentResource {
     const installs = (args.files ?? []).map((f) => {
       const install = ["hyperscaler-install", f.path, "0644", "root:root"];
       return containerCommand(`${name}-${path.basename(f.path)}`, {
-        container: this.container.name,
+        container: args.containerName,
         create: install,
         update: args.afterFileUpdate ? ["sh", "-c", `${install.join(" ")} && ${args.afterFileUpdate.join(" ")}`] : install,
         stdin: f.content,
@@ -102,7 +102,7 @@ export class WorkstationNode extends pulumi.ComponentResource {
     });
     const installKey = "hyperscaler-install /etc/munge/munge.key 0400 munge:munge";
     this.keyInstalled = containerCommand(`${name}-munge-key`, {
-      container: this.container.name,
+      container: args.containerName,
       // On a new container the entrypoint starts munged once the key is there.
       create: ["sh", "-c", installKey],
       // On a running one munged reads the key only at start: restart it in place.
