@@ -104,9 +104,15 @@ new PolicyPack("hyperscaler", {
     },
     {
       name: "secrets-from-random",
-      description: "Secret inputs (a key or password on a command's stdin, a password in a container's env) come from random resources.",
+      description: "Secret inputs (a key or password on a command's stdin, a password in a container's env) come from random resources, " +
+        "or from secret config where the pack's config names the resource.",
+      // A value from `pulumi config set --secret` has no resource behind it, as a literal has: the pack
+      // cannot tell them apart, so such resources are named here (the project's own components have none).
+      configSchema: { properties: { configSecrets: { type: "array", items: { type: "string" }, default: [] } } },
       validateStack: (args, report) => {
+        const fromConfig = new Set(args.getConfig<{ configSecrets?: string[] }>().configSecrets ?? []);
         for (const r of args.resources) {
+          if (fromConfig.has(r.name)) continue;
           // By the components' names (its command line is unknown before the container exists).
           if (r.isType(command.local.Command) && SECRET_DELIVERY.test(r.name) && !fromRandom(r.propertyDependencies.stdin)) {
             report(`'${r.name}' delivers a secret that comes from no random resource: make it with random.RandomPassword (rotated by a keeper)`, r.urn);

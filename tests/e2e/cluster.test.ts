@@ -92,7 +92,8 @@ describe("the dev stack's life with jobs running", () => {
     // The key in the containers is the one the manifest fingerprints, and never in state in any encoding.
     const key = Buffer.from(docker(["exec", `${cluster}-cpu001`, "base64", "-w0", "/etc/munge/munge.key"]), "base64");
     expect(key.length).toBe(1024);
-    expect(leakedSecrets(readTree(project.backend.dir) + up.output + JSON.stringify(m), { mungeKey: key })).toEqual([]);
+    const logs = Object.keys(containerIds()).map((c) => dockerTry(["logs", c]).output).join("\n");
+    expect(leakedSecrets(readTree(project.backend.dir) + up.output + JSON.stringify(m) + logs, { mungeKey: key })).toEqual([]);
   });
 
   it("runs hardened containers: no privilege, ALL capabilities dropped but SLURM's, no published port", () => {

@@ -92,12 +92,26 @@ describe("the guides' procedures, as written", () => {
 
   it("security: rotates the MUNGE key and the application's database password", () => {
     const fingerprint = manifest().mungeKey.fingerprint;
+    const hosts = ["controller", ...manifest().computeNodes.map((n: { name: string }) => n.name)];
+    const oldCredential = docker(["exec", `${stack}-${hosts[1]}`, "munge", "-n", "-t", "600"]).trim();
     procedure("rotate-munge");
-    expect(manifest().mungeKey).toMatchObject({ epoch: 1 });
-    expect(manifest().mungeKey.fingerprint).not.toBe(fingerprint);
+    const m = manifest();
+    expect(m.mungeKey).toMatchObject({ epoch: 1 });
+    expect(m.mungeKey.fingerprint).not.toBe(fingerprint);
+    // Every node holds the key the manifest names, its munged runs with it, and the old key's credentials are refused.
+    for (const h of hosts) {
+      expect(`sha256:${docker(["exec", `${stack}-${h}`, "sha256sum", "/etc/munge/munge.key"]).slice(0, 16)}`, h).toBe(m.mungeKey.fingerprint);
+      expect(dockerTry(["exec", "-i", `${stack}-${h}`, "unmunge"], oldCredential).code, `old credential on ${h}`).not.toBe(0);
+    }
+    const fresh = docker(["exec", `${stack}-${hosts[1]}`, "munge", "-n"]).trim();
+    expect(dockerTry(["exec", "-i", `${stack}-controller`, "unmunge"], fresh).code).toBe(0);
     const password = project.output(stack, "postgresLogins", true).app.password;
     procedure("rotate-db-password");
-    expect(project.output(stack, "postgresLogins", true).app.password).not.toBe(password);
+    const rotated = project.output(stack, "postgresLogins", true).app.password;
+    expect(rotated).not.toBe(password);
+    // The server took it: the new password logs in, the old one no longer does.
+    const login = (pw: string) => dockerTry(["exec", "-e", `PGPASSWORD=${pw}`, `${stack}-postgres`, "psql", "-X", "-At", "-h", "postgres", "-U", "app", "-d", "appdb", "-c", "SELECT 1"]).code;
+    expect([login(rotated), login(password)]).toEqual([0, 2]);
   });
 
   it("backup-recovery: backs up, and a restore brings back data lost after the backup", () => {

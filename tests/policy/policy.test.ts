@@ -64,6 +64,14 @@ describe("each policy fails a stack that breaks it", () => {
     expect(clean.stdout).not.toMatch(/Policy violations/);
   });
 
+  it("allows a secret from config where the pack's config names the resource", () => {
+    ok(pulumi("config", "set", "break", "literal-secret"));
+    const config = path.join(dir, "policy-config-secrets.json");
+    fs.writeFileSync(config, JSON.stringify({ "secrets-from-random": { configSecrets: ["node"] } }));
+    const r = pulumi("preview", "--policy-pack", PACK, "--policy-pack-config", config);
+    expect(r.code, r.output).toBe(0);
+  });
+
   it("allows a public port when the pack's config says so", () => {
     ok(pulumi("config", "set", "break", "public-port"));
     const config = path.join(dir, "policy-config.json");
