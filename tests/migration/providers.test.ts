@@ -23,6 +23,9 @@ const checkout = (name: string) => {
   return dir;
 };
 // The old code as that commit had it; today's code as a project beside it, on the same backend.
+if (run("git", ["-C", REPO, "cat-file", "-e", `${PRE_PROVIDERS_COMMIT}^{commit}`]).code !== 0) {
+  throw new Error(`tests/migration needs commit ${PRE_PROVIDERS_COMMIT} (the last one before the providers): clone the whole history, or run git fetch --unshallow`);
+}
 const before = checkout("before");
 execFileSync("sh", ["-c", `git -C "${REPO}" archive ${PRE_PROVIDERS_COMMIT} Pulumi.yaml package.json tsconfig.json components stacks images scripts | tar -x -C "${before}"`]);
 const after = checkout("after");
