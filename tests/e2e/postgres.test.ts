@@ -43,8 +43,11 @@ describe("PostgreSQL in the stack", () => {
   it("publishes on 127.0.0.1 only, and keeps passwords out of state, history and the container's config", () => {
     const bindings = JSON.parse(docker(["inspect", "--format", "{{json .HostConfig.PortBindings}}", container]));
     expect(bindings).toEqual({ "5432/tcp": [{ HostIp: "127.0.0.1", HostPort: String(port) }] });
-    // Every password the stack holds: the superuser's (only inside the server) and each role's.
-    const secrets = { superuser: docker(["exec", container, "cat", "/run/hyperscaler/superuser-password"]), app: appLogin().password };
+    // Every secret the stack holds: the superuser's password (only inside the server), each role's, the MUNGE key.
+    const secrets = {
+      superuser: docker(["exec", container, "cat", "/run/hyperscaler/superuser-password"]), app: appLogin().password,
+      mungeKey: Buffer.from(docker(["exec", `${stack}-controller`, "base64", "-w0", "/etc/munge/munge.key"]), "base64"),
+    };
     expect(secrets.superuser.length).toBe(32);
     expect(leakedSecrets(readTree(project.backend.dir) + docker(["inspect", container]) + ok(pulumi("preview", "--diff")).output, secrets)).toEqual([]);
   });
