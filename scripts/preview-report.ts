@@ -4,9 +4,9 @@
 // touches (when the cluster answers), and the policy violations. Exits 1 when the preview
 // fails, breaks a mandatory policy or reports an error diagnostic. Reads no resource
 // input, so no secret can appear in it.
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { dockerSync } from "../components/docker";
 import { parseSqueue, renderPreviewReport, summarizePreview } from "../components/report";
 import { cliArgs } from "./lib/args";
 import { runPreview } from "./lib/preview";
@@ -28,7 +28,7 @@ const summary = summarizePreview(values.stack, preview);
 const cluster = preview.config?.["hyperscaler:clusterName"] ?? values.stack;
 // Jobs on the nodes the change touches; undefined when the cluster does not answer.
 const squeue = summary.touchedNodes.length > 0
-  ? spawnSync("docker", ["exec", `${cluster}-controller`, "squeue", "-h", "-o", "%i|%u|%j|%N"], { encoding: "utf8" })
+  ? dockerSync(["exec", `${cluster}-controller`, "squeue", "-h", "-o", "%i|%u|%j|%N"], preview.config?.["hyperscaler:dockerHost"])
   : undefined;
 const jobs = !squeue ? [] : squeue.status === 0 ? parseSqueue(squeue.stdout) : undefined;
 const errors = (preview.diagnostics ?? []).filter((d) => d.severity === "error").map((d) => d.message.trim().split("\n")[0]);

@@ -85,7 +85,7 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
 
     // Only an update (a new key) pauses and resumes; creating them does nothing.
     const rotation = (step: "pause" | "resume", dependsOn: pulumi.Resource[]) => containerCommand(`${name}-rotation-${step}`, {
-      container: containerName(CONTROLLER_HOST), create: ["true"], update: ["hyperscaler-scheduling", step], stdin: mungeKey.fingerprint, dockerHost,
+      container: controller.containerName, create: ["true"], update: ["hyperscaler-scheduling", step], stdin: mungeKey.fingerprint, dockerHost,
     }, { parent: this, dependsOn });
     pauseMade(rotation("pause", [controller.container]));
 
@@ -98,7 +98,7 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
       // The update's own proof: every compute node runs a job step. Re-runs when the node
       // set, the configs, the image or the key change.
       containerCommand(`${name}-validation`, {
-        container: containerName(CONTROLLER_HOST),
+        container: controller.containerName,
         create: ["hyperscaler-validate", hostlist, String(VALIDATION_TIMEOUT_SEC)],
         stdin: pulumi.interpolate`${image.imageId} ${mungeKey.fingerprint} ${files.map((f) => contentHash(f.content)).join(" ")}\n`,
         dockerHost,
@@ -123,7 +123,7 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
     }, { parent: this });
 
     const version = containerCommand(`${name}-slurm-version`, {
-      container: containerName(CONTROLLER_HOST),
+      container: controller.containerName,
       create: ["slurmctld", "-V"],
       triggers: [image.imageId],
       dockerHost,
@@ -169,7 +169,7 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
     // the node, waits for its jobs, and removes it from SLURM. It is never replaced: a new
     // image replaces the containers under it, and SLURM requeues the jobs they were running.
     const membership = containerCommand(`${name}-${node.name}-membership`, {
-      container: `${this.spec.clusterName}-${CONTROLLER_HOST}`,
+      container: controller.containerName,
       // Created once the node has registered and run a job step.
       create: ["hyperscaler-validate", node.name, String(VALIDATION_TIMEOUT_SEC)],
       delete: ["hyperscaler-node-remove", node.name, String(DRAIN_TIMEOUT_SEC)],

@@ -1,6 +1,6 @@
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import { containerSizes, gpuDevices, StackConfig } from "../config";
+import { dockerSync } from "../docker";
 import type { ClusterManifest } from "./cluster";
 
 /** What the Docker host has: `docker info`'s NCPU and MemTotal. */
@@ -51,9 +51,9 @@ export function sizeProblems(config: StackConfig, host: HostCapacity): string[] 
 export function hostProblems(config: StackConfig): string[] {
   const problems: string[] = [];
   // The engine the docker provider will use: hyperscaler:dockerHost, else DOCKER_HOST.
+  const docker = (...args: string[]) => dockerSync(args, config.dockerHost);
   const host = config.dockerHost ?? process.env.DOCKER_HOST;
-  const env = { ...process.env, ...(host ? { DOCKER_HOST: host } : {}) };
-  const r = spawnSync("docker", ["image", "inspect", "--format", "{{.Id}}", config.baseImage], { encoding: "utf8", env });
+  const r = docker("image", "inspect", "--format", "{{.Id}}", config.baseImage);
   if (r.error) return [`cannot run docker (${r.error.message}); run scripts/setup.sh, which installs and starts it`];
   if (r.status !== 0 && /no such image|not found/i.test(r.stderr)) {
     problems.push(`hyperscaler:baseImage: image '${config.baseImage}' is not on the Docker host; ` +
@@ -64,7 +64,7 @@ export function hostProblems(config: StackConfig): string[] {
       ? `hyperscaler:dockerHost: the Docker engine at ${config.dockerHost} did not answer (${r.stderr.trim()}); start it, or fix the address with: pulumi config set hyperscaler:dockerHost <url>`
       : `the Docker engine did not answer (${r.stderr.trim()}); run scripts/setup.sh, which starts it`];
   }
-  const info = spawnSync("docker", ["info", "--format", "{{.NCPU}} {{.MemTotal}}"], { encoding: "utf8", env });
+  const info = docker("info", "--format", "{{.NCPU}} {{.MemTotal}}");
   const [ncpu, memBytes] = info.stdout.trim().split(" ").map(Number);
   if (info.status === 0 && ncpu > 0 && memBytes > 0) problems.push(...sizeProblems(config, { cpus: ncpu, memoryMiB: Math.floor(memBytes / 2 ** 20) }));
   // Device paths are the host's own only when the engine is local.
@@ -79,13 +79,13 @@ export function hostProblems(config: StackConfig): string[] {
   }
   // An official PostgreSQL image is used as it is on the host: no pull in the middle of an update.
   const pgImage = config.postgres?.image;
-  if (pgImage && spawnSync("docker", ["image", "inspect", pgImage], { encoding: "utf8", env }).status !== 0) {
+  if (pgImage && docker("image", "inspect", pgImage).status !== 0) {
     problems.push(`hyperscaler:postgres.image: image '${pgImage}' is not on the Docker host; run \`docker pull ${pgImage}\` first, ` +
       "or remove postgres.image to use Debian's postgresql-15 on the base image");
   }
   // Applications that get rotated passwords must be there to receive them.
   for (const [app, a] of Object.entries(config.postgres?.applications ?? {})) {
-    const state = spawnSync("docker", ["inspect", "--format", "{{.State.Running}}", a.container], { encoding: "utf8", env });
+    const state = docker("inspect", "--format", "{{.State.Running}}", a.container);
     if (state.stdout.trim() !== "true") {
       problems.push(`hyperscaler:postgres.applications.${app}.container: container '${a.container}' is ${state.status === 0 ? "not running" : "not on the Docker host"}; ` +
         "start it first (it receives the role's password), or remove the application from the config");

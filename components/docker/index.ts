@@ -1,2 +1,3 @@
+export * from "./cli";
 export * from "./container";
 export * from "./exec";

@@ -64,7 +64,8 @@ const HEALTH: Record<NodeRole, string> = {
  * file again.
  */
 export class WorkstationNode extends pulumi.ComponentResource {
-  readonly containerName: pulumi.Output<string>;
+  /** The container's name (known before it exists; depend on `container` for it to be there). */
+  readonly containerName: string;
   readonly container: docker.Container;
   /** The key delivery; depend on it to know munged runs with the current key. */
   readonly keyInstalled: command.local.Command;
@@ -85,7 +86,7 @@ export class WorkstationNode extends pulumi.ComponentResource {
       healthCommand: HEALTH[args.role],
       labels: { [CLUSTER_LABEL]: args.cluster, "hyperscaler.role": args.role },
     }, { parent: this });
-    this.containerName = this.container.name;
+    this.containerName = args.containerName;
 
     // The container ID as a trigger: a re-created container gets its files again.
     const triggers = [this.container.id];

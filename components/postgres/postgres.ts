@@ -1,9 +1,8 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { spawnSync } from "node:child_process";
 import { PostgresConfig } from "../config";
-import { CLUSTER_LABEL, clusterVolume, containerCommand, DAEMON_CAPABILITIES, hardenedContainer } from "../docker";
+import { CLUSTER_LABEL, clusterVolume, containerCommand, DAEMON_CAPABILITIES, dockerSync, hardenedContainer } from "../docker";
 import { RoleImage } from "../images";
 
 /** The superuser the image makes. */
@@ -106,9 +105,11 @@ export class Postgres extends pulumi.ComponentResource {
     // file is replaced atomically; libpq reads a pgpass file at every connection.
     for (const [app, a] of Object.entries(config.applications ?? {}).sort()) {
       const login = this.logins[a.role];
-      // By ID, the container as it is now: one its owner re-created gets the file again (a
-      // replacement), and removing the file from the old one cannot touch the new one.
-      const appContainer = containerId(a.container, dockerHost) ?? a.container;
+      // By ID, the container as it is now (read while the program runs): one its owner
+      // re-created gets the file again (a replacement), and removing the file from the old
+      // one cannot touch the new one.
+      const id = dockerSync(["inspect", "--format", "{{.Id}}", a.container], dockerHost);
+      const appContainer = id.status === 0 ? id.stdout.trim() : a.container;
       containerCommand(`${name}-${app}-password-file`, {
         container: appContainer,
         create: ["sh", "-c", WRITE_PASSWORD_FILE, "hyperscaler-password-file", a.file, a.owner ?? "", ...(a.reload ?? [])],
@@ -148,14 +149,3 @@ export class Postgres extends pulumi.ComponentResource {
 /** Writes stdin to FILE (mode 0600, owned by OWNER when given) atomically, then runs the reload command, if any. */
 const WRITE_PASSWORD_FILE = 'set -eu; f=$1 owner=$2; shift 2; umask 077; mkdir -p "$(dirname "$f")"; cat >"$f.new"; ' +
   '[ -z "$owner" ] || chown "$owner" "$f.new"; mv "$f.new" "$f"; [ $# -eq 0 ] || "$@"';
-
-/**
- * The ID of a container on the Docker host now, or undefined when there is none: read
- * while the program runs, so a container its owner re-created shows as a change.
- */
-function containerId(container: string, dockerHost: string | undefined): string | undefined {
-  const r = spawnSync("docker", ["inspect", "--format", "{{.Id}}", container], {
-    encoding: "utf8", env: dockerHost ? { ...process.env, DOCKER_HOST: dockerHost } : process.env,
-  });
-  return r.status === 0 ? r.stdout.trim() : undefined;
-}
