@@ -23,20 +23,26 @@ hyperscaler-munge-restart
 # make slurmctld reach the node by name, and resume it if slurmctld set it DOWN for the
 # reboot that registration reported. By name: a dynamic node keeps the address of its
 # first registration, and a container's address changes when the engine restarts; the
-# name is resolved at each use (CommunicationParameters=NoAddrCache).
+# name is resolved at each use (CommunicationParameters=NoAddrCache). slurmctld may mark
+# the reboot a moment after the registration (a controller that restarted with the engine
+# is still recovering its state), so the reason is watched for 30 s more.
 rejoin() {
-  local host started info registered i; host=$(hostname) started=$(date +%s)
+  local host started info registered i watch_until=0; host=$(hostname) started=$(date +%s)
   for i in $(seq 1 900); do
     sleep 0.2
     info=$(scontrol show node "$host" 2>/dev/null) || continue
-    registered=$(date -d "$(echo "$info" | sed -n 's/.*SlurmdStartTime=\([0-9T:-]*\).*/\1/p' | tr T ' ')" +%s 2>/dev/null) || continue
-    [ "$registered" -ge "$started" ] || continue
+    if [ "$watch_until" -eq 0 ]; then
+      registered=$(date -d "$(echo "$info" | sed -n 's/.*SlurmdStartTime=\([0-9T:-]*\).*/\1/p' | tr T ' ')" +%s 2>/dev/null) || continue
+      [ "$registered" -ge "$started" ] || continue
+      watch_until=$((i + 150))
+    fi
     case "$info" in *"NodeAddr=$host "*) ;; *) scontrol update nodename="$host" nodeaddr="$host" ;; esac
     case "$info" in *"Reason=Node unexpectedly rebooted"*)
       scontrol update nodename="$host" state=resume &&
-        echo "hyperscaler: $host resumed after its container (re)start; slurmctld ended the jobs it had here" ;;
+        echo "hyperscaler: $host resumed after its container (re)start; slurmctld ended the jobs it had here"
+      return ;;
     esac
-    return
+    [ "$i" -lt "$watch_until" ] || return
   done
 }
 case "$role" in
