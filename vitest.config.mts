@@ -7,5 +7,7 @@ export default defineConfig({
     fileParallelism: false,
     testTimeout: 180_000,
     hookTimeout: 300_000,
+    // One line per test as it ends: a CI log that stops shows the last test that finished.
+    reporters: ["verbose"],
   },
 });

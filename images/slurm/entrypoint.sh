@@ -25,7 +25,10 @@ hyperscaler-munge-restart
 # first registration, and a container's address changes when the engine restarts; the
 # name is resolved at each use (CommunicationParameters=NoAddrCache). slurmctld may mark
 # the reboot a moment after the registration (a controller that restarted with the engine
-# is still recovering its state), so the reason is watched for 30 s more.
+# is still recovering its state), or twice: slurmd -b reports an uptime of whole seconds
+# from its start, so a second registration in its first seconds (slurmctld asks for one
+# when a node it could not reach answers again) reads as one more reboot. So the reason
+# is watched for 30 s after the registration, and each DOWN it causes is resumed.
 rejoin() {
   local host started info registered i watch_until=0; host=$(hostname) started=$(date +%s)
   for i in $(seq 1 900); do
@@ -39,8 +42,7 @@ rejoin() {
     case "$info" in *"NodeAddr=$host "*) ;; *) scontrol update nodename="$host" nodeaddr="$host" ;; esac
     case "$info" in *"Reason=Node unexpectedly rebooted"*)
       scontrol update nodename="$host" state=resume &&
-        echo "hyperscaler: $host resumed after its container (re)start; slurmctld ended the jobs it had here"
-      return ;;
+        echo "hyperscaler: $host resumed after its container (re)start; slurmctld ended the jobs it had here" ;;
     esac
     [ "$i" -lt "$watch_until" ] || return
   done

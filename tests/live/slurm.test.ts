@@ -150,6 +150,19 @@ describe("rendered configs in a real SLURM cluster", () => {
     expect(jobState(job)).toBe("COMPLETED");
   });
 
+  it("brings a restarted node back each time slurmctld reads its first seconds as a reboot", async () => {
+    const state = () => dockerTry(["exec", container("controller"), "sinfo", "-h", "-n", "cpu001", "-o", "%t"]).stdout.trim().split("\n")[0];
+    const since = String(Math.floor(Date.now() / 1000));
+    docker(["restart", "-t", "5", container("cpu001")]);
+    await waitFor("cpu001 to be resumed after its restart", () => /resumed after its container \(re\)start/.test(docker(["logs", "--since", since, container("cpu001")])), 60);
+    await waitFor("cpu001 to be idle", () => state() === "idle", 30);
+    // What slurmctld does when a second registration comes in the node's first seconds
+    // (seen in CI: the node stayed DOWN and an srun waited for it for an hour).
+    ctl("scontrol", "update", "nodename=cpu001", "state=down", "reason=Node unexpectedly rebooted");
+    await waitFor("cpu001 to be resumed again", () => state() === "idle", 15);
+    expect(ctl("srun", "-N1", "-w", "cpu001", "--immediate=30", "hostname").trim()).toBe("cpu001");
+  });
+
   it("keeps out a node whose key is wrong, says which node is missing, and counts the rejected credentials", async () => {
     const rejected = () => (dockerTry(["exec", container("controller"), "cat", "/var/log/munge/munged.log"]).stdout.match(/Invalid credential/g) ?? []).length;
     const before = rejected();
