@@ -190,4 +190,8 @@ for s in "${steps[@]}"; do
     *) die "unknown step '$s' (one of: node engine providers docker base-image)" ;;
   esac
 done
-say "ready: pulumi v$HYPERSCALER_PULUMI_VERSION, state in $HYPERSCALER_STATE_DIR; run: source scripts/env.sh"
+# Where state is: your own backend (a password someone put in its URL masked), else the file one.
+if [ -n "${PULUMI_BACKEND_URL:-}" ] && [ "$PULUMI_BACKEND_URL" != "${HYPERSCALER_DEFAULT_BACKEND:-}" ]; then
+  state=$(printf '%s' "$PULUMI_BACKEND_URL" | sed -E 's#^([a-z]+://[^:/@]*):[^@]*@#\1:***@#')
+else state=$HYPERSCALER_STATE_DIR; fi
+say "ready: pulumi v$HYPERSCALER_PULUMI_VERSION, state in $state; run: source scripts/env.sh"

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { run } from "../support/run";
 import { ok, TestProject, SHARED_CPUS } from "../support/stack";
 import { docker, dockerTry } from "../support/docker";
-import { fencedBlocks, guideFiles, MAIN_PROCEDURES } from "../support/runbook";
+import { MAIN_PROCEDURES, runProcedure } from "../support/runbook";
 import { nodeNames, nodeState } from "../support/slurm";
 
 // The operations guides' procedures, run exactly as written (the blocks tagged
@@ -15,31 +15,16 @@ import { nodeNames, nodeState } from "../support/slurm";
 const stack = `rb${process.pid}`;
 const project = new TestProject();
 const backupDir = fs.mkdtempSync(path.join(os.tmpdir(), "hyperscaler-runbook-backups-"));
-const blocks = guideFiles().flatMap(fencedBlocks);
-const tagged = (key: "runbook" | "expect", id: string) => blocks.filter((b) => b.tags[key] === id).map((b) => b.text);
 const ctl = (...cmd: string[]) => docker(["exec", `${stack}-controller`, ...cmd]);
 const computeNodes = () => nodeNames(ctl);
 const manifest = () => project.output(stack, "manifest");
 const psql = (sql: string) => docker(["exec", "-u", "postgres", `${stack}-postgres`, "psql", "-X", "-At", "-d", "appdb", "-c", sql]).trim();
-const normal = (s: string) => s.replace(/\s+/g, " ").trim();
 const ran: string[] = [];
 
-/** Runs a procedure as the guide writes it, and checks every line of its expected output appears. */
 function procedure(id: string): string {
-  const script = [...tagged("runbook", "session"), ...tagged("runbook", id)].join("\n");
-  expect(tagged("runbook", id).length, `no block tagged runbook=${id}`).toBeGreaterThan(0);
-  const r = run("bash", ["-e", "-o", "pipefail", "-c", script], {
-    cwd: project.dir,
-    env: { ...project.backend.env, STACK: stack, HYPERSCALER_OPERATOR: "runbook", BACKUP_DIR: backupDir },
-  });
-  expect(r.code, `${id} failed:\n${r.output}`).toBe(0);
-  const lines = r.output.split("\n").map(normal);
-  for (const want of tagged("expect", id).join("\n").split("\n").filter((l) => l.trim())) {
-    const pattern = new RegExp(want.split("…").map((part) => normal(part).replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join(".*"));
-    expect(lines.some((l) => pattern.test(l)), `${id}: expected a line like\n  ${want}\nin:\n${r.output}`).toBe(true);
-  }
+  const output = runProcedure(id, { cwd: project.dir, env: { ...project.backend.env, STACK: stack, HYPERSCALER_OPERATOR: "runbook", BACKUP_DIR: backupDir } });
   ran.push(id);
-  return r.output;
+  return output;
 }
 
 beforeAll(() => {

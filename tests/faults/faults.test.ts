@@ -1,7 +1,6 @@
-import { spawn } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { REPO, run, TEST_PASSPHRASE } from "../support/run";
-import { ok, SHARED_CPUS, TestProject } from "../support/stack";
+import { REPO, run } from "../support/run";
+import { ok, pulumiInBackground, SHARED_CPUS, TestProject } from "../support/stack";
 import { docker, dockerTry } from "../support/docker";
 import { jobState as slurmJobState } from "../support/slurm";
 import { waitFor } from "../support/wait";
@@ -20,17 +19,7 @@ const hostnames = (n: number) => ctl("srun", `-N${n}`, "hostname").trim().split(
 const engineAnswers = () => dockerTry(["info"]).code === 0;
 
 /** `pulumi up` in the background, so that a fault can strike while it runs. */
-function upInBackground(): Promise<{ code: number; output: string }> {
-  return new Promise((resolve) => {
-    const child = spawn("pulumi", ["up", "--yes", "--skip-preview", "--stack", stack, "--non-interactive"], {
-      cwd: project.dir, env: { PULUMI_CONFIG_PASSPHRASE: TEST_PASSPHRASE, ...process.env, ...project.backend.env },
-    });
-    let output = "";
-    child.stdout.on("data", (d) => (output += d));
-    child.stderr.on("data", (d) => (output += d));
-    child.on("close", (code) => resolve({ code: code ?? -1, output }));
-  });
-}
+const upInBackground = () => pulumiInBackground(["up", "--yes", "--skip-preview", "--stack", stack], project.dir, project.backend.env);
 /** Starts the Docker engine the way setup does, when it is not answering. */
 const startEngine = () => { if (!engineAnswers()) ok(run("bash", ["scripts/setup.sh", "docker"], { cwd: REPO })); };
 

@@ -5,7 +5,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { configFrom, mixedValues } from "../support/config";
 import { REPO } from "../support/run";
-import { jobState as slurmJobState } from "../support/slurm";
+import { jobState as slurmJobState, nodeState } from "../support/slurm";
 import { waitFor } from "../support/wait";
 import { buildRoleImage, docker, dockerTry, envList, newMungeKey } from "../support/docker";
 
@@ -151,7 +151,7 @@ describe("rendered configs in a real SLURM cluster", () => {
   });
 
   it("brings a restarted node back each time slurmctld reads its first seconds as a reboot", async () => {
-    const state = () => dockerTry(["exec", container("controller"), "sinfo", "-h", "-n", "cpu001", "-o", "%t"]).stdout.trim().split("\n")[0];
+    const state = () => nodeState(ctl, "cpu001");
     const since = String(Math.floor(Date.now() / 1000));
     docker(["restart", "-t", "5", container("cpu001")]);
     await waitFor("cpu001 to be resumed after its restart", () => /resumed after its container \(re\)start/.test(docker(["logs", "--since", since, container("cpu001")])), 60);

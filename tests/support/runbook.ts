@@ -1,7 +1,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse } from "shell-quote";
-import { REPO } from "./run";
+import { expect } from "vitest";
+import { REPO, run } from "./run";
 
 // Reads the operations guides the way the tests need them: fenced blocks (with their
 // `runbook=<id>` / `expect=<id>` tags), procedures (### sections with a checklist), and
@@ -108,4 +109,24 @@ export function simpleCommands(script: string): string[][] {
     flush();
   }
   return out;
+}
+
+/**
+ * Runs a guide's procedure as written (the blocks tagged runbook=ID, after the shell
+ * preparation tagged runbook=session) and checks that every line of its expected output
+ * (expect=ID, `…` for what varies) appears. Returns the output.
+ */
+export function runProcedure(id: string, opts: { cwd: string; env: NodeJS.ProcessEnv }): string {
+  const blocks = guideFiles().flatMap(fencedBlocks);
+  const tagged = (key: "runbook" | "expect", tag: string) => blocks.filter((b) => b.tags[key] === tag).map((b) => b.text);
+  const normal = (s: string) => s.replace(/\s+/g, " ").trim();
+  expect(tagged("runbook", id).length, `no block tagged runbook=${id}`).toBeGreaterThan(0);
+  const r = run("bash", ["-e", "-o", "pipefail", "-c", [...tagged("runbook", "session"), ...tagged("runbook", id)].join("\n")], opts);
+  expect(r.code, `${id} failed:\n${r.output}`).toBe(0);
+  const lines = r.output.split("\n").map(normal);
+  for (const want of tagged("expect", id).join("\n").split("\n").filter((l) => l.trim())) {
+    const pattern = new RegExp(want.split("…").map((part) => normal(part).replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join(".*"));
+    expect(lines.some((l) => pattern.test(l)), `${id}: expected a line like\n  ${want}\nin:\n${r.output}`).toBe(true);
+  }
+  return r.output;
 }

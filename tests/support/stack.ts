@@ -1,7 +1,19 @@
+import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { expect } from "vitest";
-import { run, RunResult, tempBackend, tempProject } from "./run";
+import { run, RunResult, tempBackend, tempProject, TEST_PASSPHRASE } from "./run";
+
+/** `pulumi ARGS` in the background, so that something else can happen while it runs (a fault, a second update). */
+export function pulumiInBackground(args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<{ code: number; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn("pulumi", [...args, "--non-interactive"], { cwd, env: { PULUMI_CONFIG_PASSPHRASE: TEST_PASSPHRASE, ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    child.stdout.on("data", (d) => (output += d));
+    child.stderr.on("data", (d) => (output += d));
+    child.on("close", (code) => resolve({ code: code ?? -1, output }));
+  });
+}
 
 /** Fails the test with the command's output unless it succeeded. */
 export function ok(r: RunResult): RunResult {
