@@ -59,18 +59,21 @@ start() {
     case "$1" in --network) network=$2; shift 2 ;; *) echo "$usage" >&2; exit 64 ;; esac
   done
   docker info >/dev/null 2>&1 || fail "no Docker engine answers (DOCKER_HOST=${DOCKER_HOST:-unset}); run: bash scripts/setup.sh"
+  docker image inspect "$HYPERSCALER_BASE_IMAGE" >/dev/null 2>&1 || fail "no base image $HYPERSCALER_BASE_IMAGE on this engine; run: bash scripts/setup.sh"
   # The image is named by what it is built from, so a changed script upgrades the server.
   image="hyperscaler/state-server:$(cat "$HYPERSCALER_REPO"/images/postgres/* "$HYPERSCALER_REPO"/images/common/* | sha256sum | cut -c1-12)"
   if ! docker image inspect "$image" >/dev/null 2>&1; then
     say "building $image on ${HYPERSCALER_BASE_IMAGE}"
     docker build -q --build-arg "BASE_IMAGE=$HYPERSCALER_BASE_IMAGE" -t "$image" -f "$HYPERSCALER_REPO/images/postgres/Dockerfile" "$HYPERSCALER_REPO/images" >/dev/null
   fi
+  # A server made from another image or on another port is made again around its volumes.
   if docker inspect "$name" >/dev/null 2>&1; then
-    if [ "$(docker inspect -f '{{.Config.Image}}' "$name")" = "$image" ]; then
-      running || docker start "$name" >/dev/null
+    if [ "$(docker inspect -f '{{.Config.Image}}' "$name")" != "$image" ]; then
+      say "upgrading $name to $image (the data volume stays)"; docker rm -f "$name" >/dev/null
+    elif [ "$(docker inspect -f '{{(index (index .HostConfig.PortBindings "5432/tcp") 0).HostPort}}' "$name")" != "$port" ]; then
+      say "moving $name to port $port (the data volume stays)"; docker rm -f "$name" >/dev/null
     else
-      say "upgrading $name to $image (the data volume stays)"
-      docker rm -f "$name" >/dev/null
+      running || docker start "$name" >/dev/null || fail "$name does not start: docker logs $name"
     fi
   fi
   for v in data backups; do
@@ -81,7 +84,8 @@ start() {
       --cap-drop ALL --cap-add CHOWN --cap-add DAC_OVERRIDE --cap-add FOWNER --cap-add SETGID --cap-add SETUID --cap-add KILL \
       --security-opt no-new-privileges --memory 512m \
       -e "HYPERSCALER_CLUSTER=$name" -p "127.0.0.1:$port:5432" \
-      -v "$name-data:/var/lib/postgresql/data" -v "$name-backups:/backups" "$image" >/dev/null
+      -v "$name-data:/var/lib/postgresql/data" -v "$name-backups:/backups" "$image" >/dev/null ||
+      { docker rm -f "$name" >/dev/null 2>&1; fail "$name did not start (is 127.0.0.1:$port taken? choose another with HYPERSCALER_STATE_PORT); its volumes are kept"; }
     # The superuser's password is needed once, to initialise the volume; nothing keeps it
     # (the tools log in as postgres over the local socket).
     [ -n "$fresh" ] && new_password | in_server hyperscaler-install /run/hyperscaler/superuser-password 0400 root:root >/dev/null

@@ -1,4 +1,5 @@
 import * as fs from "node:fs";
+import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -171,5 +172,20 @@ describe("stacks in PostgreSQL, shared by a team", () => {
     guide("state-restore");
     expect(audit(auditor)).toEqual(history);
     expect(ok(stateServer("status")).stdout).toMatch(/stacks: 1\b/);
+  });
+
+  it("refuses a port that is taken, naming the setting, and loses nothing", async () => {
+    const taken = net.createServer().listen(0, "127.0.0.1");
+    await new Promise((r) => taken.once("listening", r));
+    try {
+      const busy = String((taken.address() as net.AddressInfo).port);
+      const r = run("bash", [path.join(REPO, "scripts/state-server.sh"), "start"], { env: { ...serverEnv, HYPERSCALER_STATE_PORT: busy } });
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain(`is 127.0.0.1:${busy} taken? choose another with HYPERSCALER_STATE_PORT`);
+    } finally {
+      taken.close();
+    }
+    ok(stateServer("start"));
+    ok(pulumi(alice, "preview", "--expect-no-changes"));
   });
 });
