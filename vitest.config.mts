@@ -9,5 +9,7 @@ export default defineConfig({
     hookTimeout: 300_000,
     // One line per test as it ends: a CI log that stops shows the last test that finished.
     reporters: ["verbose"],
+    // An interrupted run (Ctrl-C, a CI timeout) still removes what its tests made.
+    globalSetup: ["tests/support/interrupt-cleanup.ts"],
   },
 });
