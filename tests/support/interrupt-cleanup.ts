@@ -26,8 +26,9 @@ function cleanUp(): void {
   const docker = (...args: string[]) => spawnSync("docker", args, { encoding: "utf8", timeout: 60_000 }).stdout ?? "";
   for (const [kind, list] of [["container", ["ps", "-a", "--format", "{{.Names}}"]], ["network", ["network", "ls", "--format", "{{.Name}}"]], ["volume", ["volume", "ls", "--format", "{{.Name}}"]]] as const) {
     const names = docker(...list).trim().split("\n").filter((n) => n && ours(n));
-    if (names.length) docker(kind, "rm", ...(kind === "container" ? ["-f"] : []), ...names);
-    if (names.length) console.error(`interrupted: removed ${kind}s ${names.join(" ")}`);
+    if (names.length === 0) continue;
+    docker(kind, "rm", ...(kind === "container" ? ["-f"] : []), ...names);
+    console.error(`interrupted: removed ${kind}s ${names.join(" ")}`);
   }
 }
 

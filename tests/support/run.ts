@@ -21,20 +21,19 @@ export const TEST_PASSPHRASE = "hyperscaler-tests-only";
 export const COMMAND_LIMIT_S = Number(process.env.HYPERSCALER_TEST_COMMAND_LIMIT_S ?? 600);
 
 /** Runs a command to completion (no shell), returning exit code and output. */
-export function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string | Buffer; limitS?: number } = {}): RunResult {
-  const limitS = opts.limitS ?? COMMAND_LIMIT_S;
+export function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string | Buffer } = {}): RunResult {
   const r = spawnSync(cmd, args, {
     cwd: opts.cwd ?? REPO,
     env: { PULUMI_CONFIG_PASSPHRASE: TEST_PASSPHRASE, ...process.env, ...opts.env },
     encoding: "utf8",
     input: opts.input,
     maxBuffer: 1024 * 1024 * 1024,
-    timeout: limitS * 1000,
+    timeout: COMMAND_LIMIT_S * 1000,
     killSignal: "SIGKILL",
   });
   // Only the first words: a command line may carry a value the test would rather not print.
   if ((r.error as NodeJS.ErrnoException | undefined)?.code === "ETIMEDOUT") {
-    throw new Error(`\`${[cmd, ...args.slice(0, 4)].join(" ")} ...\` did not finish in ${limitS} s (HYPERSCALER_TEST_COMMAND_LIMIT_S); its output so far:\n${r.stdout ?? ""}${r.stderr ?? ""}`);
+    throw new Error(`\`${[cmd, ...args.slice(0, 4)].join(" ")} ...\` did not finish in ${COMMAND_LIMIT_S} s (HYPERSCALER_TEST_COMMAND_LIMIT_S); its output so far:\n${r.stdout ?? ""}${r.stderr ?? ""}`);
   }
   if (r.error) throw r.error;
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, output: r.stdout + r.stderr };
