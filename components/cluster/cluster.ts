@@ -1,12 +1,12 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { applicationRoles, ClusterSpec, clusterSpec, ComputeNodeSpec, CONTROLLER_HOST, GRAFANA_DB_ROLE, StackConfig } from "../config";
+import { applicationRoles, cdiDeviceName, ClusterSpec, clusterSpec, ComputeNodeSpec, CONTROLLER_HOST, GpuSpec, GRAFANA_DB_ROLE, StackConfig } from "../config";
 import { CLUSTER_LABEL, clusterVolume, containerCommand, dockerLabels } from "../docker";
 import { RoleImage } from "../images";
 import { Monitoring } from "../monitoring";
 import { MungeKey } from "../munge";
 import { Postgres } from "../postgres";
-import { WorkstationNode } from "../node";
+import { WorkstationNode, WorkstationNodeArgs } from "../node";
 import { compressHostlist, computeNodeEnv, contentHash, renderCgroupConf, renderGresConf, renderSlurmConf, ScrapeHost } from "../render";
 
 /** Seconds `pulumi up` waits for every node to answer before it fails the update. */
@@ -159,10 +159,9 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
     name: string, node: ComputeNodeSpec, common: Omit<ConstructorParameters<typeof WorkstationNode>[1], "hostname" | "containerName" | "role" | "cpus" | "memoryMiB">,
     controller: WorkstationNode, container: string,
   ) {
-    const devices = node.gpus?.hostDevices.map((hostPath, i) => ({ hostPath, containerPath: `/dev/nvidia${i}` })) ?? [];
     const computeNode = new WorkstationNode(`${name}-${node.name}`, {
       ...common, hostname: node.name, containerName: container, role: "compute",
-      cpus: node.cpus, memoryMiB: node.memoryMiB, devices,
+      cpus: node.cpus, memoryMiB: node.memoryMiB, gpus: node.gpus && gpuAccess(node.gpus),
       env: computeNodeEnv(this.spec, node),
     }, { parent: this });
     // Scale-in: deleting this (before the node's container, which it depends on) drains
@@ -176,5 +175,17 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
       dockerHost: common.dockerHost,
     }, { parent: this, dependsOn: [controller.container, computeNode.container, computeNode.keyInstalled] });
     return { node: computeNode, membership };
+  }
+}
+
+/** How a node's container gets its GPUs, by the group's `access`. */
+function gpuAccess(gpus: GpuSpec): NonNullable<WorkstationNodeArgs["gpus"]> {
+  switch (gpus.access) {
+    case "toolkit": return { gpus: `device=${gpus.ids.join(",")}` };
+    case "cdi": return { cdiDevices: gpus.ids.map(cdiDeviceName) };
+    case "devices": return {
+      devices: gpus.devices.map((d) => ({ hostPath: d.host, containerPath: d.node })),
+      hostFiles: gpus.driverFiles.map((f) => ({ hostPath: f.host, containerPath: f.node })),
+    };
   }
 }

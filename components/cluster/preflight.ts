@@ -1,6 +1,9 @@
 import * as fs from "node:fs";
-import { containerSizes, gpuDevices, StackConfig } from "../config";
+import * as path from "node:path";
+import { parse as parseYaml } from "yaml";
+import { cdiDeviceName, containerSizes, GpuSpec, gpuSpec, StackConfig } from "../config";
 import { dockerSync } from "../docker";
+import type { SpawnSyncReturns } from "node:child_process";
 import type { ClusterManifest } from "./cluster";
 
 /** What the Docker host has: `docker info`'s NCPU and MemTotal. */
@@ -64,18 +67,15 @@ export function hostProblems(config: StackConfig): string[] {
       ? `hyperscaler:dockerHost: the Docker engine at ${config.dockerHost} did not answer (${r.stderr.trim()}); start it, or fix the address with: pulumi config set hyperscaler:dockerHost <url>`
       : `the Docker engine did not answer (${r.stderr.trim()}); run scripts/setup.sh, which starts it`];
   }
-  const info = docker("info", "--format", "{{.NCPU}} {{.MemTotal}}");
-  const [ncpu, memBytes] = info.stdout.trim().split(" ").map(Number);
+  const info = docker("info", "--format", "{{.NCPU}} {{.MemTotal}} {{.CgroupVersion}}");
+  const [ncpu, memBytes, cgroupVersion] = info.stdout.trim().split(" ").map(Number);
   if (info.status === 0 && ncpu > 0 && memBytes > 0) problems.push(...sizeProblems(config, { cpus: ncpu, memoryMiB: Math.floor(memBytes / 2 ** 20) }));
+  if (Object.keys(config.nodeGroups).length > 0) problems.push(...cgroupProblems(cgroupVersion));
   // Device paths are the host's own only when the engine is local.
   const local = !host || host.startsWith("unix://");
   for (const [name, group] of Object.entries(config.nodeGroups)) {
-    const devices = group.gpus?.hostDevices ?? gpuDevices(group.gpus?.count ?? 0);
-    const missing = local ? devices.filter((d) => !fs.existsSync(d)) : [];
-    if (missing.length > 0) {
-      problems.push(`hyperscaler:nodeGroups.${name}.gpus.hostDevices: ${missing.join(", ")} not on this host; ` +
-        "list the GPU device files the nodes should get (ls /dev/nvidia*), or remove gpus from the group");
-    }
+    const gpus = group.gpus && gpuSpec(group.gpus);
+    if (gpus) problems.push(...gpuProblems(`hyperscaler:nodeGroups.${name}.gpus`, gpus, { local, baseImage: config.baseImage, docker }));
   }
   // An official PostgreSQL image is used as it is on the host: no pull in the middle of an update.
   const pgImage = config.postgres?.image;
@@ -92,6 +92,84 @@ export function hostProblems(config: StackConfig): string[] {
     }
   }
   return problems;
+}
+
+/**
+ * The Docker host's cgroup version (`docker info`'s CgroupVersion) against what slurmd
+ * needs: SLURM 22.05 (Debian bookworm's) always loads a cgroup plugin, and on cgroup v2
+ * that plugin needs systemd or a writable cgroup tree, which an unprivileged container
+ * does not have (its cgroup2 is mounted read-only): slurmd would not start, and the update
+ * would fail at validation with containers made. Seen on a cgroup v2 host (tests/device).
+ */
+export function cgroupProblems(cgroupVersion: number): string[] {
+  if (cgroupVersion !== 2) return [];
+  return ["hyperscaler:dockerHost: this Docker host runs cgroup v2 (docker info: CgroupVersion 2), where slurmd of SLURM 22.05 " +
+    "(Debian bookworm's) cannot start in an unprivileged container (its cgroup plugin needs systemd or a writable cgroup tree); " +
+    "boot the host with cgroup v1 (kernel parameter systemd.unified_cgroup_hierarchy=0) or point hyperscaler:dockerHost at an engine that runs it"];
+}
+
+/**
+ * Whether the Docker host can give a group's nodes their GPUs the way `access` says:
+ * `devices`: the files exist (checked where the engine is this machine); `toolkit` and
+ * `cdi`: a throwaway container gets the GPUs (the toolkit, or the CDI spec and an engine
+ * that reads it, and the GPUs themselves must be there).
+ */
+function gpuProblems(at: string, gpus: GpuSpec, host: { local: boolean; baseImage: string; docker: (...args: string[]) => SpawnSyncReturns<string> }): string[] {
+  const tryContainer = (...flags: string[]) => host.docker("run", "--rm", "--pull", "never", "--network", "none", ...flags, "--entrypoint", "true", host.baseImage);
+  const why = (r: SpawnSyncReturns<string>) => (r.stderr || r.stdout).trim().split("\n")[0].replace(/^docker: /, "");
+  switch (gpus.access) {
+    case "devices": {
+      if (!host.local) return [];
+      const missing = (paths: string[]) => paths.filter((p) => !fs.existsSync(p));
+      const gpuFiles = missing(gpus.devices.slice(0, gpus.count).map((d) => d.host));
+      const control = missing(gpus.devices.slice(gpus.count).map((d) => d.host));
+      const driver = missing(gpus.driverFiles.map((f) => f.host));
+      return [
+        ...(gpuFiles.length ? [`${at}.hostDevices: ${gpuFiles.join(", ")} not on this host; list the GPU device files the nodes should get (ls /dev/nvidia*) or their numbers in ${at}.ids, or remove gpus from the group`] : []),
+        ...(control.length ? [`${at}.controlDevices: ${control.join(", ")} not on this host; CUDA needs the driver's shared devices (nvidia-modprobe -u -c=0 makes nvidia-uvm's), or list the ones the host has`] : []),
+        ...(driver.length ? [`${at}.driverFiles: ${driver.join(", ")} not on this host; scripts/gpu-driver-files.sh lists this host's driver files`] : []),
+      ];
+    }
+    case "toolkit": {
+      const r = tryContainer("--gpus", `device=${gpus.ids.join(",")}`);
+      return r.status === 0 ? [] : [`${at}.access: the Docker host cannot give a container GPUs ${gpus.ids.join(",")} with the NVIDIA container toolkit (${why(r)}); ` +
+        "install the toolkit there (nvidia-ctk runtime configure --runtime=docker, then restart dockerd), fix ids, or use access: devices"];
+    }
+    case "cdi": {
+      const specProblems = host.local ? cdiSpecProblems(CDI_SPEC_DIRS, gpus.ids.map(cdiDeviceName)) : [];
+      if (specProblems.length) return [`${at}.ids: ${specProblems.join("; ")}; generate the spec with nvidia-ctk cdi generate --output=/etc/cdi/nvidia.yaml, or fix ids`];
+      const version = host.docker("version", "--format", "{{.Server.Version}}").stdout.trim();
+      if (Number(version.split(".")[0]) < 25) {
+        return [`${at}.access: CDI devices need Docker Engine 25 or newer with CDI on; this engine is ${version}: upgrade it, or use access: toolkit or devices`];
+      }
+      const r = tryContainer(...gpus.ids.flatMap((id) => ["--device", cdiDeviceName(id)]));
+      return r.status === 0 ? [] : [`${at}.access: the Docker host cannot give a container the CDI devices ${gpus.ids.map(cdiDeviceName).join(", ")} (${why(r)}); ` +
+        "turn CDI on in dockerd (\"features\": {\"cdi\": true} before Engine 28), generate the spec with nvidia-ctk cdi generate, or use access: toolkit or devices"];
+    }
+  }
+}
+
+/** Where Docker reads CDI specs unless its cdi-spec-dirs says otherwise. */
+export const CDI_SPEC_DIRS = ["/etc/cdi", "/var/run/cdi"];
+
+/**
+ * The CDI device names (`nvidia.com/gpu=0`) that no spec in `dirs` defines. A spec is a
+ * YAML or JSON file with a `kind` and `devices[].name`.
+ */
+export function cdiSpecProblems(dirs: readonly string[], names: readonly string[]): string[] {
+  const defined = new Set<string>();
+  const files = dirs.flatMap((d) => (fs.existsSync(d) ? fs.readdirSync(d).filter((f) => /\.(ya?ml|json)$/.test(f)).map((f) => path.join(d, f)) : []));
+  for (const file of files) {
+    try {
+      const spec = parseYaml(fs.readFileSync(file, "utf8")) as { kind?: string; devices?: { name?: string }[] };
+      for (const device of spec?.devices ?? []) if (spec.kind && device?.name) defined.add(`${spec.kind}=${device.name}`);
+    } catch (e) {
+      return [`the CDI spec ${file} does not parse (${(e as Error).message.split("\n")[0]})`];
+    }
+  }
+  const missing = names.filter((n) => !defined.has(n));
+  if (!missing.length) return [];
+  return [`no CDI spec in ${dirs.join(" or ")} defines ${missing.join(", ")}` + (defined.size ? ` (defined: ${[...defined].sort().join(", ")})` : "")];
 }
 
 /**

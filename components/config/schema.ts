@@ -24,6 +24,15 @@ const groupName = z.string().regex(/^[a-z]([a-z0-9-]{0,40}[a-z-])?$/, "must be l
 const positiveInt = (min: number, what: string) =>
   z.number().int(`must be a whole number of ${what}`).min(min, `must be at least ${min} ${what}`);
 
+const absolutePath = z.string().regex(/^\/[A-Za-z0-9_.+@/-]+$/, "must be an absolute path");
+const devicePath = z.string().regex(/^\/dev\/[A-Za-z0-9_./-]+$/, "must be a device path under /dev");
+
+/** `HOST` or `HOST:NODE`, as `docker run --device` and `-v` write a host path and where the node sees it. */
+const hostMapping = (node: z.ZodString, message: string) => z.string().refine((v) => {
+  const [host, inNode, ...rest] = v.split(":");
+  return rest.length === 0 && absolutePath.safeParse(host).success && node.safeParse(inNode ?? host).success;
+}, message);
+
 const nodeGroupSchema = z.strictObject({
   /** Number of compute nodes (containers) in the group; remove the group to have none. */
   count: z.number().int("must be a whole number of nodes").min(1, "must be at least 1 node (remove the group to have none)").max(999, "must be at most 999 nodes a group"),
@@ -37,12 +46,39 @@ const nodeGroupSchema = z.strictObject({
     /** GRES type, e.g. `a100`: required so jobs can ask for a model. */
     type: z.string().regex(/^[a-z0-9_]+$/, "must be a GRES type such as 'a100' (lowercase letters, digits, '_')").optional(),
     /**
-     * Host device files passed to each node of the group, one per GPU; the node sees
-     * them as /dev/nvidia0, /dev/nvidia1, ... (SLURM's gres/gpu counts only GPUs with a
-     * device file).
-     * @default - /dev/nvidia0 ... /dev/nvidia<count-1>
+     * How the nodes get the GPUs. `toolkit`: the NVIDIA container toolkit on the Docker host
+     * (`docker run --gpus device=<ids>`: devices, driver libraries and nvidia-smi).
+     * `cdi`: CDI devices `nvidia.com/gpu=<id>` from the host's CDI spec (Docker Engine 25
+     * or newer with CDI on). `devices`: no toolkit; the device files below and the host's
+     * driver files (`driverFiles`) are passed in as they are.
+     * @default devices
      */
-    hostDevices: z.array(z.string().regex(/^\/dev\/[A-Za-z0-9_./-]+$/, "must be a device path under /dev")).optional(),
+    access: z.enum(["devices", "toolkit", "cdi"]).default("devices"),
+    /**
+     * Which of the host's GPUs, by number N of /dev/nvidiaN (nvidia-smi's index on almost
+     * every host); the node sees each as /dev/nvidiaN, as the toolkit does.
+     * @default - 0 ... count-1
+     */
+    ids: z.array(z.number().int("must be a whole GPU number").min(0, "must be a GPU number (N of /dev/nvidiaN), 0 or more")).optional(),
+    /**
+     * `devices` access: host device files standing in for the GPUs, one per id, seen in
+     * the node as /dev/nvidia<id> (e.g. fake devices in tests).
+     * @default - /dev/nvidia<id> for each id
+     */
+    hostDevices: z.array(absolutePath).optional(),
+    /**
+     * `devices` access: the driver's shared device files, `HOST[:NODE]` as with
+     * `docker run --device` (CUDA needs nvidiactl and nvidia-uvm).
+     * @default [/dev/nvidiactl, /dev/nvidia-uvm, /dev/nvidia-uvm-tools]
+     */
+    controlDevices: z.array(hostMapping(devicePath, "must be a device path under /dev, or HOST:NODE with NODE under /dev")).optional(),
+    /**
+     * `devices` access: the host's driver files mounted read-only, `HOST[:NODE]`: its
+     * libraries (libcuda.so.*, libnvidia-ml.so.*, ...) and nvidia-smi, which must match
+     * the host's kernel driver. `scripts/gpu-driver-files.sh` lists them for a host.
+     * @default []
+     */
+    driverFiles: z.array(hostMapping(absolutePath, "must be an absolute path, or HOST:NODE")).default([]),
   }).optional(),
   /** SLURM node features, in addition to the group's own name. @default [] */
   features: z.array(z.string().regex(/^[A-Za-z0-9_]+$/, "must be letters, digits or '_'")).default([]),
@@ -171,6 +207,10 @@ const monitoringSchema = z.strictObject({
     httpErrorPercent: levels(1, 5, 5, "percent", 100),
     /** p95 HTTP latency, ms (services exposing *http_request_duration_seconds). @default 500 / 2000 for 5 min */
     httpLatencyP95Ms: levels(500, 2000, 5, "ms"),
+    /** GPU core temperature, degrees Celsius (GPU nodes). @default 83 / 90 for 5 min */
+    gpuTemperatureCelsius: levels(83, 90, 5, "degrees Celsius"),
+    /** GPU memory in use, percent (GPU nodes). @default 90 / 98 for 15 min */
+    gpuMemoryPercent: levels(90, 98, 15, "percent", 100),
     /** Minutes a node (exporter or slurmd), the controller or PostgreSQL may be down before it pages. @default 2 */
     downForMin: positiveInt(1, "minutes").default(2),
     /** Minutes a node may stay drained for a reason the stack did not set. @default 5 */
@@ -310,6 +350,19 @@ export const stackConfigSchema = z.strictObject({
     if (g.gpus?.hostDevices && g.gpus.hostDevices.length !== g.gpus.count) {
       ctx.addIssue({ code: "custom", path: ["nodeGroups", name, "gpus", "hostDevices"],
         message: `lists ${g.gpus.hostDevices.length} devices for ${g.gpus.count} GPUs; give one device per GPU` });
+    }
+    const ids = g.gpus?.ids;
+    if (g.gpus && ids && (ids.length !== g.gpus.count || new Set(ids).size !== ids.length)) {
+      ctx.addIssue({ code: "custom", path: ["nodeGroups", name, "gpus", "ids"],
+        message: `lists ${ids.join(", ")} for ${g.gpus.count} GPUs; give ${g.gpus.count} different GPU numbers` });
+    }
+    if (g.gpus && g.gpus.access !== "devices") {
+      for (const field of ["hostDevices", "controlDevices", "driverFiles"] as const) {
+        if (g.gpus[field] && g.gpus[field].length > 0) {
+          ctx.addIssue({ code: "custom", path: ["nodeGroups", name, "gpus", field],
+            message: `is for access: devices; with access: ${g.gpus.access} the ${g.gpus.access === "toolkit" ? "toolkit" : "CDI spec"} brings the devices and driver files (remove it, or set access: devices)` });
+        }
+      }
     }
   }
   if (c.slurm.slurmctldPort === c.slurm.slurmdPort) {

@@ -1,4 +1,4 @@
-import { NODE_NUMBER_WIDTH, StackConfig } from "./schema";
+import { NODE_NUMBER_WIDTH, NodeGroupConfig, StackConfig } from "./schema";
 
 /** One compute node, as SLURM and Docker see it. */
 export interface ComputeNodeSpec {
@@ -7,10 +7,25 @@ export interface ComputeNodeSpec {
   readonly group: string;
   readonly cpus: number;
   readonly memoryMiB: number;
-  /** `hostDevices[i]` is seen in the node as `/dev/nvidia<i>`. */
-  readonly gpus?: { readonly count: number; readonly type: string; readonly hostDevices: readonly string[] };
+  readonly gpus?: GpuSpec;
   /** The group's name first, then its extra features. */
   readonly features: readonly string[];
+}
+
+/** A host path and where a node sees it (`docker run --device HOST:NODE`, `-v HOST:NODE:ro`). */
+export interface HostMapping { readonly host: string; readonly node: string }
+
+/** How a node gets its GPUs (hyperscaler:nodeGroups.<group>.gpus). */
+export interface GpuSpec {
+  readonly count: number;
+  readonly type: string;
+  readonly access: "devices" | "toolkit" | "cdi";
+  /** N of each GPU's /dev/nvidiaN, as the node sees it: what gres.conf names. */
+  readonly ids: readonly number[];
+  /** `devices` access: the GPUs' device files, then the driver's shared ones. */
+  readonly devices: readonly HostMapping[];
+  /** `devices` access: the host's driver libraries and tools, mounted read-only. */
+  readonly driverFiles: readonly HostMapping[];
 }
 
 export interface PartitionSpec {
@@ -76,18 +91,39 @@ export function nodeName(group: string, index: number): string {
   return `${group}${String(index).padStart(NODE_NUMBER_WIDTH, "0")}`;
 }
 
-/** The device files a node with `count` GPUs sees: /dev/nvidia0 ... /dev/nvidia<count-1>. */
-export function gpuDevices(count: number): string[] {
-  return Array.from({ length: count }, (_, i) => `/dev/nvidia${i}`);
+/** The driver's shared device files CUDA opens beside a GPU's own (what the toolkit passes in). */
+export const CONTROL_DEVICES = ["/dev/nvidiactl", "/dev/nvidia-uvm", "/dev/nvidia-uvm-tools"] as const;
+
+/** A GPU's name in the host's CDI spec, as `nvidia-ctk cdi generate` writes it. */
+export const cdiDeviceName = (id: number) => `nvidia.com/gpu=${id}`;
+
+/** A GPU's device file, in the node and (by default) on the host. */
+export const gpuDevicePath = (id: number) => `/dev/nvidia${id}`;
+
+const mapping = (v: string): HostMapping => {
+  const [host, node] = v.split(":");
+  return { host, node: node ?? host };
+};
+
+/** What a group's `gpus` config means for each of its nodes. */
+export function gpuSpec(gpus: NonNullable<NodeGroupConfig["gpus"]>): GpuSpec | undefined {
+  if (!gpus.type) return undefined;
+  const ids = gpus.ids ?? Array.from({ length: gpus.count }, (_, i) => i);
+  const devices = gpus.access !== "devices" ? [] : [
+    ...ids.map((id, i) => ({ host: gpus.hostDevices?.[i] ?? gpuDevicePath(id), node: gpuDevicePath(id) })),
+    ...(gpus.controlDevices ?? CONTROL_DEVICES).map(mapping),
+  ];
+  return { count: gpus.count, type: gpus.type, access: gpus.access, ids, devices, driverFiles: gpus.driverFiles.map(mapping) };
 }
 
 export function clusterSpec(config: StackConfig): ClusterSpec {
   const nodes: ComputeNodeSpec[] = [];
   for (const [group, g] of Object.entries(config.nodeGroups)) {
+    const gpus = g.gpus && gpuSpec(g.gpus);
     for (let i = 1; i <= g.count; i++) {
       nodes.push({
         name: nodeName(group, i), group, cpus: g.cpus, memoryMiB: g.memoryMiB,
-        ...(g.gpus?.type ? { gpus: { count: g.gpus.count, type: g.gpus.type, hostDevices: g.gpus.hostDevices ?? gpuDevices(g.gpus.count) } } : {}),
+        ...(gpus ? { gpus } : {}),
         features: [group, ...g.features.filter((f) => f !== group)],
       });
     }

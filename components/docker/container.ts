@@ -28,6 +28,12 @@ export interface HardenedContainerArgs {
   readonly devices?: readonly { hostPath: string; containerPath: string }[];
   /** Named volumes and where they are mounted. @default [] */
   readonly volumes?: readonly { volume: pulumi.Input<string>; path: string; readOnly?: boolean }[];
+  /** Host files mounted read-only: the container sees each at `containerPath`. @default [] */
+  readonly hostFiles?: readonly { hostPath: string; containerPath: string }[];
+  /** GPUs through the NVIDIA container toolkit, as `docker run --gpus` takes them (`device=0,1`). @default - none */
+  readonly gpus?: string;
+  /** CDI devices (`nvidia.com/gpu=0`), as `docker run --device` takes them on Docker Engine 25+. @default [] */
+  readonly cdiDevices?: readonly string[];
   /** Ports published on the host's 127.0.0.1 only. @default [] */
   readonly localPorts?: readonly { host: number; container: number }[];
   /** Memory limit, in MiB (no swap beyond it); updated in place. */
@@ -68,6 +74,10 @@ export function hardenedContainer(name: string, args: HardenedContainerArgs, opt
     },
     devices: (args.devices ?? []).map((d) => ({ hostPath: d.hostPath, containerPath: d.containerPath, permissions: "rwm" })),
     volumes: (args.volumes ?? []).map((v) => ({ volumeName: v.volume, containerPath: v.path, readOnly: v.readOnly ?? false })),
+    // Only where used: a stack deployed before these existed previews no change.
+    ...(args.hostFiles?.length ? { mounts: args.hostFiles.map((f) => ({ type: "bind", source: f.hostPath, target: f.containerPath, readOnly: true })) } : {}),
+    ...(args.gpus ? { gpus: args.gpus } : {}),
+    ...(args.cdiDevices?.length ? { deviceRequests: [{ driver: "cdi", deviceIds: [...args.cdiDevices] }] } : {}),
     ports: (args.localPorts ?? []).map((p) => ({ internal: p.container, external: p.host, ip: "127.0.0.1", protocol: "tcp" })),
     labels: dockerLabels(args.labels ?? {}),
     mustRun: true,

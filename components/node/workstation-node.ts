@@ -2,7 +2,7 @@ import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "node:path";
-import { CLUSTER_LABEL, containerCommand, DAEMON_CAPABILITIES, hardenedContainer } from "../docker";
+import { CLUSTER_LABEL, containerCommand, DAEMON_CAPABILITIES, hardenedContainer, HardenedContainerArgs } from "../docker";
 import { MungeKey } from "../munge";
 
 /** A config file delivered into the node. */
@@ -28,8 +28,8 @@ export interface WorkstationNodeArgs {
   readonly cpus: number;
   /** Memory limit of the container, in MiB. */
   readonly memoryMiB: number;
-  /** Host devices (GPUs). @default [] */
-  readonly devices?: readonly { hostPath: string; containerPath: string }[];
+  /** The node's GPUs, as the container gets them. @default - none */
+  readonly gpus?: Pick<HardenedContainerArgs, "devices" | "hostFiles" | "gpus" | "cdiDevices">;
   /** Named volumes and where they are mounted. @default [] */
   readonly volumes?: readonly { volume: pulumi.Input<string>; path: string }[];
   /** Extra environment for the entrypoint. @default {} */
@@ -79,7 +79,7 @@ export class WorkstationNode extends pulumi.ComponentResource {
       network: args.network,
       env: { HYPERSCALER_ROLE: args.role, ...args.env },
       capabilities: [...DAEMON_CAPABILITIES],
-      devices: [...(args.devices ?? [])],
+      ...args.gpus,
       volumes: [...(args.volumes ?? [])],
       memoryMiB: args.memoryMiB,
       cpus: args.cpus,

@@ -154,6 +154,23 @@ function families(spec: AlertSpec): Family[] {
       series: [series("hyperscaler_munge_ok", NODE, flat(1)), series("hyperscaler_munge_credential_errors_total", NODE, counter(2))],
       evalMin: down + 6, firing: [{ ...NODE, severity: "critical" }] }),
   ];
+  // GPU nodes: their metrics come from nvidia-smi (images/slurm/gpu-metrics.sh).
+  const GPU = { instance: "gpu001:9100", job: "node", node: "gpu001", role: "compute", gpu: "0", uuid: "GPU-0", model: "NVIDIA H100" };
+  const GPU_NODE = { instance: "gpu001:9100", job: "node", node: "gpu001", role: "compute" };
+  const gpus = (expected: number, visible: number) =>
+    [series("hyperscaler_gpus_expected", GPU_NODE, flat(expected)), series("hyperscaler_gpus_visible", GPU_NODE, flat(visible))];
+  out.push(
+    leveled("GpuTemperatureHigh", "GPU temperature", "C", "hyperscaler_gpu_temperature_celsius", t.gpuTemperatureCelsius, GPU,
+      (v) => [series("hyperscaler_gpu_temperature_celsius", GPU, flat(v))], false),
+    leveled("GpuMemoryHigh", "GPU memory use", "%", "100 * hyperscaler_gpu_memory_used_bytes / hyperscaler_gpu_memory_total_bytes",
+      t.gpuMemoryPercent, GPU, (v) => [
+        series("hyperscaler_gpu_memory_total_bytes", GPU, flat(100 * 2 ** 30)),
+        series("hyperscaler_gpu_memory_used_bytes", GPU, flat(v * 2 ** 30)),
+      ], false),
+    condition({ alert: "GpuMissing", severity: "critical", forMin: down, expr: "hyperscaler_gpus_visible < hyperscaler_gpus_expected",
+      summary: "{{ $labels.node }} sees fewer GPUs than its group declares (nvidia-smi missing, failing, or a GPU gone)" }, GPU_NODE,
+    gpus(2, 1), [{ why: "every GPU answers", series: gpus(2, 2) }, { why: "the node has no GPUs", series: gpus(0, 0) }]),
+  );
   if (spec.postgres) {
     const pg = { instance: "postgres:9187", job: "postgres" };
     out.push(condition({ alert: "PostgresDown", severity: "critical", forMin: down, expr: 'pg_up == 0 or up{job="postgres"} == 0',

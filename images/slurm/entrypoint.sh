@@ -6,6 +6,7 @@
 # (SLURM's configless mode), and get new ones on `scontrol reconfigure`.
 set -eu
 role=${HYPERSCALER_ROLE:?set HYPERSCALER_ROLE to controller or compute}
+hyperscaler-driver-libraries
 # Metrics from the start, so a node stuck waiting for its key shows (munge_ok 0).
 hyperscaler-node-exporter &
 hyperscaler-metrics-loop &

@@ -1,6 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
+import * as preflight from "../../components/cluster/preflight";
 import { parse } from "yaml";
 import { beforeAll, describe, expect, it } from "vitest";
 import { devValues, mixedValues } from "../support/config";
@@ -69,10 +71,76 @@ describe("HyperscalerCluster under mocks", () => {
       expect(c.opts.deleteBeforeReplace).toBe(true);
     }
     const gpu = containers.find((c) => c.name === "lab-gpu001")!;
-    expect(gpu.props.devices).toEqual([
-      { hostPath: "/dev/nvidia0", containerPath: "/dev/nvidia0", permissions: "rwm" },
-      { hostPath: "/dev/nvidia1", containerPath: "/dev/nvidia1", permissions: "rwm" },
-    ]);
+    expect(gpu.props.devices).toEqual(["nvidia0", "nvidia1", "nvidiactl", "nvidia-uvm", "nvidia-uvm-tools"]
+      .map((d) => ({ hostPath: `/dev/${d}`, containerPath: `/dev/${d}`, permissions: "rwm" })));
+  });
+
+  it("preflight refuses a cgroup v2 Docker host by name and with the fix (slurmd cannot start unprivileged there), and passes v1", () => {
+    expect(preflight.cgroupProblems(1)).toEqual([]);
+    expect(preflight.cgroupProblems(2).join("\n")).toMatch(/^hyperscaler:dockerHost: this Docker host runs cgroup v2 .* systemd\.unified_cgroup_hierarchy=0/);
+  });
+
+  describe("gives GPU nodes their GPUs the way the group's access says", () => {
+    const gpuNode = (gpus: Record<string, unknown>) => {
+      const { registered } = build({ ...devValues, nodeGroups: { gpu: { count: 1, gpus: { count: 2, type: "h100", ...gpus } } } });
+      const node = registered.filter(isContainer).find((c) => c.name === "dev-gpu001")!;
+      const env = outputOf(node.props.envs as pulumi.Output<string[]>);
+      return Object.assign({}, node.props, { env }) as Record<string, unknown> & { env: Promise<string[]> };
+    };
+
+    it("devices: the chosen GPUs and the driver's devices as on the host, driver files read-only, libraries on the loader's path", async () => {
+      const node = gpuNode({ ids: [2, 3], controlDevices: ["/dev/nvidiactl", "/tmp/fake/uvm:/dev/nvidia-uvm"],
+        driverFiles: ["/usr/lib/x86_64-linux-gnu/libcuda.so.580.1", "/opt/drv/nvidia-smi:/usr/bin/nvidia-smi", "/usr/local/nvidia/lib64/libnvidia-ml.so.1"] });
+      expect(node.devices).toEqual([
+        { hostPath: "/dev/nvidia2", containerPath: "/dev/nvidia2", permissions: "rwm" },
+        { hostPath: "/dev/nvidia3", containerPath: "/dev/nvidia3", permissions: "rwm" },
+        { hostPath: "/dev/nvidiactl", containerPath: "/dev/nvidiactl", permissions: "rwm" },
+        { hostPath: "/tmp/fake/uvm", containerPath: "/dev/nvidia-uvm", permissions: "rwm" },
+      ]);
+      expect(node.mounts).toEqual([
+        { type: "bind", source: "/usr/lib/x86_64-linux-gnu/libcuda.so.580.1", target: "/usr/lib/x86_64-linux-gnu/libcuda.so.580.1", readOnly: true },
+        { type: "bind", source: "/opt/drv/nvidia-smi", target: "/usr/bin/nvidia-smi", readOnly: true },
+        { type: "bind", source: "/usr/local/nvidia/lib64/libnvidia-ml.so.1", target: "/usr/local/nvidia/lib64/libnvidia-ml.so.1", readOnly: true },
+      ]);
+      expect(await node.env).toEqual(expect.arrayContaining(["HYPERSCALER_GPU_COUNT=2",
+        "HYPERSCALER_DRIVER_LIBRARY_DIRS=/usr/lib/x86_64-linux-gnu:/usr/local/nvidia/lib64"]));
+      expect(node.gpus).toBeUndefined();
+      expect(node.deviceRequests).toBeUndefined();
+    });
+
+    it("toolkit: docker's --gpus with the chosen GPUs, compute and utility driver parts, no device files of its own", async () => {
+      const node = gpuNode({ access: "toolkit", ids: [1, 0] });
+      expect(node.gpus).toBe("device=1,0");
+      expect(node.devices).toEqual([]);
+      expect(node.mounts).toBeUndefined();
+      expect(await node.env).toEqual(expect.arrayContaining(["HYPERSCALER_GPU_COUNT=2", "NVIDIA_DRIVER_CAPABILITIES=compute,utility"]));
+    });
+
+    it("cdi: preflight finds each GPU in the host's CDI specs (YAML or JSON, as nvidia-ctk writes them) or names what is missing", () => {
+      const dirs = [fs.mkdtempSync(path.join(os.tmpdir(), "cdi-a-")), fs.mkdtempSync(path.join(os.tmpdir(), "cdi-b-"))];
+      try {
+        fs.writeFileSync(path.join(dirs[0], "nvidia.yaml"), [
+          'cdiVersion: "0.6.0"', "kind: nvidia.com/gpu", "devices:",
+          "  - name: \"0\"", "    containerEdits: { deviceNodes: [{ path: /dev/nvidia0 }] }",
+          "  - name: all", "    containerEdits: { deviceNodes: [{ path: /dev/nvidia0 }] }",
+          "containerEdits: { deviceNodes: [{ path: /dev/nvidiactl }] }"].join("\n"));
+        fs.writeFileSync(path.join(dirs[1], "extra.json"), JSON.stringify({ cdiVersion: "0.6.0", kind: "nvidia.com/gpu", devices: [{ name: "1", containerEdits: {} }] }));
+        expect(preflight.cdiSpecProblems(dirs, ["nvidia.com/gpu=0", "nvidia.com/gpu=1"])).toEqual([]);
+        expect(preflight.cdiSpecProblems(dirs, ["nvidia.com/gpu=0", "nvidia.com/gpu=2"])).toEqual([
+          `no CDI spec in ${dirs.join(" or ")} defines nvidia.com/gpu=2 (defined: nvidia.com/gpu=0, nvidia.com/gpu=1, nvidia.com/gpu=all)`]);
+        fs.writeFileSync(path.join(dirs[1], "broken.yaml"), "kind: [");
+        expect(preflight.cdiSpecProblems(dirs, ["nvidia.com/gpu=0"])[0]).toMatch(/^the CDI spec .*broken\.yaml does not parse/);
+      } finally {
+        for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+      }
+    });
+
+    it("cdi: a CDI device request naming each GPU", () => {
+      const node = gpuNode({ access: "cdi" });
+      expect(node.deviceRequests).toEqual([{ driver: "cdi", deviceIds: ["nvidia.com/gpu=0", "nvidia.com/gpu=1"] }]);
+      expect(node.devices).toEqual([]);
+      expect(node.gpus).toBeUndefined();
+    });
   });
 
   it("keeps the MUNGE key secret: a RandomPassword rotated by its epoch keeper, every delivery's stdin secret, none in the manifest", async () => {

@@ -10,7 +10,7 @@ import { waitFor } from "../support/wait";
 
 // Partition layouts other than "one default partition over everything": a group only in a
 // non-default partition, a group in two partitions, partitions with MaxTime, a GPU group on
-// fake devices (/dev/null seen as /dev/nvidia0), and prod's own layout. Each deploys,
+// a stand-in device (/dev/null seen as /dev/nvidia0), and prod's own layout. Each deploys,
 // validates, scales, rotates and scales in, with jobs in every partition completing.
 const project = new TestProject();
 const clusterOf = (stack: string) => stack;
@@ -61,7 +61,7 @@ describe("several partitions: one group outside the default, one in two, MaxTime
       "  hyperscaler:nodeGroups:",
       "    cpu: { count: 1, memoryMiB: 256 }",
       "    big: { count: 1, memoryMiB: 256 }",
-      "    gpu: { count: 1, memoryMiB: 256, gpus: { count: 1, type: fake, hostDevices: [/dev/null] } }",
+      "    gpu: { count: 1, memoryMiB: 256, gpus: { count: 1, type: fake, hostDevices: [/dev/null], controlDevices: [] } }",
       "  hyperscaler:partitions:",
       "    batch: { nodeGroups: [cpu, big], default: true }",
       "    long: { nodeGroups: [big], maxTimeMin: 1440 }",
@@ -144,7 +144,8 @@ describe("prod's own layout, with fake GPU devices and a passphrase of its own",
   it("deploys Pulumi.prod.yaml's layout end to end, protections and backups on", () => {
     const prod = parseYaml(fs.readFileSync(path.join(REPO, "Pulumi.prod.yaml"), "utf8")).config;
     prod["hyperscaler:clusterName"] = cluster;
-    prod["hyperscaler:nodeGroups"].gpu.gpus.hostDevices = ["/dev/null"]; // prod's one GPU per node, faked
+    // prod's one GPU per node, faked: no toolkit here, so a stand-in device file.
+    prod["hyperscaler:nodeGroups"].gpu.gpus = { count: 1, type: "a100", hostDevices: ["/dev/null"], controlDevices: [] };
     // prod asks for 25 CPUs and about 31 GiB; this 2-core, 24 GiB machine lets them share.
     prod["hyperscaler:overcommit"] = { cpu: 13, memory: 2 };
     ok(pulumi("stack", "init"));

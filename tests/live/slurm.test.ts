@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { clusterSpec, ComputeNodeSpec } from "../../components/config";
+import { clusterSpec, ComputeNodeSpec, HostMapping } from "../../components/config";
 import { compressHostlist, computeNodeEnv, renderCgroupConf, renderGresConf, renderSlurmConf } from "../../components/render";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -15,7 +15,7 @@ const cluster = `hslive${process.pid}`;
 const net = `${cluster}-net`;
 const spec = clusterSpec(configFrom({
   clusterName: cluster,
-  nodeGroups: { cpu: { count: 2, cpus: 1, memoryMiB: 256 }, gpu: { count: 1, cpus: 1, memoryMiB: 256, gpus: { count: 2, type: "a100", hostDevices: ["/dev/null", "/dev/zero"] } } },
+  nodeGroups: { cpu: { count: 2, cpus: 1, memoryMiB: 256 }, gpu: { count: 1, cpus: 1, memoryMiB: 256, gpus: { count: 2, type: "a100", hostDevices: ["/dev/null", "/dev/zero"], controlDevices: [] } } },
 }));
 const files = {
   "/etc/slurm/slurm.conf": renderSlurmConf(spec),
@@ -30,11 +30,11 @@ const ctl = (...cmd: string[]) => docker(["exec", container("controller"), ...cm
 const install = (host: string, path: string, mode: string, owner: string, content: string | Buffer) =>
   docker(["exec", "-i", container(host), "hyperscaler-install", path, mode, owner], content);
 
-function start(host: string, env: string[], mungeKey: Buffer, devices: readonly string[] = [],
+function start(host: string, env: string[], mungeKey: Buffer, devices: readonly HostMapping[] = [],
   cluster: { name: (host: string) => string; net: string; files: Record<string, string> } = { name: container, net, files }) {
   docker(["run", "-d", "--name", cluster.name(host), "--hostname", host, "--network", cluster.net,
     // Stand-in GPUs: any host device file works for SLURM's count-by-device-file.
-    ...devices.flatMap((d, i) => ["--device", `${d}:/dev/nvidia${i}`]),
+    ...devices.flatMap((d) => ["--device", `${d.host}:${d.node}`]),
     "--cap-drop", "ALL", "--cap-add", "CHOWN", "--cap-add", "DAC_OVERRIDE", "--cap-add", "FOWNER", "--cap-add", "SETUID",
     "--cap-add", "SETGID", "--cap-add", "KILL", "--security-opt", "no-new-privileges", ...env.flatMap((e) => ["-e", e]), image]);
   const put = (path: string, mode: string, owner: string, content: string | Buffer) =>
@@ -44,7 +44,7 @@ function start(host: string, env: string[], mungeKey: Buffer, devices: readonly 
   put("/etc/munge/munge.key", "0400", "munge:munge", mungeKey);
 }
 const startNode = (node: ComputeNodeSpec, mungeKey = key) =>
-  start(node.name, ["HYPERSCALER_ROLE=compute", ...envList(computeNodeEnv(spec, node))], mungeKey, node.gpus?.hostDevices);
+  start(node.name, ["HYPERSCALER_ROLE=compute", ...envList(computeNodeEnv(spec, node))], mungeKey, node.gpus?.devices);
 const jobState = (id: string) => slurmJobState(ctl, id);
 let monitoringImage: string;
 /** What a node's exporter serves, fetched from inside the cluster network. */
@@ -211,7 +211,8 @@ describe("rendered configs in a real SLURM cluster", () => {
       // One node of each group, registered the way the stack registers them (dynamic, its group's node set).
       for (const name of ["cpu001", "gpu001"]) {
         const node = mixedSpec.nodes.find((n) => n.name === name)!;
-        start(name, ["HYPERSCALER_ROLE=compute", ...envList(computeNodeEnv(mixedSpec, node))], key, node.gpus ? ["/dev/null", "/dev/zero"] : [], mixed);
+        start(name, ["HYPERSCALER_ROLE=compute", ...envList(computeNodeEnv(mixedSpec, node))], key,
+          node.gpus ? [{ host: "/dev/null", node: "/dev/nvidia0" }, { host: "/dev/zero", node: "/dev/nvidia1" }] : [], mixed);
       }
       const mctl = (...cmd: string[]) => docker(["exec", mixed.name("controller"), ...cmd]);
       await waitFor("both nodes to register with the mixed controller", () =>
