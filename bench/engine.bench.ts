@@ -6,6 +6,7 @@ import { clusterSpec } from "../components/config";
 import { computeNodeEnv, renderCgroupConf, renderGresConf, renderSlurmConf } from "../components/render";
 import { configFrom } from "../tests/support/config";
 import { docker, dockerTry, envList, newMungeKey } from "../tests/support/docker";
+import { run } from "../tests/support/run";
 import { ok, SHARED_CPUS, TestProject } from "../tests/support/stack";
 import { median, report, RUNS, since } from "./report";
 
@@ -32,29 +33,64 @@ function timedUp(): { seconds: number; touched: { op: string; name: string }[] }
   return { seconds: since(t0), touched: plan };
 }
 
+/** The dev-sized cluster outside the stack: its rendered configs, and each host with its environment. */
+function peerCluster(name: string) {
+  const spec = clusterSpec(configFrom({ clusterName: name, nodeGroups: { cpu: { count: NODES, memoryMiB: 256 } } }));
+  const files: [string, string][] = [["/etc/slurm/slurm.conf", renderSlurmConf(spec)], ["/etc/slurm/cgroup.conf", renderCgroupConf()], ["/etc/slurm/gres.conf", renderGresConf(spec)]];
+  const hosts = [["controller", "HYPERSCALER_ROLE=controller"],
+    ...spec.nodes.map((n) => [n.name, "HYPERSCALER_ROLE=compute", ...envList(computeNodeEnv(spec, n))])];
+  return { files, hosts, image: `hyperscaler/slurm:${stack}` };
+}
+
+/** Waits until `srun -N<nodes>` runs on the cluster whose controller is `controller`; the seconds since t0. */
+function firstJob(controller: string, t0: number, nodes = NODES): number {
+  while (dockerTry(["exec", controller, "srun", "-N", String(nodes), "--immediate=1", "hostname"]).code !== 0) {
+    if (since(t0) > 120) throw new Error(`${controller}: no job ran in 120 s`);
+  }
+  return since(t0);
+}
+
 /** The floor: the same cluster from plain `docker run` and `docker exec`, the fewest steps there are. */
 function plainDocker(): number {
   const name = `plain${process.pid}`;
-  const spec = clusterSpec(configFrom({ clusterName: name, nodeGroups: { cpu: { count: NODES, memoryMiB: 256 } } }));
-  const image = `hyperscaler/slurm:${stack}`;
-  const files: [string, string][] = [["/etc/slurm/slurm.conf", renderSlurmConf(spec)], ["/etc/slurm/cgroup.conf", renderCgroupConf()], ["/etc/slurm/gres.conf", renderGresConf(spec)]];
+  const { files, hosts, image } = peerCluster(name);
   const key = newMungeKey();
   const t0 = performance.now();
   docker(["network", "create", `${name}-net`]);
   // Configs to the controller only: compute nodes fetch theirs from it (configless).
-  const hosts = [["controller", "HYPERSCALER_ROLE=controller"],
-    ...spec.nodes.map((n) => [n.name, "HYPERSCALER_ROLE=compute", ...envList(computeNodeEnv(spec, n))])];
   for (const [host, ...env] of hosts) {
     docker(["run", "-d", "--name", `${name}-${host}`, "--hostname", host, "--network", `${name}-net`, ...env.flatMap((e) => ["-e", e]), image]);
     if (host === "controller") for (const [p, text] of files) docker(["exec", "-i", `${name}-${host}`, "hyperscaler-install", p, "0644", "root:root"], text);
     docker(["exec", "-i", `${name}-${host}`, "hyperscaler-install", "/etc/munge/munge.key", "0400", "munge:munge"], key);
   }
-  while (dockerTry(["exec", `${name}-controller`, "srun", "-N", String(NODES), "--immediate=1", "hostname"]).code !== 0) {
-    if (since(t0) > 120) throw new Error("plain-docker cluster did not run a job in 120 s");
-  }
-  const seconds = since(t0);
+  const seconds = firstJob(`${name}-controller`, t0);
   dockerTry(["rm", "-f", ...hosts.map(([h]) => `${name}-${h}`)]);
   dockerTry(["network", "rm", `${name}-net`]);
+  return seconds;
+}
+
+/**
+ * The peer: the same cluster from a compose file, as slurm-docker-cluster users run theirs
+ * (configs and key as files beside it, mounted), `docker-compose up -d` to the first job.
+ * Debian's docker-compose (1.29, Python) is the one this machine has.
+ */
+function compose(): number {
+  const name = `compose${process.pid}`;
+  const { files, hosts, image } = peerCluster(name);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `hyperscaler-${name}-`));
+  for (const [p, text] of files) fs.writeFileSync(path.join(dir, path.basename(p)), text);
+  fs.writeFileSync(path.join(dir, "munge.key"), newMungeKey(), { mode: 0o400 });
+  const services = Object.fromEntries(hosts.map(([host, ...env]) => [host, {
+    image, hostname: host, container_name: `${name}-${host}`, environment: env,
+    volumes: ["./munge.key:/etc/munge/munge.key", ...(host === "controller" ? files.map(([p]) => `./${path.basename(p)}:${p}:ro`) : [])],
+  }]));
+  fs.writeFileSync(path.join(dir, "docker-compose.yml"), JSON.stringify({ version: "2.4", services }, null, 2));
+  const composeCmd = (...args: string[]) => run("docker-compose", ["-p", name, ...args], { cwd: dir });
+  const t0 = performance.now();
+  ok(composeCmd("up", "-d"));
+  const seconds = firstJob(`${name}-controller`, t0);
+  composeCmd("down", "-v");
+  fs.rmSync(dir, { recursive: true, force: true });
   return seconds;
 }
 
@@ -63,13 +99,42 @@ afterAll(() => {
   project.remove();
 });
 
+/**
+ * The add-one floor beside the stack's scale-up: a plain `docker run` of one more node into
+ * the stack's running cluster (its network, image, key), until a job step runs there; and
+ * the remove-one floor: drain it, delete it from SLURM, remove its container.
+ */
+function addRemoveOneFloor(): { add: number; remove: number } {
+  const name = "cpu009";
+  const container = `${stack}-floor-${name}`;
+  const spec = clusterSpec(configFrom({ clusterName: stack, nodeGroups: { cpu: { count: 9, memoryMiB: 256 } } }));
+  const node = spec.nodes.find((n) => n.name === name)!;
+  const image = docker(["inspect", "--format", "{{.Config.Image}}", `${stack}-cpu001`]).trim();
+  const key = Buffer.from(docker(["exec", `${stack}-cpu001`, "base64", "-w0", "/etc/munge/munge.key"]), "base64");
+  const t0 = performance.now();
+  docker(["run", "-d", "--name", container, "--hostname", name, "--network", `${stack}-net`,
+    ...envList({ HYPERSCALER_ROLE: "compute", ...computeNodeEnv(spec, node) }).flatMap((e) => ["-e", e]), image]);
+  docker(["exec", "-i", container, "hyperscaler-install", "/etc/munge/munge.key", "0400", "munge:munge"], key);
+  while (dockerTry(["exec", `${stack}-controller`, "srun", "-w", name, "--immediate=1", "hostname"]).code !== 0) {
+    if (since(t0) > 120) throw new Error(`${name} did not run a job in 120 s`);
+  }
+  const add = since(t0);
+  const t1 = performance.now();
+  ctl("scontrol", "update", `nodename=${name}`, "state=drain", "reason=floor");
+  ctl("scontrol", "delete", `nodename=${name}`);
+  docker(["rm", "-f", container]);
+  return { add, remove: since(t1) };
+}
+
 describe("engine (dev-sized cluster, real engine, local Docker)", () => {
-  it("time to first job: pulumi up from no containers vs plain docker", () => {
+  it("time to first job: pulumi up from no containers vs plain docker and docker-compose", () => {
+    ok(run("bash", ["scripts/setup.sh", "compose"])); // the peer's tool, Debian's docker-compose
     project.init(stack, `  hyperscaler:clusterName: ${stack}\n  hyperscaler:nodeGroups:\n    cpu:\n      count: ${NODES}\n      memoryMiB: 256\n` + SHARED_CPUS);
     ok(pulumi("up", "--yes")); // builds the image once; every timed run below finds it built
     ok(pulumi("destroy", "--yes"));
     const ups: number[] = [];
     const floors: number[] = [];
+    const composes: number[] = [];
     for (let i = 0; i < RUNS; i++) {
       const t0 = performance.now();
       ok(pulumi("up", "--yes", "--skip-preview")); // ends with srun across every compute node
@@ -77,10 +142,15 @@ describe("engine (dev-sized cluster, real engine, local Docker)", () => {
       expect(ctl("srun", "-N", String(NODES), "hostname").trim().split("\n").sort()).toEqual(["cpu001", "cpu002"]);
       if (i < RUNS - 1) ok(pulumi("destroy", "--yes"));
       floors.push(plainDocker());
+      composes.push(compose());
     }
-    report("time to first job, pulumi up", median(ups), "s", `runs: ${ups.map((t) => t.toFixed(1)).join(", ")}`);
-    report("time to first job, plain docker floor", median(floors), "s", `runs: ${floors.map((t) => t.toFixed(1)).join(", ")}`);
-    report("time to first job, ratio", median(ups) / median(floors), "x", "target <= 1.5");
+    const runs = (xs: number[]) => `runs: ${xs.map((t) => t.toFixed(1)).join(", ")}`;
+    report("time to first job, pulumi up", median(ups), "s", runs(ups));
+    report("time to first job, plain docker floor", median(floors), "s", runs(floors));
+    report("time to first job, docker-compose peer", median(composes), "s", runs(composes));
+    report("time to first job, pulumi up / floor", median(ups) / median(floors), "x", "target <= 2.0 (stretch 1.5)");
+    report("time to first job, docker-compose / floor", median(composes) / median(floors), "x");
+    report("time to first job, pulumi up / docker-compose", median(ups) / median(composes), "x", "target < 1");
   });
 
   it("scale up and down by one node: wall time and what the engine touched", () => {
@@ -98,6 +168,16 @@ describe("engine (dev-sized cluster, real engine, local Docker)", () => {
     }
     const describeTouched = (t: { op: string; name: string }[]) => t.map((s) => `${s.op} ${s.name}`).join(", ");
     const others = (t: { op: string; name: string }[]) => t.filter((s) => !s.name.includes("cpu003") && s.name !== `${stack}-validation`);
+    const addFloors: number[] = [];
+    const removeFloors: number[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      const floor = addRemoveOneFloor();
+      addFloors.push(floor.add); removeFloors.push(floor.remove);
+    }
+    report("add one node, plain docker floor", median(addFloors), "s", `runs: ${addFloors.map((t) => t.toFixed(1)).join(", ")}`);
+    report("remove one node, plain docker floor", median(removeFloors), "s", `runs: ${removeFloors.map((t) => t.toFixed(1)).join(", ")}`);
+    report("scale up / add-one floor", median(ups) / median(addFloors), "x", "target <= 2");
+    report("scale down / remove-one floor", median(downs) / median(removeFloors), "x");
     report("scale up by one node", median(ups), "s", `runs: ${ups.map((t) => t.toFixed(1)).join(", ")}`);
     report("scale up, resources touched", upTouched.length, "", describeTouched(upTouched));
     report("scale down by one node", median(downs), "s", `runs: ${downs.map((t) => t.toFixed(1)).join(", ")}`);

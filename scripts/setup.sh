@@ -121,6 +121,21 @@ step_providers() {
   done
 }
 
+# Installs a Debian package as step STEP. Another setup (or apt) may hold the package
+# lock: wait for it rather than fail.
+apt_install() {
+  local package=$1 step=$2
+  need_root "installing $package" "apt-get install $package"
+  run_step "$step" bash -c "apt-get -o DPkg::Lock::Timeout=600 update -qq && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq $package"
+}
+
+# --- compose: Debian's docker-compose, for the benchmark's compose peer (not a default step)
+step_compose() {
+  if command -v docker-compose >/dev/null; then say "compose: $(docker-compose version --short) present"; return; fi
+  apt_install docker-compose compose-install
+  say "compose: $(docker-compose version --short) installed"
+}
+
 # --- docker: use the engine that answers, else install Debian's and start it --------
 step_docker() {
   # dockerd lives in sbin, which a plain user's (or a CI runner's) PATH may leave out.
@@ -130,9 +145,7 @@ step_docker() {
     die "docker: DOCKER_HOST=$DOCKER_HOST does not answer; start that engine or unset DOCKER_HOST to use a local one"
   fi
   if ! command -v dockerd >/dev/null; then
-    need_root "installing docker.io" "apt-get install docker.io"
-    # Another setup (or apt) may hold the package lock: wait for it rather than fail.
-    run_step docker-install bash -c 'apt-get -o DPkg::Lock::Timeout=600 update -qq && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq docker.io'
+    apt_install docker.io docker-install
   fi
   need_root "starting dockerd" "dockerd &"
   # A dockerd already there is starting (let it answer) or still shutting down, its
@@ -175,7 +188,7 @@ step_base_image() {
   mkdir -p "$HYPERSCALER_CACHE/base"
   if [ ! -f "$tarball" ]; then
     need_root "debootstrap" "debootstrap --variant=minbase bookworm DIR"
-    command -v debootstrap >/dev/null || run_step debootstrap-install bash -c 'apt-get -o DPkg::Lock::Timeout=600 update -qq && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq debootstrap'
+    command -v debootstrap >/dev/null || apt_install debootstrap debootstrap-install
     run_step debootstrap make_rootfs_tarball "$tarball"
   fi
   run_step base-import docker import --change 'CMD ["/bin/bash"]' --change 'ENV LANG=C.UTF-8' \
@@ -185,9 +198,9 @@ step_base_image() {
 steps=("$@"); [ ${#steps[@]} -gt 0 ] || steps=(node engine providers docker base-image)
 for s in "${steps[@]}"; do
   case "$s" in
-    node|engine|providers|docker) "step_$s" ;;
+    node|engine|providers|docker|compose) "step_$s" ;;
     base-image) step_base_image ;;
-    *) die "unknown step '$s' (one of: node engine providers docker base-image)" ;;
+    *) die "unknown step '$s' (one of: node engine providers docker base-image compose)" ;;
   esac
 done
 # Where state is: your own backend (a password someone put in its URL masked), else the file one.

@@ -211,6 +211,11 @@ const monitoringSchema = z.strictObject({
     gpuTemperatureCelsius: levels(83, 90, 5, "degrees Celsius"),
     /** GPU memory in use, percent (GPU nodes). @default 90 / 98 for 15 min */
     gpuMemoryPercent: levels(90, 98, 15, "percent", 100),
+    /** A node whose GPUs SLURM has given to jobs while every one of them stays below this use: a GPU held but not used. @default below 5 % for 30 min */
+    gpuIdleWhileAllocated: z.strictObject({
+      utilizationPercent: z.number().positive("must be above 0 percent").max(100, "must be at most 100 percent").default(5),
+      forMin: positiveInt(1, "minutes").default(30),
+    }).prefault({}),
     /** Minutes a node (exporter or slurmd), the controller or PostgreSQL may be down before it pages. @default 2 */
     downForMin: positiveInt(1, "minutes").default(2),
     /** Minutes a node may stay drained for a reason the stack did not set. @default 5 */

@@ -157,6 +157,13 @@ function families(spec: AlertSpec): Family[] {
   // GPU nodes: their metrics come from nvidia-smi (images/slurm/gpu-metrics.sh).
   const GPU = { instance: "gpu001:9100", job: "node", node: "gpu001", role: "compute", gpu: "0", uuid: "GPU-0", model: "NVIDIA H100" };
   const GPU_NODE = { instance: "gpu001:9100", job: "node", node: "gpu001", role: "compute" };
+  const idle = t.gpuIdleWhileAllocated;
+  const ALLOCATED = { instance: "controller:9100", job: "node", node: "gpu001" };
+  /** `allocated` GPUs of gpu001 given to jobs, two GPUs there at `use` (0 to 1). */
+  const gpuUse = (allocated: number, use: number) => [
+    series("slurm_node_gpus_allocated", ALLOCATED, flat(allocated)),
+    ...["0", "1"].map((gpu) => series("hyperscaler_gpu_utilization_ratio", { ...GPU, gpu }, flat(use))),
+  ];
   const gpus = (expected: number, visible: number) =>
     [series("hyperscaler_gpus_expected", GPU_NODE, flat(expected)), series("hyperscaler_gpus_visible", GPU_NODE, flat(visible))];
   out.push(
@@ -170,6 +177,14 @@ function families(spec: AlertSpec): Family[] {
     condition({ alert: "GpuMissing", severity: "critical", forMin: down, expr: "hyperscaler_gpus_visible < hyperscaler_gpus_expected",
       summary: "{{ $labels.node }} sees fewer GPUs than its group declares (nvidia-smi missing, failing, or a GPU gone)" }, GPU_NODE,
     gpus(2, 1), [{ why: "every GPU answers", series: gpus(2, 2) }, { why: "the node has no GPUs", series: gpus(0, 0) }]),
+    // Allocation comes from slurmctld (on the controller), use from the node: matched by node.
+    condition({ alert: "GpuIdleWhileAllocated", severity: "warning", forMin: idle.forMin,
+      expr: `slurm_node_gpus_allocated > 0 and on (node) max by (node) (hyperscaler_gpu_utilization_ratio) < ${idle.utilizationPercent / 100}`,
+      summary: `{{ $labels.node }} has GPUs given to jobs, all below ${idle.utilizationPercent}% use for ${idle.forMin}m` }, ALLOCATED,
+    gpuUse(1, idle.utilizationPercent / 200), [
+      { why: "the GPUs are in use", series: gpuUse(1, Math.min(1, (idle.utilizationPercent * 4) / 100)) },
+      { why: "no job holds a GPU", series: gpuUse(0, 0) },
+    ]),
   );
   if (spec.postgres) {
     const pg = { instance: "postgres:9187", job: "postgres" };

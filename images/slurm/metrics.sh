@@ -59,3 +59,25 @@ sinfo -h -o '%R|%C|%D' 2>/dev/null | awk -F'|' '
     print "# HELP slurm_partition_nodes Nodes in a partition."; print "# TYPE slurm_partition_nodes gauge"
     for (p in t) printf "slurm_partition_nodes{partition=\"%s\"} %d\n", p, nodes[p]
   }'
+
+# GPUs given to jobs, per node with a gpu GRES (GpuIdleWhileAllocated matches it with the
+# node's use), from scontrol's GresUsed (`gpu:a100:1(IDX:0),...`; TRES leave GRES out
+# unless accounting tracks them).
+scontrol -d -o show node 2>/dev/null | awk '
+  / Gres=[^ ]*gpu/ {
+    match($0, /NodeName=[^ ]+/); node = substr($0, RSTART + 9, RLENGTH - 9)
+    alloc = 0
+    if (match($0, /GresUsed=[^ ]+/)) {
+      used = substr($0, RSTART + 9, RLENGTH - 9)
+      while (match(used, /gpu(:[A-Za-z0-9_]+)?:[0-9]+/)) {
+        item = substr(used, RSTART, RLENGTH); sub(/.*:/, "", item); alloc += item
+        used = substr(used, RSTART + RLENGTH)
+      }
+    }
+    line[++n] = sprintf("slurm_node_gpus_allocated{node=\"%s\"} %d", node, alloc)
+  }
+  END {
+    if (!n) exit
+    print "# HELP slurm_node_gpus_allocated GPUs of a node given to jobs."; print "# TYPE slurm_node_gpus_allocated gauge"
+    for (i = 1; i <= n; i++) print line[i]
+  }'

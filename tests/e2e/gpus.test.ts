@@ -101,7 +101,7 @@ describe("GPU nodes on fake devices (access: devices)", () => {
       .toEqual(["GPU 0: Fake GPU (UUID: GPU-fake-0)", "GPU 1: Fake GPU (UUID: GPU-fake-1)"]);
   });
 
-  it("publishes each GPU's temperature, use and memory to Prometheus, and how many answer", async () => {
+  it("publishes each GPU's temperature, use and memory to Prometheus, how many answer, and how many jobs hold", async () => {
     const query = (promql: string): { metric: Record<string, string>; value: [number, string] }[] =>
       JSON.parse(docker(["exec", `${stack}-prometheus`, "curl", "-fsS", "-G", "http://127.0.0.1:9090/api/v1/query", "--data-urlencode", `query=${promql}`])).data.result;
     await waitFor("GPU metrics in Prometheus", () => query('hyperscaler_gpu_temperature_celsius{node="gpu001"}').length === 2, 90);
@@ -111,10 +111,21 @@ describe("GPU nodes on fake devices (access: devices)", () => {
     expect(query('hyperscaler_gpu_utilization_ratio{gpu="0"}')[0].value[1]).toBe("0.07");
     expect(query('hyperscaler_gpus_visible{node="gpu001"}')[0].value[1]).toBe("2");
     expect(query('hyperscaler_gpus_expected{node="gpu001"}')[0].value[1]).toBe("2");
+    // What slurmctld has given to jobs, for GpuIdleWhileAllocated: both GPUs while a job holds them, none after.
+    await waitFor("the controller's GPU allocation in Prometheus", () => query('slurm_node_gpus_allocated{node="gpu001"}').length === 1, 60);
+    const holder = ctl("sbatch", "--parsable", "--gres=gpu:2", "--mem=64", "-o", "/dev/null", "--wrap", "sleep 60").trim();
+    try {
+      await waitFor("the GPU job to run", () => jobState(ctl, holder) === "RUNNING");
+      expect(ctl("hyperscaler-slurm-metrics")).toContain('slurm_node_gpus_allocated{node="gpu001"} 2');
+    } finally {
+      ctl("scancel", holder);
+    }
+    await waitFor("the GPU job to end", () => !/RUNNING|COMPLETING/.test(jobState(ctl, holder) ?? ""));
+    expect(ctl("hyperscaler-slurm-metrics")).toContain('slurm_node_gpus_allocated{node="gpu001"} 0');
     // The rules that watch them are loaded.
     const rules = JSON.parse(docker(["exec", `${stack}-prometheus`, "curl", "-fsS", "http://127.0.0.1:9090/api/v1/rules"])).data.groups
       .flatMap((g: { rules: { name: string }[] }) => g.rules.map((r) => r.name));
-    expect(rules).toEqual(expect.arrayContaining(["GpuTemperatureHigh", "GpuMemoryHigh", "GpuMissing"]));
+    expect(rules).toEqual(expect.arrayContaining(["GpuTemperatureHigh", "GpuMemoryHigh", "GpuMissing", "GpuIdleWhileAllocated"]));
   });
   it("scripts/gpu-check.sh walks the checks and says what fake GPUs lack: nvidia-smi lists them, CUDA finds no driver", () => {
     const r = run("bash", ["scripts/gpu-check.sh", "--stack", stack], { cwd: project.dir, env: project.backend.env });
@@ -123,6 +134,6 @@ describe("GPU nodes on fake devices (access: devices)", () => {
     expect(r.stdout).toMatch(/== 1\. a job given one GPU: nvidia-smi -L\nGPU 0: Fake GPU \(UUID: GPU-fake-0\)\nGPU 1: Fake GPU/);
     expect(r.stdout).toMatch(/== 2\. .*\ncuda-check: no CUDA driver in this node \(libcuda\.so\.1: cannot open shared object file.*\n(srun: error.*\n)?FAILED: the CUDA computation did not run/);
     expect(r.stdout).toMatch(/== 3\. [^\n]*\ncuda-check: no CUDA driver in this node .*\n(srun: error.*\n)?FAILED: CUDA did not run \(exit 1\), so this shows nothing/);
-    expect(r.stdout).toMatch(/gpu-check: FAILED on gpu001$/);
+    expect(r.stdout).toMatch(/^gpu-check: FAILED on gpu001$/m);
   });
 });
