@@ -75,7 +75,8 @@ export function hostProblems(config: StackConfig): string[] {
   const local = !host || host.startsWith("unix://");
   for (const [name, group] of Object.entries(config.nodeGroups)) {
     const gpus = group.gpus && gpuSpec(group.gpus);
-    if (gpus) problems.push(...gpuProblems(`hyperscaler:nodeGroups.${name}.gpus`, gpus, { local, baseImage: config.baseImage, docker }));
+    // The toolkit and CDI probes run the base image: where it is missing, that is the problem to report.
+    if (gpus) problems.push(...gpuProblems(`hyperscaler:nodeGroups.${name}.gpus`, gpus, { local, baseImage: r.status === 0 ? config.baseImage : undefined, docker }));
   }
   // An official PostgreSQL image is used as it is on the host: no pull in the middle of an update.
   const pgImage = config.postgres?.image;
@@ -114,8 +115,8 @@ export function cgroupProblems(cgroupVersion: number): string[] {
  * `cdi`: a throwaway container gets the GPUs (the toolkit, or the CDI spec and an engine
  * that reads it, and the GPUs themselves must be there).
  */
-function gpuProblems(at: string, gpus: GpuSpec, host: { local: boolean; baseImage: string; docker: (...args: string[]) => SpawnSyncReturns<string> }): string[] {
-  const tryContainer = (...flags: string[]) => host.docker("run", "--rm", "--pull", "never", "--network", "none", ...flags, "--entrypoint", "true", host.baseImage);
+function gpuProblems(at: string, gpus: GpuSpec, host: { local: boolean; baseImage?: string; docker: (...args: string[]) => SpawnSyncReturns<string> }): string[] {
+  const tryContainer = (image: string, ...flags: string[]) => host.docker("run", "--rm", "--pull", "never", "--network", "none", ...flags, "--entrypoint", "true", image);
   const why = (r: SpawnSyncReturns<string>) => (r.stderr || r.stdout).trim().split("\n")[0].replace(/^docker: /, "");
   switch (gpus.access) {
     case "devices": {
@@ -131,7 +132,8 @@ function gpuProblems(at: string, gpus: GpuSpec, host: { local: boolean; baseImag
       ];
     }
     case "toolkit": {
-      const r = tryContainer("--gpus", `device=${gpus.ids.join(",")}`);
+      if (!host.baseImage) return [];
+      const r = tryContainer(host.baseImage, "--gpus", `device=${gpus.ids.join(",")}`);
       return r.status === 0 ? [] : [`${at}.access: the Docker host cannot give a container GPUs ${gpus.ids.join(",")} with the NVIDIA container toolkit (${why(r)}); ` +
         "install the toolkit there (nvidia-ctk runtime configure --runtime=docker, then restart dockerd), fix ids, or use access: devices"];
     }
@@ -142,7 +144,8 @@ function gpuProblems(at: string, gpus: GpuSpec, host: { local: boolean; baseImag
       if (Number(version.split(".")[0]) < 25) {
         return [`${at}.access: CDI devices need Docker Engine 25 or newer with CDI on; this engine is ${version}: upgrade it, or use access: toolkit or devices`];
       }
-      const r = tryContainer(...gpus.ids.flatMap((id) => ["--device", cdiDeviceName(id)]));
+      if (!host.baseImage) return [];
+      const r = tryContainer(host.baseImage, ...gpus.ids.flatMap((id) => ["--device", cdiDeviceName(id)]));
       return r.status === 0 ? [] : [`${at}.access: the Docker host cannot give a container the CDI devices ${gpus.ids.map(cdiDeviceName).join(", ")} (${why(r)}); ` +
         "turn CDI on in dockerd (\"features\": {\"cdi\": true} before Engine 28), generate the spec with nvidia-ctk cdi generate, or use access: toolkit or devices"];
     }

@@ -81,6 +81,19 @@ describe("bad input fails before any resource exists, naming the config path", (
   });
 });
 
+describe("a missing base image with toolkit GPUs", () => {
+  it("is the one problem named: the GPU probe, which would run that image, does not run", () => {
+    const name = `badgpu${Math.random().toString(36).slice(2, 8)}`;
+    stackWith(name, "  hyperscaler:clusterName: bad11\n  hyperscaler:baseImage: hyperscaler/no-such-base:1\n  hyperscaler:nodeGroups:\n" +
+      "    gpu:\n      count: 1\n      gpus: { count: 1, type: a100, access: toolkit }\n");
+    const r = project.pulumi(name, "up", "--yes");
+    expect(r.code).not.toBe(0);
+    expect(r.output).toMatch(/hyperscaler:baseImage: image 'hyperscaler\/no-such-base:1' is not on the Docker host/);
+    expect(r.output).not.toMatch(/gpus\.access/);
+    expect(resourceCount(name)).toBe(0);
+  });
+});
+
 describe("the dev stack's life with jobs running", () => {
   it("deploys from nothing to a cluster that runs a job on every compute node", () => {
     const up = timed("deploy", () => pulumi("up", "--yes"));
