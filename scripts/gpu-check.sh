@@ -34,14 +34,23 @@ if [ -z "$node" ]; then
   [ -n "$node" ] || { echo "gpu-check: no node with a gpu GRES (sinfo -N -o '%N %G'); give a node group gpus in the stack config" >&2; exit 65; }
 fi
 partition=$(slurm sinfo -a -h -N -n "$node" -o '%P' | tr -d '*' | head -1)
-job() { slurm srun -p "$partition" -w "$node" --time=5 "$@"; }
+# job [SRUN_OPTION...] -- COMMAND...: the command's output (both streams), then srun's own messages.
+# srun writes a task's stderr and its own errors from different threads, in either order.
+job() {
+  local options=() errors rc=0
+  while [ "$1" != -- ]; do options+=("$1"); shift; done; shift
+  errors=$(mktemp)
+  slurm srun -p "$partition" -w "$node" --time=5 "${options[@]}" sh -c '"$@" 2>&1' job "$@" 2>"$errors" || rc=$?
+  cat "$errors"; rm -f "$errors"
+  return "$rc"
+}
 failed=0
 step() { echo; echo "== $1"; }
 fail() { echo "FAILED: $1"; failed=1; }
 
 echo "gpu-check: node $node, partition $partition, $(slurm scontrol show node "$node" | grep -o 'Gres=[^ ]*')"
 step "1. a job given one GPU: nvidia-smi -L"
-if out=$(job --gres=gpu:1 nvidia-smi -L 2>&1); then
+if out=$(job --gres=gpu:1 -- nvidia-smi -L); then
   echo "$out"
   grep -q '^GPU [0-9]' <<<"$out" || fail "nvidia-smi listed no GPU"
 else
@@ -49,7 +58,7 @@ else
 fi
 
 step "2. a job given one GPU: a CUDA computation on it"
-if out=$(job --gres=gpu:1 hyperscaler-cuda-check 2>&1); then
+if out=$(job --gres=gpu:1 -- hyperscaler-cuda-check); then
   echo "$out"
   [ "$(grep -c '^cuda-check: GPU ' <<<"$out")" = 1 ] || fail "the job saw more than the one GPU it was given"
 else
@@ -57,7 +66,7 @@ else
 fi
 
 step "3. a job given no GPU: CUDA sees none"
-rc=0; out=$(job hyperscaler-cuda-check 2>&1) || rc=$?
+rc=0; out=$(job -- hyperscaler-cuda-check) || rc=$?
 echo "$out"
 case "$rc" in
   2) ;;
@@ -66,7 +75,7 @@ case "$rc" in
 esac
 
 step "4. a job given no GPU: what nvidia-smi still lists (device files are not confined)"
-job nvidia-smi -L 2>&1 || true
+job -- nvidia-smi -L || true
 
 echo
 if [ "$failed" = 0 ]; then echo "gpu-check: passed on $node"; else echo "gpu-check: FAILED on $node"; fi

@@ -132,8 +132,8 @@ describe("GPU nodes on fake devices (access: devices)", () => {
     expect(r.code, r.output).toBe(1);
     expect(r.stdout).toMatch(/^gpu-check: node gpu001, partition batch, Gres=gpu:fake:2/m);
     expect(r.stdout).toMatch(/== 1\. a job given one GPU: nvidia-smi -L\nGPU 0: Fake GPU \(UUID: GPU-fake-0\)\nGPU 1: Fake GPU/);
-    expect(r.stdout).toMatch(/== 2\. .*\ncuda-check: no CUDA driver in this node \(libcuda\.so\.1: cannot open shared object file.*\n(srun: error.*\n)?FAILED: the CUDA computation did not run/);
-    expect(r.stdout).toMatch(/== 3\. [^\n]*\ncuda-check: no CUDA driver in this node .*\n(srun: error.*\n)?FAILED: CUDA did not run \(exit 1\), so this shows nothing/);
+    expect(r.stdout).toMatch(/== 2\. .*\ncuda-check: no CUDA driver in this node \(libcuda\.so\.1: cannot open shared object file.*\nsrun: error: gpu001: task 0: Exited with exit code 1\nFAILED: the CUDA computation did not run/);
+    expect(r.stdout).toMatch(/== 3\. [^\n]*\ncuda-check: no CUDA driver in this node .*\nsrun: error: gpu001: task 0: Exited with exit code 1\nFAILED: CUDA did not run \(exit 1\), so this shows nothing/);
     expect(r.stdout).toMatch(/^gpu-check: FAILED on gpu001$/m);
   });
 });
