@@ -1,6 +1,7 @@
 import * as docker from "@pulumi/docker";
+import { Accounting } from "../accounting";
 import * as pulumi from "@pulumi/pulumi";
-import { applicationRoles, cdiDeviceName, ClusterSpec, clusterSpec, ComputeNodeSpec, CONTROLLER_HOST, GpuSpec, GRAFANA_DB_ROLE, StackConfig } from "../config";
+import { ACCOUNTING_DATABASE, applicationRoles, cdiDeviceName, DBD_HOST, MARIADB_HOST, ClusterSpec, clusterSpec, ComputeNodeSpec, CONTROLLER_HOST, GpuSpec, GRAFANA_DB_ROLE, StackConfig } from "../config";
 import { CLUSTER_LABEL, clusterVolume, containerCommand, dockerLabels } from "../docker";
 import { RoleImage } from "../images";
 import { Monitoring } from "../monitoring";
@@ -31,6 +32,7 @@ export interface ClusterManifest {
   image: string;
   postgres?: { container: string; databases: string[]; backup: { intervalMin: number; retain: number }; passwordEpochs: Record<string, number> };
   monitoring?: { prometheus: string; alertmanager: string; grafana?: string; scrapedNodes: number; alertRulesHash: string };
+  accounting?: { slurmdbd: string; mariadb: string; database: string; passwordEpoch: number; backup: { intervalMin: number; retain: number } };
 }
 
 /**
@@ -47,6 +49,8 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
   readonly postgres?: Postgres;
   /** Prometheus, Alertmanager (and Grafana), when the config has monitoring. */
   readonly monitoring?: Monitoring;
+  /** slurmdbd, MariaDB and the declared accounts, users and QOS, when the config has accounting. */
+  readonly accounting?: Accounting;
 
   constructor(name: string, args: HyperscalerClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("hyperscaler:cluster:HyperscalerCluster", name, {}, opts);
@@ -81,6 +85,9 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
       volumes: [{ volume: controllerState.name, path: "/var/spool/slurmctld" }],
       cpus: config.controller.cpus, memoryMiB: config.controller.memoryMiB,
       afterFileUpdate: ["scontrol", "reconfigure"],
+      // slurmctld loads its accounting plugin only at start: turning accounting on or off
+      // restarts it in a new container (its state stays on the volume).
+      env: spec.accounting ? { HYPERSCALER_DBD: `${spec.accounting.dbdHost}:${spec.accounting.dbdPort}` } : {},
     }, { parent: this });
 
     // Only an update (a new key) pauses and resumes; creating them does nothing.
@@ -89,8 +96,14 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
     }, { parent: this, dependsOn });
     pauseMade(rotation("pause", [controller.container]));
 
+    const accounting = this.accounting = config.accounting && spec.accounting && new Accounting(`${name}-accounting`, {
+      cluster, config: config.accounting, spec: spec.accounting, passwordEpoch: config.rotation.accountingPasswordEpoch,
+      baseImage: config.baseImage, network: network.name, protect: config.protect, node: common,
+      sacctmgr: { container: controller.containerName, after: [controller.keyInstalled] },
+    }, { parent: this });
+
     const compute = spec.nodes.map((node) => this.computeNode(name, node, common, controller, containerName(node.name)));
-    const resumed = rotation("resume", [controller.keyInstalled, ...compute.map((c) => c.node.keyInstalled)]);
+    const resumed = rotation("resume", [controller.keyInstalled, ...compute.map((c) => c.node.keyInstalled), ...(accounting ? [accounting.dbd.keyInstalled] : [])]);
 
     const hostlist = compressHostlist(spec.nodes.map((n) => n.name));
     const ready = [controller.keyInstalled, resumed, ...compute.flatMap((c) => [c.node.keyInstalled, c.membership])];
@@ -115,10 +128,12 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
       { host: CONTROLLER_HOST, role: "controller" },
       ...spec.nodes.map((n): ScrapeHost => ({ host: n.name, role: "compute", group: n.group })),
       ...(postgres ? [{ host: "postgres", role: "postgres" } as const] : []),
+      ...(accounting ? [{ host: DBD_HOST, role: "dbd" } as const, { host: MARIADB_HOST, role: "mariadb" } as const] : []),
     ];
     const monitoring = this.monitoring = config.monitoring && new Monitoring(`${name}-monitoring`, {
       cluster, config: config.monitoring, baseImage: config.baseImage, network: network.name, scrapeHosts, protect: config.protect,
       postgres: config.postgres && { databases, backupIntervalMin: config.postgres.backup.intervalMin },
+      accounting: config.accounting && { database: ACCOUNTING_DATABASE, backupIntervalMin: config.accounting.backup.intervalMin },
       grafanaDatabase: postgres?.logins[GRAFANA_DB_ROLE], scrapeHostsReady: ready, dockerHost,
     }, { parent: this });
 
@@ -130,8 +145,8 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
     }, { parent: this, dependsOn: [controller.keyInstalled] });
 
     this.manifest = pulumi.all([controller.containerName, version.stdout, mungeKey.fingerprint, image.imageId, postgres?.containerName,
-      monitoring?.prometheusContainer, monitoring?.alertmanagerContainer, monitoring?.grafanaContainer]).apply(
-      ([ctl, slurmVersion, fingerprint, imageId, pgContainer, prom, am, grafana]): ClusterManifest => ({
+      monitoring?.prometheusContainer, monitoring?.alertmanagerContainer, pulumi.all([monitoring?.grafanaContainer, accounting?.mariadbContainer])]).apply(
+      ([ctl, slurmVersion, fingerprint, imageId, pgContainer, prom, am, [grafana, mariadb]]): ClusterManifest => ({
         cluster,
         controller: { hostname: CONTROLLER_HOST, container: ctl },
         computeNodes: spec.nodes.map((n) => ({ name: n.name, group: n.group, container: containerName(n.name) })),
@@ -150,6 +165,11 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
         ...(monitoring && prom && am ? { monitoring: {
           prometheus: prom, alertmanager: am, ...(grafana ? { grafana } : {}), scrapedNodes: scrapeHosts.length,
           alertRulesHash: monitoring.alertRulesHash,
+        } } : {}),
+        ...(config.accounting && accounting && mariadb ? { accounting: {
+          slurmdbd: accounting.dbd.containerName, mariadb, database: ACCOUNTING_DATABASE,
+          passwordEpoch: config.rotation.accountingPasswordEpoch,
+          backup: { intervalMin: config.accounting.backup.intervalMin, retain: config.accounting.backup.retain },
         } } : {}),
       }));
     this.registerOutputs({ manifest: this.manifest });

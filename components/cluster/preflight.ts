@@ -190,5 +190,6 @@ export function epochProblems(config: StackConfig, previous: ClusterManifest | u
   for (const [role, was] of Object.entries(previous.postgres?.passwordEpochs ?? {})) {
     check(`rotation.postgresPasswordEpochs.${role}`, was, config.rotation.postgresPasswordEpochs[role] ?? 0);
   }
+  check("rotation.accountingPasswordEpoch", previous.accounting?.passwordEpoch, config.rotation.accountingPasswordEpoch);
   return problems;
 }

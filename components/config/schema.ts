@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { accountingSchema } from "./accounting";
 
 /** Config namespace of every key in Pulumi.<stack>.yaml. */
 export const CONFIG_NAMESPACE = "hyperscaler";
@@ -216,6 +217,8 @@ const monitoringSchema = z.strictObject({
       utilizationPercent: z.number().positive("must be above 0 percent").max(100, "must be at most 100 percent").default(5),
       forMin: positiveInt(1, "minutes").default(30),
     }).prefault({}),
+    /** Job records slurmctld holds for slurmdbd (accounting; it drops them past MaxDBDMsgs). @default 1000 / 10000 for 5 min */
+    dbdAgentQueue: levels(1000, 10000, 5, "records"),
     /** Minutes a node (exporter or slurmd), the controller or PostgreSQL may be down before it pages. @default 2 */
     downForMin: positiveInt(1, "minutes").default(2),
     /** Minutes a node may stay drained for a reason the stack did not set. @default 5 */
@@ -289,7 +292,9 @@ export const stackConfigSchema = z.strictObject({
     mungeKeyEpoch: z.number().int().min(0).default(0),
     /** PostgreSQL password epochs by role (`postgres` is the superuser); a role not listed is at 0. @default {} */
     postgresPasswordEpochs: z.record(pgName, z.number().int().min(0)).default({}),
-  }).default({ mungeKeyEpoch: 0, postgresPasswordEpochs: {} }),
+    /** The accounting database's password (slurmdbd's login to MariaDB). @default 0 */
+    accountingPasswordEpoch: z.number().int().min(0).default(0),
+  }).prefault({}),
   /**
    * How far the containers (controller, nodes, PostgreSQL, monitoring) may ask for more
    * than the Docker host has, as a factor of its CPUs and of its memory; preflight refuses
@@ -305,6 +310,8 @@ export const stackConfigSchema = z.strictObject({
   postgres: postgresSchema.optional(),
   /** Prometheus, exporters, alert rules, Alertmanager (and Grafana from your image). @default - none */
   monitoring: monitoringSchema.optional(),
+  /** SLURM accounting (slurmdbd, MariaDB): job records, fair share, accounts, users, QOS. @default - none */
+  accounting: accountingSchema.optional(),
 }).superRefine((c, ctx) => {
   const receivers = Object.keys(c.monitoring?.alertmanager.receivers ?? {});
   for (const [severity, receiver] of Object.entries(c.monitoring?.alertmanager.route ?? {})) {

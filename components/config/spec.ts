@@ -1,3 +1,4 @@
+import { AccountingConfig } from "./accounting";
 import { NODE_NUMBER_WIDTH, NodeGroupConfig, StackConfig } from "./schema";
 
 /** One compute node, as SLURM and Docker see it. */
@@ -48,10 +49,30 @@ export interface ClusterSpec {
   readonly nodes: readonly ComputeNodeSpec[];
   /** Sorted by name. */
   readonly partitions: readonly PartitionSpec[];
+  /** SLURM accounting, when the config has it. */
+  readonly accounting?: AccountingSpec;
+}
+
+/** What slurm.conf and slurmdbd.conf need of hyperscaler:accounting. */
+export interface AccountingSpec {
+  readonly dbdHost: string;
+  readonly dbdPort: number;
+  readonly storageHost: string;
+  readonly database: string;
+  readonly priority: AccountingConfig["priority"];
+  readonly purge: AccountingConfig["purge"];
 }
 
 /** Hostname of the controller inside the cluster network. */
 export const CONTROLLER_HOST = "controller";
+
+/** Hostnames of slurmdbd and its MariaDB inside the cluster network. */
+export const DBD_HOST = "slurmdbd";
+export const MARIADB_HOST = "mariadb";
+/** slurmdbd's port (SLURM's default, DbdPort). */
+export const DBD_PORT = 6819;
+/** The accounting database slurmdbd keeps its records in (StorageLoc). */
+export const ACCOUNTING_DATABASE = "slurm_acct_db";
 
 /** The partition a cluster gets when the config names none: every group, default. */
 export const DEFAULT_PARTITION = "batch";
@@ -78,6 +99,10 @@ export function containerSizes(config: StackConfig): ContainerSize[] {
     }
   }
   if (config.postgres) sizes.push({ container: "postgres", path: "postgres", cpus: config.postgres.cpus, memoryMiB: config.postgres.memoryMiB });
+  if (config.accounting) {
+    sizes.push({ container: DBD_HOST, path: "accounting.slurmdbd", ...config.accounting.slurmdbd });
+    sizes.push({ container: MARIADB_HOST, path: "accounting.mariadb", ...config.accounting.mariadb });
+  }
   const m = config.monitoring;
   if (m) {
     sizes.push({ container: "prometheus", path: "monitoring.prometheus", cpus: m.prometheus.cpus, memoryMiB: m.prometheus.memoryMiB });
@@ -141,5 +166,9 @@ export function clusterSpec(config: StackConfig): ClusterSpec {
     tuning: config.slurm.tuning,
     nodes: nodes.sort(byName),
     partitions: partitions.sort(byName),
+    ...(config.accounting ? { accounting: {
+      dbdHost: DBD_HOST, dbdPort: DBD_PORT, storageHost: MARIADB_HOST, database: ACCOUNTING_DATABASE,
+      priority: config.accounting.priority, purge: config.accounting.purge,
+    } } : {}),
   };
 }

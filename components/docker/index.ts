@@ -1,3 +1,4 @@
 export * from "./cli";
 export * from "./container";
 export * from "./exec";
+export * from "./backups";

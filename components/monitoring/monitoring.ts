@@ -27,6 +27,8 @@ export interface MonitoringArgs {
   readonly scrapeHosts: readonly ScrapeHost[];
   /** The platform's PostgreSQL, to scrape and to alert on its backups. @default - none */
   readonly postgres?: AlertSpec["postgres"];
+  /** SLURM accounting's database, when the cluster has accounting. */
+  readonly accounting?: AlertSpec["accounting"];
   /** Grafana's store in the platform's PostgreSQL. @default - Grafana's own SQLite file */
   readonly grafanaDatabase?: PostgresLogin;
   /** What must exist before the scrape hosts can answer (their containers). @default [] */
@@ -59,7 +61,7 @@ export class Monitoring extends pulumi.ComponentResource {
     const grafanaHost = config.grafana ? "grafana" : undefined;
     const spec = {
       cluster, scrapeIntervalSec: config.scrapeIntervalSec, thresholds: config.thresholds,
-      alertmanagerHost: "alertmanager", grafanaHost, postgres: args.postgres,
+      alertmanagerHost: "alertmanager", grafanaHost, postgres: args.postgres, accounting: args.accounting,
     };
 
     // Grafana's provisioning is written by the Prometheus container (it has the install tool)

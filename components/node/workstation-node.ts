@@ -12,7 +12,8 @@ export interface NodeFile {
   readonly content: string;
 }
 
-export type NodeRole = "controller" | "compute";
+/** controller: slurmctld; compute: slurmd; dbd: slurmdbd (accounting). */
+export type NodeRole = "controller" | "compute" | "dbd";
 
 export interface WorkstationNodeArgs {
   /** SLURM's name for the node and the container's hostname. */
@@ -53,6 +54,7 @@ export interface WorkstationNodeArgs {
 const HEALTH: Record<NodeRole, string> = {
   controller: "scontrol ping | grep -q UP",
   compute: "pgrep -x slurmd >/dev/null && pgrep -x munged >/dev/null",
+  dbd: "pgrep -x slurmdbd >/dev/null && pgrep -x munged >/dev/null",
 };
 
 /**

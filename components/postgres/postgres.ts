@@ -2,7 +2,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { PostgresConfig } from "../config";
-import { CLUSTER_LABEL, clusterVolume, containerCommand, DAEMON_CAPABILITIES, dockerSync, hardenedContainer } from "../docker";
+import { CLUSTER_LABEL, clusterVolume, containerCommand, DAEMON_CAPABILITIES, dockerSync, hardenedContainer, scheduledBackups } from "../docker";
 import { RoleImage } from "../images";
 
 /** The superuser the image makes. */
@@ -121,27 +121,10 @@ export class Postgres extends pulumi.ComponentResource {
       }, { parent: this, dependsOn: [roleLogins[a.role]] });
     }
 
-    const databases = Object.values(config.roles).map((r) => r.database).sort();
-    containerCommand(`${name}-backup-schedule`, {
-      container: container.name,
-      create: ["hyperscaler-install", "/etc/hyperscaler/backup.conf", "0644", "root:root"],
-      stdin: `INTERVAL_MIN=${config.backup.intervalMin}\nRETAIN=${config.backup.retain}\nDATABASES="${databases.join(" ")}"\n`,
-      triggers,
-      dockerHost,
+    scheduledBackups(name, {
+      container: container.name, containerId: container.id, databases: Object.values(config.roles).map((r) => r.database).sort(),
+      backup: config.backup, command: "hyperscaler-pg-backup", after: [superuser], dockerHost,
     }, { parent: this });
-    if (config.backup.beforeReplace && databases.length > 0) {
-      // Deleted (so run) before the container it depends on is replaced or removed: the
-      // last state of every database is backed up and verified first.
-      containerCommand(`${name}-backup-before-replace`, {
-        // By ID, not name: after a disaster the name belongs to a new, empty server, whose
-        // "backup" would rotate good ones out. A container that is gone counts as done.
-        container: container.id,
-        create: ["test", "-w", "/backups"],
-        delete: ["sh", "-c", databases.map((db) => `hyperscaler-pg-backup ${db} ${config.backup.retain}`).join(" && ")],
-        triggers,
-        dockerHost,
-      }, { parent: this, deleteBeforeReplace: true, dependsOn: [superuser] });
-    }
     this.registerOutputs({ containerName: this.containerName });
   }
 }

@@ -29,6 +29,8 @@ export interface AlertSpec {
   readonly thresholds: AlertThresholds;
   /** The platform's PostgreSQL, when it has one. */
   readonly postgres?: { readonly databases: readonly string[]; readonly backupIntervalMin: number };
+  /** SLURM accounting's database, when the cluster has accounting. */
+  readonly accounting?: { readonly database: string; readonly backupIntervalMin: number };
 }
 
 type Levels = AlertThresholds["cpuPercent"];
@@ -188,28 +190,52 @@ function families(spec: AlertSpec): Family[] {
   );
   if (spec.postgres) {
     const pg = { instance: "postgres:9187", job: "postgres" };
-    out.push(condition({ alert: "PostgresDown", severity: "critical", forMin: down, expr: 'pg_up == 0 or up{job="postgres"} == 0',
-      summary: "PostgreSQL does not answer its exporter" }, pg,
-    [series("pg_up", pg, flat(0))], [{ why: "PostgreSQL answers", series: [series("pg_up", pg, flat(1)), series("up", pg, flat(1))] }]));
-    // The RPO is the backup interval; a backup also takes time to write and verify: the grace.
-    const maxAgeMin = spec.postgres.backupIntervalMin + t.backupGraceMin;
-    for (const database of spec.postgres.databases) {
-      const labels = { database, instance: "postgres:9100", job: "node" };
-      // Samples until past the last evaluation, so the series is not stale there.
-      const stamp = (atMin: number) => series("hyperscaler_postgres_backup_last_success_timestamp_seconds", labels, flat(atMin * 60, maxAgeMin + 10));
-      out.push({
-        rules: [{ alert: "PostgresBackupTooOld", severity: "critical", forMin: 0,
-          expr: `time() - hyperscaler_postgres_backup_last_success_timestamp_seconds{database="${database}"} > ${maxAgeMin * 60}`,
-          summary: `The newest verified backup of {{ $labels.database }} is older than ${maxAgeMin}m (RPO ${spec.postgres.backupIntervalMin}m + ${t.backupGraceMin}m grace)` }],
-        cases: [
-          { name: `PostgresBackupTooOld fires for ${database} when the newest backup is ${maxAgeMin + 1}m old`, alertname: "PostgresBackupTooOld", series: [stamp(0)], evalMin: maxAgeMin + 1, firing: [{ ...labels, severity: "critical" }] },
-          { name: `PostgresBackupTooOld is silent for ${database} when the newest backup is ${maxAgeMin - 1}m old`, alertname: "PostgresBackupTooOld", series: [stamp(2)], evalMin: maxAgeMin + 1, firing: [] },
-        ],
-      }, condition({ alert: "PostgresBackupMissing", severity: "critical", forMin: maxAgeMin,
-        expr: `absent(hyperscaler_postgres_backup_last_success_timestamp_seconds{database="${database}"})`,
-        summary: `No verified backup of ${database} has been recorded for ${maxAgeMin}m` }, { database },
-      [series("pg_up", pg, flat(1, maxAgeMin + 10))], [{ why: "a backup is recorded", series: [stamp(1)] }]));
-    }
+    out.push(...database(t, { name: "Postgres", what: "PostgreSQL", engine: "postgres", host: "postgres", upMetric: "pg_up", exporter: pg,
+      databases: spec.postgres.databases, backupIntervalMin: spec.postgres.backupIntervalMin }));
+  }
+  if (spec.accounting) {
+    const ctl = { instance: "controller:9100", job: "node" };
+    out.push(
+      condition({ alert: "SlurmdbdDown", severity: "critical", forMin: down, expr: "slurm_dbd_up == 0",
+        summary: "slurmctld cannot reach slurmdbd: job records wait on the controller (up to MaxDBDMsgs, then they are lost)" }, ctl,
+      [series("slurm_dbd_up", ctl, flat(0))], [{ why: "slurmdbd answers", series: [series("slurm_dbd_up", ctl, flat(1))] }]),
+      leveled("SlurmdbdAgentQueueHigh", "Records waiting for slurmdbd", " records", "slurm_dbd_agent_queue_size", t.dbdAgentQueue, ctl,
+        (v) => [series("slurm_dbd_agent_queue_size", ctl, flat(v))], false),
+      ...database(t, { name: "Mariadb", what: "MariaDB (accounting)", engine: "mariadb", host: "mariadb", upMetric: "mysql_up",
+        exporter: { instance: "mariadb:9104", job: "mariadb" }, databases: [spec.accounting.database], backupIntervalMin: spec.accounting.backupIntervalMin }),
+    );
+  }
+  return out;
+}
+
+/** A database server: down, and its verified backups too old or missing. */
+function database(t: AlertThresholds, d: {
+  name: string; what: string; engine: string; host: string; upMetric: string; exporter: Labels; databases: readonly string[]; backupIntervalMin: number;
+}): Family[] {
+  const down = t.downForMin;
+  const out = [condition({ alert: `${d.name}Down`, severity: "critical", forMin: down, expr: `${d.upMetric} == 0 or up{job="${d.exporter.job}"} == 0`,
+    summary: `${d.what} does not answer its exporter` }, d.exporter,
+  [series(d.upMetric, d.exporter, flat(0))], [{ why: `${d.what} answers`, series: [series(d.upMetric, d.exporter, flat(1)), series("up", d.exporter, flat(1))] }])];
+  // The RPO is the backup interval; a backup also takes time to write and verify: the grace.
+  const maxAgeMin = d.backupIntervalMin + t.backupGraceMin;
+  const metric = `hyperscaler_${d.engine}_backup_last_success_timestamp_seconds`;
+  for (const database of d.databases) {
+    const labels = { database, instance: `${d.host}:9100`, job: "node" };
+    // Samples until past the last evaluation, so the series is not stale there.
+    const stamp = (atMin: number) => series(metric, labels, flat(atMin * 60, maxAgeMin + 10));
+    const tooOld = `${d.name}BackupTooOld`;
+    out.push({
+      rules: [{ alert: tooOld, severity: "critical", forMin: 0,
+        expr: `time() - ${metric}{database="${database}"} > ${maxAgeMin * 60}`,
+        summary: `The newest verified backup of {{ $labels.database }} is older than ${maxAgeMin}m (RPO ${d.backupIntervalMin}m + ${t.backupGraceMin}m grace)` }],
+      cases: [
+        { name: `${tooOld} fires for ${database} when the newest backup is ${maxAgeMin + 1}m old`, alertname: tooOld, series: [stamp(0)], evalMin: maxAgeMin + 1, firing: [{ ...labels, severity: "critical" }] },
+        { name: `${tooOld} is silent for ${database} when the newest backup is ${maxAgeMin - 1}m old`, alertname: tooOld, series: [stamp(2)], evalMin: maxAgeMin + 1, firing: [] },
+      ],
+    }, condition({ alert: `${d.name}BackupMissing`, severity: "critical", forMin: maxAgeMin,
+      expr: `absent(${metric}{database="${database}"})`,
+      summary: `No verified backup of ${database} has been recorded for ${maxAgeMin}m` }, { database },
+    [series(d.upMetric, d.exporter, flat(1, maxAgeMin + 10))], [{ why: "a backup is recorded", series: [stamp(1)] }]));
   }
   return out;
 }

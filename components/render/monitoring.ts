@@ -7,11 +7,12 @@ export const ALERTMANAGER_DIR = "/etc/hyperscaler/alertmanager";
 /** Ports the exporters listen on inside the cluster network (Debian's defaults). */
 export const NODE_EXPORTER_PORT = 9100;
 export const POSTGRES_EXPORTER_PORT = 9187;
+export const MARIADB_EXPORTER_PORT = 9104;
 
 /** A host that runs the node exporter (with its textfile metrics: SLURM, MUNGE, backups). */
 export interface ScrapeHost {
   readonly host: string;
-  readonly role: "controller" | "compute" | "postgres";
+  readonly role: "controller" | "compute" | "postgres" | "dbd" | "mariadb";
   readonly group?: string;
 }
 
@@ -44,6 +45,7 @@ export function renderPrometheusConfig(spec: MonitoringRenderSpec): string {
       // which must win over the target's own `node` label.
       { job_name: "node", honor_labels: true, file_sd_configs: [{ files: [`${PROMETHEUS_DIR}/targets/node.json`] }] },
       ...(spec.postgres ? [scrape("postgres", [`postgres:${POSTGRES_EXPORTER_PORT}`])] : []),
+      ...(spec.accounting ? [scrape("mariadb", [`mariadb:${MARIADB_EXPORTER_PORT}`])] : []),
       scrape("prometheus", ["localhost:9090"]),
       scrape("alertmanager", [`${spec.alertmanagerHost}:9093`]),
       ...(spec.grafanaHost ? [scrape("grafana", [`${spec.grafanaHost}:3000`])] : []),

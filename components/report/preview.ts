@@ -65,14 +65,19 @@ export function summarizePreview(stack: string, preview: PreviewJson): PreviewSu
     const rest = name.slice(prefix.length);
     const file = FILES.find((f) => rest.endsWith(`-${f}`));
     const host = (suffix: string) => rest.slice(0, -suffix.length);
-    if (rest.endsWith("-membership")) {
+    if (/^accounting-(qos|account|user)-/.test(rest) && op !== "same") {
+      const [, kind, entity] = /^accounting-(qos|account|user)-(.+)$/.exec(rest)!;
+      const what = kind === "qos" ? "QOS" : kind;
+      actions.push(`sacctmgr: ${{ create: "add", update: "change", replace: "re-create", delete: "remove" }[op] ?? op} ${what} ${entity}`);
+      if (op === "delete") risks.push(`removes ${what} ${entity} from the accounting database${kind === "account" ? " (refused while it has running jobs)" : ""}`);
+    } else if (rest.endsWith("-membership")) {
       const node = host("-membership");
       if (op === "delete") { actions.push(`drain ${node}, wait for its jobs, delete it from SLURM, then remove its container`); risks.push(`removes compute node ${node}`); touched.add(node); }
       if (op === "create") actions.push(`${node} joins SLURM as a dynamic node (no daemon restarts) and runs a job step`);
     } else if (file && op === "update" && host(`-${file}`) === "controller") {
       actions.push(`scontrol reconfigure with the new ${file} (slurmctld pushes it to every node)`);
     } else if (rest.endsWith("-munge-key") && op === "update") {
-      keyRestarts.push(host("-munge-key"));
+      keyRestarts.push(host("-munge-key").replace(/^accounting-/, ""));
     } else if (rest === "munge-key-bytes" && op !== "create") {
       risks.push("rotates the MUNGE key (secret)");
     } else if (rest === "slurm-image-build" && op !== "create" && op !== "delete") {
@@ -108,6 +113,16 @@ export function summarizePreview(stack: string, preview: PreviewJson): PreviewSu
       actions.push("pause scheduling while the key is swapped (UP partitions set DOWN: new jobs wait in the queue, running jobs carry on)");
     } else if (rest === "rotation-resume" && op === "update") {
       actions.push("resume scheduling on the partitions it paused");
+    } else if (rest === "accounting-password" && op === "replace") {
+      actions.push("set the new accounting database password in MariaDB, then restart slurmdbd with it (slurmctld queues job records meanwhile)");
+      risks.push("rotates the accounting database password (secret)");
+    } else if (rest === "accounting-mariadb" && op === "replace") {
+      actions.push("MariaDB (accounting) restarts in a new container (data on its volume; slurmctld queues job records meanwhile)");
+      risks.push("restarts the accounting database");
+    } else if (rest === "accounting-mariadb-backup-before-replace" && op === "delete") {
+      actions.push("take a verified backup of the accounting database before MariaDB is replaced");
+    } else if (rest === "accounting-slurmdbd" && op === "replace") {
+      actions.push("slurmdbd restarts in a new container (slurmctld queues job records meanwhile)");
     } else if (rest === "validation" && op !== "delete") {
       actions.push("run a job step across every compute node to prove the result");
     }

@@ -10,7 +10,8 @@ set -eu
 # than the stack's retention allows.
 RETAIN=24; [ -f /etc/hyperscaler/backup.conf ] && . /etc/hyperscaler/backup.conf
 db=$1 retain=${2:-$RETAIN}
-dir=/backups cluster=${HYPERSCALER_CLUSTER:?set HYPERSCALER_CLUSTER}
+dir=/backups cluster=${HYPERSCALER_CLUSTER:?set HYPERSCALER_CLUSTER} engine=postgres ext=dump
+. /usr/local/lib/hyperscaler/backup-lib.sh
 as_pg() { runuser -u postgres -- "$@"; }
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 dump="$dir/$db-$stamp.dump"
@@ -35,13 +36,4 @@ fi
 tables=$(as_pg psql -X -At -d "$scratch" -c "SELECT count(*) FROM pg_tables WHERE schemaname NOT IN ('pg_catalog','information_schema')")
 as_pg dropdb "$scratch"
 mv "$dump.partial" "$dump"
-size=$(stat -c %s "$dump") sha=$(sha256sum "$dump" | cut -d' ' -f1) now=$(date +%s)
-printf '{"file":"%s","database":"%s","cluster":"%s","time":"%s","epoch":%s,"sizeBytes":%s,"sha256":"%s","tables":%s,"seconds":%s}\n' \
-  "$(basename "$dump")" "$db" "$cluster" "$stamp" "$now" "$size" "$sha" "$tables" "$((now - start))" >"$dump.json.partial"
-mv "$dump.json.partial" "$dump.json"
-# Retention: newest first, drop the rest (dump and record together).
-ls -1 "$dir/$db"-*.dump | sort -r | tail -n +"$((retain + 1))" | while read -r old; do rm -f "$old" "$old.json"; done
-# The newest good backup's time, per database, for the node exporter's textfile collector.
-printf '# HELP hyperscaler_postgres_backup_last_success_timestamp_seconds Time of the newest verified backup.\n# TYPE hyperscaler_postgres_backup_last_success_timestamp_seconds gauge\nhyperscaler_postgres_backup_last_success_timestamp_seconds{database="%s"} %s\n# HELP hyperscaler_postgres_backup_size_bytes Size of the newest verified backup.\n# TYPE hyperscaler_postgres_backup_size_bytes gauge\nhyperscaler_postgres_backup_size_bytes{database="%s"} %s\n' \
-  "$db" "$now" "$db" "$size" | hyperscaler-textfile "backup-$db"
-echo "backup $(basename "$dump"): $size bytes, sha256 $sha, $tables tables, verified in $((now - start))s"
+backup_record "$dump" "$stamp" "$start" "$tables"

@@ -24,7 +24,7 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
   echo "host all all all scram-sha-256" >>"$PGDATA/pg_hba.conf"
   echo "hyperscaler: initialised a new database cluster in $PGDATA"
 fi
-hyperscaler-pg-backup-loop &
+hyperscaler-backup-loop hyperscaler-pg-backup &
 hyperscaler-node-exporter &
 # The exporter logs in over the local socket as the superuser (peer authentication): it
 # holds no password, so a password rotation never has to reach it.

@@ -8,42 +8,16 @@
 set -eu
 db=$1 which=${2:-newest} into=
 [ "${3:-}" = "--into" ] && into=${4:?--into needs a database name}
-dir=/backups cluster=${HYPERSCALER_CLUSTER:?set HYPERSCALER_CLUSTER}
+dir=/backups cluster=${HYPERSCALER_CLUSTER:?set HYPERSCALER_CLUSTER} engine=postgres ext=dump
+. /usr/local/lib/hyperscaler/backup-lib.sh
 as_pg() { runuser -u postgres -- "$@"; }
-# problem DUMP: why DUMP cannot be restored into $db here; nothing when it can.
-problem() {
-  [ -f "$1" ] || { echo "no backup file $1 (list them: ls $dir)"; return; }
-  [ -f "$1.json" ] || { echo "$1 has no record ($1.json): it was not written or verified by hyperscaler-pg-backup"; return; }
-  field() { sed -n "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p" "$2.json"; }
-  [ "$(field cluster "$1")" = "$cluster" ] || { echo "$1 is from cluster '$(field cluster "$1")', this is '$cluster'"; return; }
-  [ "$(field database "$1")" = "$db" ] || { echo "$1 is a backup of '$(field database "$1")', not '$db'"; return; }
-  [ "$(sha256sum "$1" | cut -d' ' -f1)" = "$(field sha256 "$1")" ] || { echo "$1 is corrupt: its sha256 differs from the one recorded at backup time"; return; }
-  as_pg pg_restore --list "$1" >/dev/null 2>&1 || echo "$1 is not a readable pg_dump archive"
-}
-# A refusal names the newest backup that would restore, so the next command is at hand.
-refuse() {
-  good=
-  for f in $(ls -1 "$dir/$db"-*.dump 2>/dev/null | sort -r); do
-    [ "$f" != "${dump:-}" ] && [ -z "$(problem "$f")" ] && { good=$f; break; }
-  done
-  echo "hyperscaler-pg-restore: refused, nothing changed: $*" >&2
-  if [ -n "$good" ]; then echo "  the newest good backup of $db is $(basename "$good"): hyperscaler-pg-restore $db $(basename "$good")" >&2
-  else echo "  no other good backup of $db in $dir" >&2; fi
-  exit 65
-}
-if [ "$which" = newest ]; then
-  dump=$(ls -1 "$dir/$db"-*.dump 2>/dev/null | sort -r | head -n 1)
-  [ -n "$dump" ] || refuse "no backup of $db in $dir"
-else
-  case "$which" in /*) dump=$which ;; *) dump="$dir/$which" ;; esac
-fi
-why=$(problem "$dump")
-[ -z "$why" ] || refuse "$why"
+readable() { as_pg pg_restore --list "$1" >/dev/null 2>&1; }
+backup_choose "$which"
 target=${into:-"hs_restore_$(date +%s)_$$"}
 as_pg createdb "$target"
 if ! as_pg pg_restore --exit-on-error --dbname="$target" "$dump" 2>/tmp/restore.err; then
   [ -n "$into" ] || as_pg dropdb --if-exists "$target"
-  refuse "pg_restore failed: $(head -c 500 /tmp/restore.err)"
+  backup_refuse "pg_restore failed: $(head -c 500 /tmp/restore.err)"
 fi
 if [ -n "$into" ]; then echo "restored $(basename "$dump") into $into ($db untouched)"; exit 0; fi
 owner=$(as_pg psql -X -At -c "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = '$db'")

@@ -5,14 +5,23 @@
 # forces a container replacement. Compute nodes fetch their configs from slurmctld
 # (SLURM's configless mode), and get new ones on `scontrol reconfigure`.
 set -eu
-role=${HYPERSCALER_ROLE:?set HYPERSCALER_ROLE to controller or compute}
+role=${HYPERSCALER_ROLE:?set HYPERSCALER_ROLE to controller, compute or dbd}
 hyperscaler-driver-libraries
 # Metrics from the start, so a node stuck waiting for its key shows (munge_ok 0).
 hyperscaler-node-exporter &
 hyperscaler-metrics-loop &
 need=(/etc/munge/munge.key)
 [ "$role" = controller ] && need+=(/etc/slurm/slurm.conf)
+[ "$role" = dbd ] && need+=(/etc/slurm/slurmdbd.conf)
 present() { for f in "${need[@]}"; do [ -s "$f" ] || return 1; done; }
+# waitfor HOST:PORT WHAT: until something listens there, saying so every minute.
+waitfor() {
+  local ticks=0
+  until (exec 3<>"/dev/tcp/${1%:*}/${1##*:}") 2>/dev/null; do
+    [ $((ticks % 600)) -eq 0 ] && echo "hyperscaler: waiting for $2 at $1 ($((ticks / 10))s)"
+    sleep 0.1; ticks=$((ticks + 1))
+  done
+}
 # Polled every 0.1 s: a node starts the moment its key lands.
 ticks=0
 until present; do
@@ -49,15 +58,24 @@ rejoin() {
   done
 }
 case "$role" in
-  controller) exec slurmctld -D ;;
+  controller)
+    # With accounting, a slurmctld that has never reached slurmdbd has no associations or
+    # TRES to start from and exits: the first start waits for slurmdbd. Later starts run
+    # from their saved state and queue the records for slurmdbd if it is away.
+    if [ -n "${HYPERSCALER_DBD:-}" ] && [ ! -e /var/spool/slurmctld/assoc_mgr_state ]; then waitfor "$HYPERSCALER_DBD" slurmdbd; fi
+    exec slurmctld -D ;;
+  dbd)
+    # Kept running here, so hyperscaler-dbd-restart (a new password, a new key) restarts
+    # slurmdbd alone; slurmctld queues its records meanwhile.
+    while :; do
+      rc=0; slurmdbd -D || rc=$?
+      echo "hyperscaler: slurmdbd exited ($rc); starting it again"
+      sleep 1
+    done ;;
   compute)
     server=${HYPERSCALER_CONF_SERVER:?set HYPERSCALER_CONF_SERVER to the controller host:port}
     # slurmd retries a failed config fetch only every 10 s: wait until slurmctld listens.
-    ticks=0
-    until (exec 3<>"/dev/tcp/${server%:*}/${server##*:}") 2>/dev/null; do
-      [ $((ticks % 600)) -eq 0 ] && echo "hyperscaler: waiting for slurmctld at $server ($((ticks / 10))s)"
-      sleep 0.1; ticks=$((ticks + 1))
-    done
+    waitfor "$server" slurmctld
     # A container start is a reboot (no process of an earlier start is left), but its
     # uptime is the host's, so slurmctld would not see one and would keep the jobs this
     # node ran before RUNNING on it forever. slurmd -b reports the reboot: slurmctld sets

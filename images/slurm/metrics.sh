@@ -81,3 +81,11 @@ scontrol -d -o show node 2>/dev/null | awk '
     print "# HELP slurm_node_gpus_allocated GPUs of a node given to jobs."; print "# TYPE slurm_node_gpus_allocated gauge"
     for (i = 1; i <= n; i++) print line[i]
   }'
+
+# Accounting: whether slurmdbd answers, and the records slurmctld holds for it (sdiag);
+# past MaxDBDMsgs slurmctld drops them.
+if [ -n "${HYPERSCALER_DBD:-}" ]; then
+  if timeout 2 bash -c "exec 3<>/dev/tcp/${HYPERSCALER_DBD%:*}/${HYPERSCALER_DBD##*:}" 2>/dev/null; then up=1; else up=0; fi
+  printf '# HELP slurm_dbd_up 1 when slurmdbd answers on its port.\n# TYPE slurm_dbd_up gauge\nslurm_dbd_up %s\n' "$up"
+  sdiag 2>/dev/null | awk -F: '/^DBD Agent queue size/ { gsub(/ /, "", $2); printf "# HELP slurm_dbd_agent_queue_size Records slurmctld holds for slurmdbd.\n# TYPE slurm_dbd_agent_queue_size gauge\nslurm_dbd_agent_queue_size %d\n", $2 }'
+fi

@@ -210,6 +210,47 @@ describe("HyperscalerCluster under mocks", () => {
     expect(h.opts.deleteBeforeReplace).toBe(true);
   });
 
+  it("keeps the accounting password secret, rotated by its epoch, set in MariaDB before slurmdbd gets it; entities after their parents", async () => {
+    const { c, registered } = build({ ...devValues, protect: true, rotation: { accountingPasswordEpoch: 2 }, accounting: {
+      qos: { short: { maxJobsPerUser: 1 } },
+      accounts: { science: {}, physics: { parent: "science", qos: ["short"] } },
+      users: { alice: { accounts: ["physics"] } },
+    } });
+    const password = registered.find((r) => r.name === "dev-accounting-password")!;
+    expect([password.type, password.props.special, password.props.keepers]).toEqual(["random:index/randomPassword:RandomPassword", false, { epoch: "2" }]);
+    const login = registered.find((r) => r.name === "dev-accounting-mariadb-login")!;
+    const conf = registered.find((r) => r.name === "dev-accounting-slurmdbd.conf")!;
+    for (const r of [login, conf]) {
+      expect(await isSecret(r.props.stdin)).toBe(true);
+      expect(await commandLine(r.props, "create")).not.toContain(MOCK_SECRET);
+    }
+    expect(await outputOf(conf.props.stdin as pulumi.Output<string>)).toContain(`StoragePass=${MOCK_SECRET}\n`);
+    expect(await commandLine(conf.props, "update")).toMatch(/hyperscaler-install \/etc\/slurm\/slurmdbd.conf 0600 slurm:slurm && hyperscaler-dbd-restart'$/);
+    const names = (r: Registered) => ((r.opts.dependsOn ?? []) as unknown as { __name: string }[]).map((d) => d.__name);
+    expect(names(conf)).toContain("dev-accounting-mariadb-login");
+    expect(names(registered.find((r) => r.name === "dev-accounting-account-physics")!)).toEqual(expect.arrayContaining(["dev-accounting-account-science", "dev-accounting-qos-short"]));
+    expect(names(registered.find((r) => r.name === "dev-accounting-user-alice")!)).toContain("dev-accounting-account-physics");
+    for (const v of ["dev-accounting-mariadb-data", "dev-accounting-mariadb-backups"]) {
+      expect([registered.find((r) => r.name === v)!.opts.protect, registered.find((r) => r.name === v)!.opts.retainOnDelete]).toEqual([true, true]);
+    }
+    for (const name of ["dev-accounting-mariadb", "dev-accounting-slurmdbd"]) {
+      expect(registered.find((r) => r.name === name && isContainer(r))!.props.capabilities).toEqual({ drops: ["ALL"], adds: SLURM_CAPS });
+    }
+    // slurmctld loads its accounting plugin at start: accounting on means a controller of its own.
+    const ctl = registered.find((r) => r.name === "dev-controller" && isContainer(r))!;
+    expect(await outputOf(pulumi.all(ctl.props.envs as pulumi.Input<string>[]))).toContain("HYPERSCALER_DBD=slurmdbd:6819");
+    expect((await outputOf(c.manifest)).accounting).toEqual({ slurmdbd: "dev-slurmdbd", mariadb: "dev-mariadb", database: "slurm_acct_db", passwordEpoch: 2, backup: { intervalMin: 60, retain: 24 } });
+    expect(JSON.stringify(await outputOf(c.manifest))).not.toContain(MOCK_SECRET);
+  });
+
+  it("refuses an accounting password epoch that goes backwards, naming the one that rotates again", async () => {
+    const { configFrom } = await import("../support/config");
+    const previous = { mungeKey: { epoch: 0 }, accounting: { passwordEpoch: 3 } } as unknown as Parameters<typeof preflight.epochProblems>[1];
+    const at = (accountingPasswordEpoch: number) => preflight.epochProblems(configFrom({ ...devValues, rotation: { accountingPasswordEpoch } }), previous);
+    expect(at(2)).toEqual(["hyperscaler:rotation.accountingPasswordEpoch went backwards (3 -> 2); epochs only grow: set it to 4 to rotate again"]);
+    expect(at(3)).toEqual([]);
+  });
+
   it("scrapes every node: scaling changes only the targets file's content and the new node's own resources", () => {
     const monitored = (count: number) => build({ ...devValues, nodeGroups: { cpu: { count } }, monitoring: {} }).registered;
     const two = monitored(2);

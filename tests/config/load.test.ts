@@ -26,7 +26,7 @@ describe("parseStackConfig", () => {
       nodeGroups: { cpu: { count: 2, cpus: 1, memoryMiB: 512, features: [] } },
       overcommit: { cpu: 1, memory: 1 },
       slurm: { slurmctldPort: 6817, slurmdPort: 6818, maxNodeCount: 1024, tuning: "default" },
-      rotation: { mungeKeyEpoch: 0, postgresPasswordEpochs: {} },
+      rotation: { mungeKeyEpoch: 0, postgresPasswordEpochs: {}, accountingPasswordEpoch: 0 },
     });
   });
 
@@ -34,7 +34,7 @@ describe("parseStackConfig", () => {
     const p = problems({ "hyperscaler:clusterName": "dev", "hyperscaler:clusterNmae": "x", "hyperscaler:nodeGroups": '{"cpu":{"count":1}}' });
     expect(p).toHaveLength(1);
     expect(p[0]).toMatch(/unknown key 'clusterNmae'/);
-    expect(p[0]).toMatch(/known keys: baseImage, clusterName, controller, dockerHost, monitoring, nodeGroups/);
+    expect(p[0]).toMatch(/known keys: accounting, baseImage, clusterName, controller, dockerHost, monitoring, nodeGroups/);
   });
 
   it("reports every problem at once, each with its path, the value given and the fix", () => {
@@ -140,6 +140,28 @@ describe("cluster config rules", () => {
     for (const image of ["postgres:15.8-bookworm", "postgres:15.10", `docker.io/library/postgres:15.8-bookworm@sha256:${"a".repeat(64)}`]) {
       expect(configFrom({ ...base, postgres: { image } }).postgres?.image).toBe(image);
     }
+  });
+
+  it.each([
+    ["an unknown parent account", { accounts: { physics: { parent: "science" } } }, /accounting\.accounts\.physics\.parent: names unknown account 'science' \(defined: root, physics\)/],
+    ["a QOS name with spaces", { qos: { "long jobs": {} } }, /accounting\.qos\.long jobs: .*no spaces/],
+    ["a limit below zero", { qos: { short: { maxJobsPerUser: -1 } } }, /accounting\.qos\.short\.maxJobsPerUser: must be 0 or more jobs \(leave it out for no limit\).*given: -1/],
+    ["an account in a loop of parents", { accounts: { a: { parent: "b" }, b: { parent: "a" } } }, /accounting\.accounts\.a\.parent: makes a loop \(a -> b -> a\)/],
+    ["an account given an unknown QOS", { accounts: { a: { qos: ["fast"] } } }, /accounting\.accounts\.a\.qos\.0: names unknown QOS 'fast' \(defined: normal\)/],
+    ["a default QOS the account may not use", { qos: { short: {} }, accounts: { a: { qos: ["short"], defaultQos: "normal" } } }, /accounting\.accounts\.a\.defaultQos: 'normal' is not among the account's qos \(short\)/],
+    ["a user in an unknown account", { users: { alice: { accounts: ["physics"] } } }, /accounting\.users\.alice\.accounts\.0: names unknown account 'physics' \(defined: none; add one under accounting\.accounts\)/],
+    ["a capitalised account (sacctmgr would keep another name)", { accounts: { Physics: {} } }, /accounting\.accounts\.Physics: the name 'Physics' must be an account name SLURM keeps as given/],
+    ["SLURM's own root account", { accounts: { root: {} } }, /accounting\.accounts\.root: is SLURM's own top account/],
+  ])("refuses accounting config with %s, naming the path", (_what, accounting, message) => {
+    expect(problemsOf({ ...base, accounting }).join("\n")).toMatch(message);
+  });
+
+  it("accepts a nested account tree with QOS, users and limits, with SLURM's defaults filled in", () => {
+    const c = configFrom({ ...base, accounting: { qos: { short: { maxJobsPerUser: 0 } },
+      accounts: { science: {}, physics: { parent: "science", qos: ["short", "normal"] } }, users: { alice: { accounts: ["physics", "science"] } } } });
+    expect(c.accounting!.accounts.physics).toMatchObject({ parent: "science", fairshare: 1 });
+    expect(c.accounting!.users.alice).toEqual({ accounts: ["physics", "science"], adminLevel: "none" });
+    expect(c.rotation.accountingPasswordEpoch).toBe(0);
   });
 
   it("rejects a published PostgreSQL port below 1024 and an invalid database name", () => {

@@ -12,7 +12,7 @@ import { REPO } from "../support/run";
 // exists, and every procedure has its checklist, verification, rollback and risk note.
 // tests/e2e/runbooks.test.ts runs the main procedures as written.
 
-const GUIDES = ["deployment", "maintenance", "backup-recovery", "scaling", "security", "performance-tuning", "troubleshooting", "quick-reference"];
+const GUIDES = ["deployment", "maintenance", "backup-recovery", "scaling", "security", "performance-tuning", "accounting", "troubleshooting", "quick-reference"];
 
 let checker: CommandChecker;
 beforeAll(() => {
@@ -20,6 +20,7 @@ beforeAll(() => {
     slurm: buildRoleImage("slurm", "hyperscaler/slurm:test"),
     postgres: buildRoleImage("postgres", "hyperscaler/postgres:test"),
     monitoring: buildRoleImage("monitoring", "hyperscaler/monitoring:test"),
+    mariadb: buildRoleImage("mariadb", "hyperscaler/mariadb:test"),
   });
 }, 600_000);
 
@@ -45,7 +46,7 @@ describe("the operations guides", () => {
     const text = fs.readFileSync(file, "utf8");
     const paths = [...text.matchAll(/(?<![\w/.-])((?:scripts|images|components|stacks|bench|tests|docs|\.ci|\.github)\/[\w./-]*\w)/g)].map((m) => m[1]);
     const missing = paths.filter((p) => !fs.existsSync(path.join(REPO, p)) && !fs.existsSync(path.join(GUIDES_DIR, p)));
-    const dockerfiles = ["slurm", "postgres", "monitoring"].map((r) => fs.readFileSync(path.join(REPO, "images", r, "Dockerfile"), "utf8")).join("\n");
+    const dockerfiles = ["slurm", "postgres", "monitoring", "mariadb"].map((r) => fs.readFileSync(path.join(REPO, "images", r, "Dockerfile"), "utf8")).join("\n");
     const unknownCommands = [...new Set([...text.matchAll(/\bhyperscaler-[a-z][a-z-]*[a-z]\b/g)].map((m) => m[0]))]
       .filter((c) => !dockerfiles.includes(`/usr/local/sbin/${c}\n`));
     expect({ missing, unknownCommands }).toEqual({ missing: [], unknownCommands: [] });
@@ -83,6 +84,8 @@ describe("the command checker", () => {
     [["bash", "scripts/up.sh", "--stack", "dev", "--reason", "x", "--yess"], /pulumi up does not accept --yess/],
     [["bash", "scripts/no-such.sh"], /does not exist/],
     [["docker", "exec", "$CLUSTER-controller", "sinfo", "--nodez"], /sinfo \(in the slurm image\) does not accept --nodez/],
+    [["docker", "exec", "$CLUSTER-controller", "sacct", "--allusres"], /sacct \(in the slurm image\) does not accept --allusres/],
+    [["docker", "exec", "$CLUSTER-mariadb", "hyperscaler-mariadb-restore", "slurm_acct_db", "--onto", "x"], /hyperscaler-mariadb-restore does not accept --onto/],
     [["docker", "exec", "$CLUSTER-controller", "hyperscaler-pg-backup", "appdb"], /hyperscaler-pg-backup is not installed in the slurm image/],
     [["docker", "exec", "$CLUSTER-postgres", "hyperscaler-pg-restore", "appdb", "--onto", "x"], /hyperscaler-pg-restore does not accept --onto/],
     [["docker", "exec", "$CLUSTER-postgres", "no-such-program"], /no-such-program is not in the postgres image/],

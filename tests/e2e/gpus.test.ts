@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { ok, SHARED_CPUS, TestProject } from "../support/stack";
-import { docker, dockerTry } from "../support/docker";
+import { ok, SHARED_CPUS, TEST_MONITORING, TestProject } from "../support/stack";
+import { docker } from "../support/docker";
 import { run } from "../support/run";
 import { jobState } from "../support/slurm";
 import { waitFor } from "../support/wait";
@@ -52,19 +52,12 @@ beforeAll(() => {
     `        hostDevices: [${fake}/nvidia0, ${fake}/nvidia1]`,
     `        controlDevices: ["${fake}/nvidiactl:/dev/nvidiactl", "${fake}/nvidia-uvm:/dev/nvidia-uvm"]`,
     `        driverFiles: ["${fake}/nvidia-smi:/usr/bin/nvidia-smi", "${fake}/libnvidia-ml.so.1:/usr/local/nvidia/lib64/libnvidia-ml.so.1"]`,
-    "  hyperscaler:monitoring:",
-    "    scrapeIntervalSec: 5",
-    "    prometheus:",
-    "      port: false",
-    "    alertmanager:",
-    "      port: false",
+    TEST_MONITORING,
     SHARED_CPUS,
   ].join("\n"));
 });
 afterAll(() => {
-  pulumi("destroy", "--yes");
-  for (const id of docker(["ps", "-aq", "--filter", `label=hyperscaler.cluster=${stack}`]).trim().split("\n").filter(Boolean)) dockerTry(["rm", "-f", id]);
-  project.remove();
+  project.destroy(stack);
   fs.rmSync(fake, { recursive: true, force: true });
 });
 

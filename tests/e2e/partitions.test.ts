@@ -156,11 +156,14 @@ describe("prod's own layout, with fake GPU devices and a passphrase of its own",
     expect(ctl("srun", "-N8", "hostname").trim().split("\n")).toHaveLength(8);
     // Protected in state, backups scheduled and verified on demand.
     const resources = JSON.parse(ok(pulumi("stack", "export")).stdout).deployment.resources as { urn: string; protect?: boolean }[];
-    for (const v of ["slurmctld-state", "postgres-data", "postgres-backups"]) {
+    for (const v of ["slurmctld-state", "postgres-data", "postgres-backups", "mariadb-data", "mariadb-backups"]) {
       expect(resources.find((r) => r.urn.endsWith(`::${cluster}-${v}`))?.protect, v).toBe(true);
     }
     expect(docker(["exec", `${cluster}-postgres`, "cat", "/etc/hyperscaler/backup.conf"])).toMatch(/INTERVAL_MIN=60\nRETAIN=48/);
     expect(docker(["exec", `${cluster}-postgres`, "hyperscaler-pg-backup", "appdb"])).toMatch(/^backup appdb-\S+: \d+ bytes, sha256 [0-9a-f]{64}, \d+ tables, verified/m);
+    // Accounting: prod's account and QOS, its database's backups as PostgreSQL's.
+    expect(ctl("sacctmgr", "-n", "-P", "show", "assoc", "account=research", "format=Account,User,QOS").trim()).toBe("research||normal,short");
+    expect(docker(["exec", `${cluster}-mariadb`, "cat", "/etc/hyperscaler/backup.conf"])).toMatch(/INTERVAL_MIN=60\nRETAIN=48/);
   });
 
   it("refuses to destroy protected resources until they are unprotected; retained volumes stay", () => {
@@ -168,10 +171,11 @@ describe("prod's own layout, with fake GPU devices and a passphrase of its own",
     ok(pulumi("state", "unprotect", "--all", "--yes"));
     ok(pulumi("destroy", "--yes"));
     expect(containersOf(cluster)).toEqual([]);
-    // retainOnDelete: PostgreSQL's volumes outlive the stack; the test removes them itself.
-    for (const v of ["postgres-data", "postgres-backups"]) expect(dockerTry(["volume", "inspect", `${cluster}-${v}`]).code, v).toBe(0);
+    // retainOnDelete: the databases' volumes outlive the stack; the test removes them itself.
+    const retained = ["postgres-data", "postgres-backups", "mariadb-data", "mariadb-backups"];
+    for (const v of retained) expect(dockerTry(["volume", "inspect", `${cluster}-${v}`]).code, v).toBe(0);
     cleanUp(cluster);
-    for (const v of ["postgres-data", "postgres-backups"]) expect(dockerTry(["volume", "inspect", `${cluster}-${v}`]).code, v).not.toBe(0);
+    for (const v of retained) expect(dockerTry(["volume", "inspect", `${cluster}-${v}`]).code, v).not.toBe(0);
   });
 });
 

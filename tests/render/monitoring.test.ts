@@ -19,6 +19,7 @@ const spec = {
   cluster: "dev", scrapeIntervalSec: monitoring.scrapeIntervalSec, thresholds: monitoring.thresholds,
   alertmanagerHost: "alertmanager", grafanaHost: "grafana",
   postgres: { databases: ["appdb"], backupIntervalMin: 60 },
+  accounting: { database: "slurm_acct_db", backupIntervalMin: 60 },
 };
 let image: string;
 let dir: string;

@@ -2,8 +2,8 @@ import { describe, expect, it } from "vitest";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { clusterSpec } from "../../components/config";
-import { contentHash, nodeConf, renderCgroupConf, renderGresConf, renderSlurmConf } from "../../components/render";
-import { configFrom, devValues, mixedValues } from "../support/config";
+import { contentHash, nodeConf, renderCgroupConf, renderGresConf, renderSlurmConf, renderSlurmdbdConf } from "../../components/render";
+import { accountingValues, configFrom, devValues, mixedValues } from "../support/config";
 
 const GOLDEN = path.join(__dirname, "golden");
 
@@ -14,10 +14,15 @@ function expectGolden(name: string, text: string) {
   expect(text).toBe(fs.readFileSync(file, "utf8"));
 }
 
-describe.each([["dev", devValues], ["mixed", mixedValues]])("the %s cluster's artifacts", (name, values) => {
+describe.each([["dev", devValues], ["mixed", mixedValues], ["accounting", accountingValues]])("the %s cluster's artifacts", (name, values) => {
   const spec = clusterSpec(configFrom(values));
   it("match the golden files", () => {
     expectGolden(`${name}.slurm.conf`, renderSlurmConf(spec));
+    // The accounting cluster is the mixed one plus accounting: its nodes are the mixed ones.
+    if (spec.accounting) {
+      expectGolden(`${name}.slurmdbd.conf`, renderSlurmdbdConf(spec.accounting, "PASSWORD"));
+      return;
+    }
     expectGolden(`${name}.gres.conf`, renderGresConf(spec));
     expectGolden(`${name}.node-conf.txt`, spec.nodes.map((n) => `${n.name}: ${nodeConf(n)}`).join("\n") + "\n");
   });

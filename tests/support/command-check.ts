@@ -40,7 +40,8 @@ function subcommands(help: string): Set<string> {
 /** Container name suffix -> the image role that runs it. */
 function roleOf(container: string): ImageRole | undefined {
   const host = container.split("-").pop() ?? "";
-  if (host === "controller" || /^[a-z]+[0-9]{3}$/.test(host)) return "slurm";
+  if (host === "controller" || host === "slurmdbd" || /^[a-z]+[0-9]{3}$/.test(host)) return "slurm";
+  if (host === "mariadb") return "mariadb";
   if (host === "postgres") return "postgres";
   if (host === "prometheus" || host === "alertmanager") return "monitoring";
   return undefined;
@@ -137,7 +138,7 @@ export class CommandChecker {
     const container = args[i];
     if (container === undefined) return problems; // "`docker exec`" named in prose, not a command
     const role = roleOf(container);
-    if (!role) return [...problems, `docker exec ${container}: not a container the stack makes (<cluster>-controller, -cpu001, -postgres, -prometheus, -alertmanager)`];
+    if (!role) return [...problems, `docker exec ${container}: not a container the stack makes (<cluster>-controller, -cpu001, -slurmdbd, -postgres, -mariadb, -prometheus, -alertmanager)`];
     return [...problems, ...this.inImage(role, args.slice(i + 1))];
   }
 
@@ -155,9 +156,12 @@ export class CommandChecker {
     // SLURM's clients want a configuration before they print their help: give them a minimal one.
     const help = this.help(`${role} ${prog}`, "docker", ["run", "--rm", "--entrypoint", "sh", this.images[role], "-c",
       `command -v "$1" >/dev/null || { echo "NOT FOUND"; exit; }
-      printf 'ClusterName=help\nSlurmctldHost=localhost\n' >/tmp/slurm.conf; export SLURM_CONF=/tmp/slurm.conf
+      printf 'ClusterName=help\nSlurmctldHost=localhost\nAccountingStorageType=accounting_storage/slurmdbd\nAccountingStorageHost=localhost\n' >/tmp/slurm.conf; export SLURM_CONF=/tmp/slurm.conf
+      bin=$(command -v "$1")
       case "$1" in curl) set -- "$@" --help all ;; *) set -- "$@" --help ;; esac  # curl lists every option only with "all"
-      timeout 20 "$@" 2>&1 </dev/null || true`, "_", prog]);
+      out=$(timeout 20 "$@" 2>&1 </dev/null || true)
+      # sacct prints its usage only once it has reached slurmdbd: read the usage text from the program.
+      case "$out" in *"Problem talking to the database"*) tr -c '[:print:]' '\n' <"$bin" | grep -E '^ *-[A-Za-z0-9], --|^ *--[a-z]' ;; *) echo "$out" ;; esac`, "_", prog]);
     if (help.startsWith("NOT FOUND")) return [`${prog} is not in the ${role} image`];
     return this.badFlags(args, help, `${prog} (in the ${role} image)`);
   }

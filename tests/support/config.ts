@@ -21,3 +21,18 @@ export const mixedValues = {
     gpu: { nodeGroups: ["gpu", "cpu"], maxTimeMin: 240 },
   },
 };
+
+/** The mixed cluster with accounting: QOS, nested accounts, users, purge settings. */
+export const accountingValues = {
+  ...mixedValues,
+  accounting: {
+    qos: { short: { maxJobsPerUser: 2, maxWallMin: 60, priority: 100 }, long: { maxCpusPerUser: 16, usageFactor: 0.5 } },
+    accounts: {
+      science: { description: "Faculty of science", fairshare: 10 },
+      physics: { parent: "science", fairshare: 3, qos: ["normal", "short", "long"] },
+      chemistry: { parent: "science", qos: ["short"], maxRunningJobs: 20, maxCpus: 64 },
+    },
+    users: { alice: { accounts: ["physics", "chemistry"] }, bob: { accounts: ["chemistry"], adminLevel: "operator" } },
+    purge: { jobsAfterMonths: 12, stepsAfterMonths: 3 },
+  },
+};

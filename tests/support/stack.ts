@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { expect } from "vitest";
+import { docker, dockerTry } from "./docker";
 import { run, RunResult, tempBackend, tempProject, TEST_PASSPHRASE } from "./run";
 
 /** `pulumi ARGS` in the background, so that something else can happen while it runs (a fault, a second update). */
@@ -26,6 +27,9 @@ export function ok(r: RunResult): RunResult {
  * containers share them, as on a developer's workstation (Pulumi.dev.yaml says the same).
  */
 export const SHARED_CPUS = "  hyperscaler:overcommit:\n    cpu: 4\n";
+
+/** Config lines for test stacks with monitoring: scraped every 5 s, no port on the host (stacks run side by side). */
+export const TEST_MONITORING = "  hyperscaler:monitoring:\n    scrapeIntervalSec: 5\n    prometheus:\n      port: false\n    alertmanager:\n      port: false";
 
 /** A throwaway copy of the project on a throwaway file backend, for real `pulumi` runs. */
 export class TestProject {
@@ -59,6 +63,19 @@ export class TestProject {
   resourceCount(stack: string): number {
     return (JSON.parse(this.pulumi(stack, "stack", "export").stdout).deployment.resources ?? [])
       .filter((r: { type: string }) => r.type !== "pulumi:pulumi:Stack").length;
+  }
+
+  /**
+   * Ends a test stack: `pulumi destroy`, then whatever a failed test left with the cluster's
+   * label (containers, volumes, networks), then the project copy and its backend.
+   */
+  destroy(stack: string): void {
+    this.pulumi(stack, "destroy", "--yes");
+    const labelled = (...list: string[]) => docker([...list, "--filter", `label=hyperscaler.cluster=${stack}`]).trim().split("\n").filter(Boolean);
+    for (const id of labelled("ps", "-aq")) dockerTry(["rm", "-f", id]);
+    for (const v of labelled("volume", "ls", "-q")) dockerTry(["volume", "rm", v]);
+    for (const n of labelled("network", "ls", "-q")) dockerTry(["network", "rm", n]);
+    this.remove();
   }
 
   remove(): void {

@@ -1,0 +1,30 @@
+#!/bin/sh
+# Starts MariaDB on the data volume (a new volume gets a new database, root reachable only
+# over the local socket), the backup schedule, and the exporters. The mysqld exporter's
+# password is made here at each start and never leaves the container.
+set -eu
+data=/var/lib/mysql
+# A volume written by another image's mysql user is handed over whole.
+for d in "$data" /backups; do
+  [ "$(stat -c %u "$d")" = "$(id -u mysql)" ] || chown -R mysql:mysql "$d"
+done
+if [ ! -d "$data/mysql" ]; then
+  mariadb-install-db --user=mysql --datadir="$data" --auth-root-authentication-method=socket --skip-test-db >/dev/null
+  echo "hyperscaler: initialised a new database in $data"
+fi
+mariadbd --user=mysql --datadir="$data" &
+server=$!
+until mariadb-admin ping --silent >/dev/null 2>&1; do
+  kill -0 "$server" 2>/dev/null || { echo "hyperscaler: mariadbd exited during start" >&2; exit 1; }
+  sleep 0.2
+done
+pw=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
+mariadb -e "CREATE USER IF NOT EXISTS 'exporter'@'localhost'; ALTER USER 'exporter'@'localhost' IDENTIFIED BY '$pw' WITH MAX_USER_CONNECTIONS 3; GRANT PROCESS, REPLICATION CLIENT, SELECT ON *.* TO 'exporter'@'localhost'"
+umask 077
+printf '[client]\nuser=exporter\npassword=%s\nsocket=/run/mysqld/mysqld.sock\n' "$pw" >/run/mysqld/exporter.cnf
+chown prometheus /run/mysqld/exporter.cnf
+umask 022
+hyperscaler-backup-loop hyperscaler-mariadb-backup &
+hyperscaler-node-exporter &
+runuser -u prometheus -- prometheus-mysqld-exporter --config.my-cnf=/run/mysqld/exporter.cnf --web.listen-address=:9104 --log.level=warn &
+wait "$server"
