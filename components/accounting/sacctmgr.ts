@@ -10,16 +10,17 @@ export type EntityKind = "qos" | "account" | "user";
  */
 export type Settings = Record<string, string>;
 
-const minutes = (m?: number) => (m === undefined ? "" : String(m));
+/** Free text as it is compared: sacctmgr may lower its case (versions differ), so both sides are lowered. */
+const text = (t: string) => t.toLowerCase();
 const cpus = (n?: number) => (n === undefined ? "" : `cpu=${n}`);
 const num = (n?: number) => (n === undefined ? "" : String(n));
 
 /** A QOS's settings; SLURM's own defaults where the config leaves one out. */
 export function qosSettings(name: string, q: AccountingConfig["qos"][string]): Settings {
   return {
-    Description: q.description ?? name, Priority: String(q.priority ?? 0),
+    Description: text(q.description ?? name), Priority: String(q.priority ?? 0),
     MaxJobsPerUser: num(q.maxJobsPerUser), MaxSubmitJobsPerUser: num(q.maxSubmitJobsPerUser),
-    MaxTRESPerUser: cpus(q.maxCpusPerUser), MaxWall: minutes(q.maxWallMin), UsageFactor: String(q.usageFactor ?? 1),
+    MaxTRESPerUser: cpus(q.maxCpusPerUser), MaxWall: num(q.maxWallMin), UsageFactor: String(q.usageFactor ?? 1),
   };
 }
 
@@ -27,9 +28,9 @@ export function qosSettings(name: string, q: AccountingConfig["qos"][string]): S
 export function accountSettings(name: string, a: AccountingConfig["accounts"][string]): Settings {
   const qos = a.qos ?? ["normal"];
   return {
-    Parent: a.parent, Description: a.description ?? name, Organization: a.organization ?? a.parent,
+    Parent: a.parent, Description: text(a.description ?? name), Organization: text(a.organization ?? a.parent),
     Fairshare: String(a.fairshare), QOS: [...qos].sort().join(","), DefaultQOS: a.defaultQos ?? qos[0],
-    GrpJobs: num(a.maxRunningJobs), GrpTRES: cpus(a.maxCpus), MaxWall: minutes(a.maxWallMin),
+    GrpJobs: num(a.maxRunningJobs), GrpTRES: cpus(a.maxCpus), MaxWall: num(a.maxWallMin),
   };
 }
 
@@ -80,7 +81,7 @@ export const READERS: Record<EntityKind, { queries: (name: string) => string[][]
     parse: ([out]) => {
       const r = rows(out)[0];
       if (!r) return undefined;
-      return { Description: r[1], Priority: r[2], MaxJobsPerUser: r[3], MaxSubmitJobsPerUser: r[4], MaxTRESPerUser: r[5], MaxWall: wallMinutes(r[6]), UsageFactor: number(r[7]) };
+      return { Description: text(r[1]), Priority: r[2], MaxJobsPerUser: r[3], MaxSubmitJobsPerUser: r[4], MaxTRESPerUser: r[5], MaxWall: wallMinutes(r[6]), UsageFactor: number(r[7]) };
     },
   },
   account: {
@@ -93,7 +94,7 @@ export const READERS: Record<EntityKind, { queries: (name: string) => string[][]
       const assoc = rows(assocs).find((r) => r[1] === "");
       if (!a || !assoc) return undefined;
       return {
-        Parent: assoc[2], Description: a[1], Organization: a[2], Fairshare: assoc[3], QOS: assoc[4].split(",").filter(Boolean).sort().join(","),
+        Parent: assoc[2], Description: text(a[1]), Organization: text(a[2]), Fairshare: assoc[3], QOS: assoc[4].split(",").filter(Boolean).sort().join(","),
         DefaultQOS: assoc[5], GrpJobs: assoc[6], GrpTRES: assoc[7], MaxWall: wallMinutes(assoc[8]),
       };
     },

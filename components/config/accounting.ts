@@ -11,7 +11,8 @@ const qosName = slurmName("QOS");
 
 /** A limit: a whole number, 0 or more; left out means none. */
 const limit = (what: string) => z.number().int(`must be a whole number of ${what}`).min(0, `must be 0 or more ${what} (leave it out for no limit)`).optional();
-const text = z.string().regex(/^[A-Za-z0-9 _.,:()/-]{1,100}$/, "must be up to 100 letters, digits, spaces or _.,:()/-");
+// No comma: sacctmgr reads one as a list separator. Kept and compared in lowercase (sacctmgr may lower it).
+const text = z.string().regex(/^[A-Za-z0-9 _.:()/-]{1,100}$/, "must be up to 100 letters, digits, spaces or _.:()/- (no comma)");
 const positiveInt = (what: string) => z.number().int(`must be a whole number of ${what}`).min(1, `must be at least 1 ${what}`);
 
 /** Limits SLURM applies per QOS (sacctmgr's names in brackets). */
