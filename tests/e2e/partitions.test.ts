@@ -146,8 +146,8 @@ describe("prod's own layout, with fake GPU devices and a passphrase of its own",
     prod["hyperscaler:clusterName"] = cluster;
     // prod's one GPU per node, faked: no toolkit here, so a stand-in device file.
     prod["hyperscaler:nodeGroups"].gpu.gpus = { count: 1, type: "a100", hostDevices: ["/dev/null"], controlDevices: [] };
-    // prod asks for 25 CPUs and about 31 GiB; this 2-core, 24 GiB machine lets them share.
-    prod["hyperscaler:overcommit"] = { cpu: 13, memory: 2 };
+    // prod asks for 27 CPUs and about 33 GiB; this 2-core, 24 GiB machine lets them share.
+    prod["hyperscaler:overcommit"] = { cpu: 14, memory: 2 };
     ok(pulumi("stack", "init"));
     fs.appendFileSync(path.join(project.dir, `Pulumi.${stack}.yaml`), toYaml({ config: prod }));
     ok(pulumi("up", "--yes"));
