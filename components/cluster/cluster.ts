@@ -102,11 +102,15 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
       sacctmgr: { container: controller.containerName, after: [controller.keyInstalled] },
     }, { parent: this });
 
-    const compute = spec.nodes.map((node) => this.computeNode(name, node, common, controller, containerName(node.name)));
+    // What slurmctld needs before it runs: with accounting, a slurmdbd that has its config
+    // (its first start waits for slurmdbd). Commands that wait for slurmctld come after it,
+    // or, at the engine's parallelism, they could hold every slot while slurmdbd's config waits.
+    const slurmctldNeeds = [controller.container, ...(accounting ? [accounting.ready] : [])];
+    const compute = spec.nodes.map((node) => this.computeNode(name, node, common, controller, containerName(node.name), slurmctldNeeds));
     const resumed = rotation("resume", [controller.keyInstalled, ...compute.map((c) => c.node.keyInstalled), ...(accounting ? [accounting.dbd.keyInstalled] : [])]);
 
     const hostlist = compressHostlist(spec.nodes.map((n) => n.name));
-    const ready = [controller.keyInstalled, resumed, ...compute.flatMap((c) => [c.node.keyInstalled, c.membership])];
+    const ready = [controller.keyInstalled, resumed, ...slurmctldNeeds, ...compute.flatMap((c) => [c.node.keyInstalled, c.membership])];
     if (spec.nodes.length > 0) {
       // The update's own proof: every compute node runs a job step. Re-runs when the node
       // set, the configs, the image or the key change.
@@ -177,7 +181,7 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
 
   private computeNode(
     name: string, node: ComputeNodeSpec, common: Omit<ConstructorParameters<typeof WorkstationNode>[1], "hostname" | "containerName" | "role" | "cpus" | "memoryMiB">,
-    controller: WorkstationNode, container: string,
+    controller: WorkstationNode, container: string, slurmctldNeeds: pulumi.Resource[],
   ) {
     const computeNode = new WorkstationNode(`${name}-${node.name}`, {
       ...common, hostname: node.name, containerName: container, role: "compute",
@@ -193,7 +197,7 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
       create: ["hyperscaler-validate", node.name, String(VALIDATION_TIMEOUT_SEC)],
       delete: ["hyperscaler-node-remove", node.name, String(DRAIN_TIMEOUT_SEC)],
       dockerHost: common.dockerHost,
-    }, { parent: this, dependsOn: [controller.container, computeNode.container, computeNode.keyInstalled] });
+    }, { parent: this, dependsOn: [...slurmctldNeeds, computeNode.container, computeNode.keyInstalled] });
     return { node: computeNode, membership };
   }
 }
