@@ -156,7 +156,7 @@ describe("prod's own layout, with fake GPU devices and a passphrase of its own",
     expect(ctl("srun", "-N8", "hostname").trim().split("\n")).toHaveLength(8);
     // Protected in state, backups scheduled and verified on demand.
     const resources = JSON.parse(ok(pulumi("stack", "export")).stdout).deployment.resources as { urn: string; protect?: boolean }[];
-    for (const v of ["slurmctld-state", "postgres-data", "postgres-backups", "mariadb-data", "mariadb-backups"]) {
+    for (const v of ["slurmctld-state", "postgres-data", "postgres-backups", "accounting-mariadb-data", "accounting-mariadb-backups"]) {
       expect(resources.find((r) => r.urn.endsWith(`::${cluster}-${v}`))?.protect, v).toBe(true);
     }
     expect(docker(["exec", `${cluster}-postgres`, "cat", "/etc/hyperscaler/backup.conf"])).toMatch(/INTERVAL_MIN=60\nRETAIN=48/);
