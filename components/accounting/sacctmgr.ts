@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { AccountingConfig } from "../config";
+import { dockerSync } from "../docker/cli";
 
 /** What the cluster's accounting database holds, one kind at a time. */
 export type EntityKind = "qos" | "account" | "user";
@@ -161,10 +162,7 @@ export interface EntityInputs {
 
 /** Runs sacctmgr in the controller; throws with what it said. */
 function sacctmgr(i: EntityInputs, argv: string[]): string {
-  // Required here: the provider runs in its own process, from its serialized functions.
-  const { spawnSync } = require("node:child_process") as typeof import("node:child_process");
-  const env = i.dockerHost ? { ...process.env, DOCKER_HOST: i.dockerHost } : process.env;
-  const r = spawnSync("docker", ["exec", i.container, "timeout", "60", "sacctmgr", "-i", "-n", "-P", ...argv], { encoding: "utf8", env });
+  const r = dockerSync(["exec", i.container, "timeout", "60", "sacctmgr", "-i", "-n", "-P", ...argv], i.dockerHost || undefined);
   if (r.status !== 0) {
     throw new Error(`sacctmgr ${argv.join(" ")} failed (exit ${r.status}) in ${i.container}: ${(r.stderr || r.stdout || String(r.error)).trim().slice(0, 800)}`);
   }
@@ -181,7 +179,8 @@ function waitForDatabase(i: EntityInputs): void {
       if (Date.now() > deadline) throw e;
     }
     if (Date.now() > deadline) throw new Error(`slurmdbd does not know cluster ${i.cluster} after 3 minutes: is slurmctld running with accounting?`);
-    (require("node:child_process") as typeof import("node:child_process")).spawnSync("sleep", ["1"]);
+    // A synchronous pause: the provider's steps run one command after another.
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1000);
   }
 }
 
