@@ -1,10 +1,17 @@
 import { describe, expect, it } from "vitest";
-import { accountSettings, changeCommands, declaredEntities, deleteCommands, qosSettings, READERS, userSettings, wallMinutes } from "../../components/accounting/sacctmgr";
+import * as pulumi from "@pulumi/pulumi";
+import { accountSettings, changeCommands, declaredEntities, deleteCommands, qosSettings, READERS, sacctmgrProvider, userSettings, wallMinutes } from "../../components/accounting/sacctmgr";
 import { configFrom } from "../support/config";
 
 // What sacctmgr is told to do for each declared change, and how its output reads back.
 // The commands run against the real slurmdbd in tests/e2e/accounting.test.ts.
 describe("sacctmgr as a provider", () => {
+  it("serializes as Pulumi ships a dynamic provider to its own process (built-ins required, nothing captured from Node's internals)", async () => {
+    const { text } = await pulumi.runtime.serializeFunction(() => sacctmgrProvider);
+    expect(text).toContain('require("node:child_process")');
+    expect(text).toContain("sacctmgr");
+  });
+
   it("reads durations as sacctmgr shows them in minutes", () => {
     expect(["", "01:00:00", "1-00:00:00", "30:00", "2-03:04:00"].map(wallMinutes)).toEqual(["", "60", "1440", "30", String(2 * 1440 + 3 * 60 + 4)]);
   });
