@@ -2,7 +2,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as fs from "node:fs";
 import { ClusterManifest, epochProblems, hostProblems, HyperscalerCluster } from "../components/cluster";
-import { ConfigError, parseStackConfig, StackConfig } from "../components/config";
+import { ConfigError, parseStackConfig, platformDockerHost, StackConfig } from "../components/config";
 
 // The SDK takes a stack trace for every promise and resource it makes (kept for leak
 // reports), each formatted through ts-node's source maps: that was over half the
@@ -46,7 +46,7 @@ if (config.requireRealPassphrase) {
 }
 
 const problems = hostProblems(config);
-if (problems.length > 0) refuse(`the Docker host cannot run this config:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+if (problems.length > 0) refuse(`${config.workstations ? "the workstations" : "the Docker host"} cannot run this config:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
 
 /** Deploys the cluster; what it returns are the stack's outputs. */
 export = async () => {
@@ -57,8 +57,9 @@ export = async () => {
   const backwards = epochProblems(config, previous);
   if (backwards.length > 0) refuse(backwards.join("\n"));
 
-  // One Docker engine for the whole cluster: `hyperscaler:dockerHost`, else DOCKER_HOST.
-  const engine = new docker.Provider("workstation", { host: config.dockerHost });
+  // The controller's Docker engine: `hyperscaler:dockerHost` (else DOCKER_HOST), or the
+  // controller's workstation's; the cluster makes one provider for each other workstation.
+  const engine = new docker.Provider("workstation", { host: platformDockerHost(config) });
   const cluster = new HyperscalerCluster(config.clusterName, { config }, { providers: [engine] });
   return {
     /** Non-secret facts about the deployment, for people, CI and the audit report. */

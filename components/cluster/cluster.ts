@@ -1,9 +1,10 @@
+import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import { Accounting } from "../accounting";
 import * as pulumi from "@pulumi/pulumi";
-import { ACCOUNTING_DATABASE, applicationRoles, cdiDeviceName, DBD_HOST, MARIADB_HOST, ClusterSpec, clusterSpec, ComputeNodeSpec, CONTROLLER_HOST, GpuSpec, GRAFANA_DB_ROLE, StackConfig } from "../config";
-import { CLUSTER_LABEL, clusterVolume, containerCommand, dockerLabels } from "../docker";
-import { RoleImage } from "../images";
+import { ACCOUNTING_DATABASE, applicationRoles, cdiDeviceName, DBD_HOST, MARIADB_HOST, ClusterSpec, clusterSpec, ComputeNodeSpec, CONTROLLER_HOST, GpuSpec, GRAFANA_DB_ROLE, PlacementSpec, platformDockerHost, StackConfig, WorkstationSpec } from "../config";
+import { CLUSTER_LABEL, clusterVolume, containerCommand, dockerLabels, shellQuote } from "../docker";
+import { copiedImage, RoleImage } from "../images";
 import { Monitoring } from "../monitoring";
 import { MungeKey } from "../munge";
 import { Postgres } from "../postgres";
@@ -36,7 +37,8 @@ export interface ClusterManifest {
 }
 
 /**
- * A SLURM cluster on one workstation's Docker engine: a network, the SLURM image, the
+ * A SLURM cluster on one workstation's Docker engine, or on several (hyperscaler:workstations):
+ * a network, the SLURM image, the
  * MUNGE key, a controller and the compute nodes of every node group. Compute nodes are
  * SLURM dynamic nodes, so adding or removing one touches no other node; removing one
  * drains it and waits for its jobs first. Every update ends by running a job step
@@ -60,12 +62,24 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
     const containerName = (host: string) => `${cluster}-${host}`;
     const keep = { parent: this, protect: config.protect };
 
-    const dockerHost = config.dockerHost;
-    const network = new docker.Network(`${name}-network`, {
-      name: `${cluster}-net`, driver: "bridge", labels: dockerLabels({ [CLUSTER_LABEL]: cluster }),
-    }, { parent: this, deleteBeforeReplace: true });
-    const image = new RoleImage(`${name}-slurm-image`, { role: "slurm", baseImage: config.baseImage, tag: `hyperscaler/slurm:${cluster}` }, { parent: this });
+    // The controller's engine (the stack's provider): PostgreSQL, monitoring and accounting run there too.
+    const dockerHost = platformDockerHost(config);
+    const placement = spec.placement;
+    const network = clusterNetwork(`${name}-network`, cluster, placement && { placement, on: workstation(placement, placement.controllerWorkstation) }, { parent: this });
+    const slurmTag = `hyperscaler/slurm:${cluster}`;
+    const image = new RoleImage(`${name}-slurm-image`, { role: "slurm", baseImage: config.baseImage, tag: slurmTag }, { parent: this });
     const mungeKey = new MungeKey(`${name}-munge-key`, { epoch: config.rotation.mungeKeyEpoch }, keep);
+    // Every other workstation: its own provider, network and copy of the SLURM image.
+    const remote = new Map((placement?.workstations ?? [])
+      .filter((w) => w.name !== placement!.controllerWorkstation && spec.nodes.some((n) => n.workstation === w.name))
+      .map((w) => {
+        const provider = new docker.Provider(`${name}-workstation-${w.name}`, { host: w.dockerHost }, { parent: this });
+        return [w.name, {
+          dockerHost: w.dockerHost, provider,
+          network: clusterNetwork(`${name}-network-${w.name}`, cluster, { placement: placement!, on: w }, { parent: this, provider }).name,
+          image: copiedImage(`${name}-slurm-image-copy-${w.name}`, { imageId: image.imageId, tag: slurmTag, from: dockerHost, to: w.dockerHost }, { parent: this }),
+        }];
+      }));
 
     const files = [
       { path: "/etc/slurm/slurm.conf", content: renderSlurmConf(spec) },
@@ -82,6 +96,7 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
     const controllerState = clusterVolume(`${name}-slurmctld-state`, `${cluster}-slurmctld-state`, cluster, keep);
     const controller = new WorkstationNode(`${name}-${CONTROLLER_HOST}`, {
       ...common, hostname: CONTROLLER_HOST, containerName: containerName(CONTROLLER_HOST), role: "controller", files,
+      address: placement?.controllerAddress,
       volumes: [{ volume: controllerState.name, path: "/var/spool/slurmctld" }],
       cpus: config.controller.cpus, memoryMiB: config.controller.memoryMiB,
       afterFileUpdate: ["scontrol", "reconfigure"],
@@ -89,6 +104,20 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
       // restarts it in a new container (its state stays on the volume).
       env: spec.accounting ? { HYPERSCALER_DBD: `${spec.accounting.dbdHost}:${spec.accounting.dbdPort}` } : {},
     }, { parent: this });
+
+    // SLURM 22.05's reconfigure rebuilds dynamic nodes' records without their slurmd port
+    // (scontrol shows Port=1): slurmctld can no longer reach them, so a node whose job ends
+    // stays ALLOCATED and pings fail. A restart of slurmctld (its state saved and read back,
+    // running jobs untouched) rebuilds them right: each config change ends with one.
+    const ctl = shellQuote(controller.containerName);
+    const slurmctldRestarted = new command.local.Command(`${name}-slurmctld-restart`, {
+      create: "true",
+      update: `docker restart -t 30 ${ctl} >/dev/null && i=0; until docker exec ${ctl} scontrol ping 2>/dev/null | grep -q UP; do ` +
+        `i=$((i + 1)); [ $i -lt 120 ] || { echo "slurmctld did not answer 120 s after its restart" >&2; exit 1; }; sleep 1; done`,
+      stdin: files.map((f) => contentHash(f.content)).join(" "),
+      environment: dockerHost ? { DOCKER_HOST: dockerHost } : undefined,
+      logging: "none",
+    }, { parent: this, dependsOn: [...controller.filesInstalled, controller.keyInstalled] });
 
     // Only an update (a new key) pauses and resumes; creating them does nothing.
     const rotation = (step: "pause" | "resume", dependsOn: pulumi.Resource[]) => containerCommand(`${name}-rotation-${step}`, {
@@ -99,15 +128,19 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
     const accounting = this.accounting = config.accounting && spec.accounting && new Accounting(`${name}-accounting`, {
       cluster, config: config.accounting, spec: spec.accounting, passwordEpoch: config.rotation.accountingPasswordEpoch,
       baseImage: config.baseImage, network: network.name, protect: config.protect, node: common,
-      sacctmgr: { container: controller.containerName, after: [controller.keyInstalled] },
+      sacctmgr: { container: controller.containerName, after: [controller.keyInstalled, slurmctldRestarted] },
     }, { parent: this });
 
     // What slurmctld needs before it runs: with accounting, a slurmdbd that has its config
     // (its first start waits for slurmdbd). Commands that wait for slurmctld come after it,
     // or, at the engine's parallelism, they could hold every slot while slurmdbd's config waits.
-    const slurmctldNeeds = [controller.container, ...(accounting ? [accounting.ready] : [])];
-    const compute = spec.nodes.map((node) => this.computeNode(name, node, common, controller, containerName(node.name), slurmctldNeeds));
-    const resumed = rotation("resume", [controller.keyInstalled, ...compute.map((c) => c.node.keyInstalled), ...(accounting ? [accounting.dbd.keyInstalled] : [])]);
+    const slurmctldNeeds = [controller.container, slurmctldRestarted, ...(accounting ? [accounting.ready] : [])];
+    const compute = spec.nodes.map((node) => {
+      const elsewhere = node.workstation ? remote.get(node.workstation) : undefined;
+      const on = elsewhere ? { ...common, dockerHost: elsewhere.dockerHost, network: elsewhere.network, image: elsewhere.image } : common;
+      return this.computeNode(name, node, on, controller, containerName(node.name), slurmctldNeeds, elsewhere?.provider);
+    });
+    const resumed = rotation("resume", [controller.keyInstalled, slurmctldRestarted, ...compute.map((c) => c.node.keyInstalled), ...(accounting ? [accounting.dbd.keyInstalled] : [])]);
 
     const hostlist = compressHostlist(spec.nodes.map((n) => n.name));
     const ready = [controller.keyInstalled, resumed, ...slurmctldNeeds, ...compute.flatMap((c) => [c.node.keyInstalled, c.membership])];
@@ -139,6 +172,8 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
       postgres: config.postgres && { databases, backupIntervalMin: config.postgres.backup.intervalMin },
       accounting: config.accounting && { database: ACCOUNTING_DATABASE, backupIntervalMin: config.accounting.backup.intervalMin },
       grafanaDatabase: postgres?.logins[GRAFANA_DB_ROLE], scrapeHostsReady: ready, dockerHost,
+      // On several workstations, nodes elsewhere are scraped at their addresses (no shared DNS).
+      ...(remote.size ? { scrapeAddresses: Object.fromEntries(compute.filter((c) => remote.has(c.workstation ?? "")).map((c) => [c.name, c.node.address])) } : {}),
     }, { parent: this });
 
     const version = containerCommand(`${name}-slurm-version`, {
@@ -181,13 +216,13 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
 
   private computeNode(
     name: string, node: ComputeNodeSpec, common: Omit<ConstructorParameters<typeof WorkstationNode>[1], "hostname" | "containerName" | "role" | "cpus" | "memoryMiB">,
-    controller: WorkstationNode, container: string, slurmctldNeeds: pulumi.Resource[],
+    controller: WorkstationNode, container: string, slurmctldNeeds: pulumi.Resource[], provider?: docker.Provider,
   ) {
     const computeNode = new WorkstationNode(`${name}-${node.name}`, {
       ...common, hostname: node.name, containerName: container, role: "compute",
       cpus: node.cpus, memoryMiB: node.memoryMiB, gpus: node.gpus && gpuAccess(node.gpus),
       env: computeNodeEnv(this.spec, node),
-    }, { parent: this });
+    }, { parent: this, ...(provider ? { providers: [provider] } : {}) });
     // Scale-in: deleting this (before the node's container, which it depends on) drains
     // the node, waits for its jobs, and removes it from SLURM. It is never replaced: a new
     // image replaces the containers under it, and SLURM requeues the jobs they were running.
@@ -196,10 +231,30 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
       // Created once the node has registered and run a job step.
       create: ["hyperscaler-validate", node.name, String(VALIDATION_TIMEOUT_SEC)],
       delete: ["hyperscaler-node-remove", node.name, String(DRAIN_TIMEOUT_SEC)],
-      dockerHost: common.dockerHost,
+      dockerHost: controller.dockerHost,
     }, { parent: this, dependsOn: [...slurmctldNeeds, computeNode.container, computeNode.keyInstalled] });
-    return { node: computeNode, membership };
+    return { name: node.name, workstation: node.workstation, node: computeNode, membership };
   }
+}
+
+function workstation(placement: PlacementSpec, name: string): WorkstationSpec {
+  return placement.workstations.find((w) => w.name === name)!;
+}
+
+/**
+ * The cluster's network on one engine. On one workstation a bridge, where containers find
+ * each other by name. On several, a macvlan network on each workstation's LAN interface,
+ * each handing out addresses from its own range of one subnet: every container reaches
+ * every other at its own address, across workstations, without NAT, routes or privileges.
+ */
+function clusterNetwork(name: string, cluster: string, lan: { placement: PlacementSpec; on: WorkstationSpec } | undefined, opts: pulumi.CustomResourceOptions) {
+  return new docker.Network(name, {
+    name: `${cluster}-net`, labels: dockerLabels({ [CLUSTER_LABEL]: cluster }),
+    ...(lan ? {
+      driver: "macvlan", options: { parent: lan.on.interface },
+      ipamConfigs: [{ subnet: lan.placement.subnet, ipRange: lan.on.addresses, gateway: lan.placement.gateway }],
+    } : { driver: "bridge" }),
+  }, { ...opts, deleteBeforeReplace: true });
 }
 
 /** How a node's container gets its GPUs, by the group's `access`. */

@@ -14,9 +14,9 @@ export interface HostCapacity { readonly cpus: number; readonly memoryMiB: numbe
  * container bigger than the host, or every container's CPUs or memory together beyond
  * `hyperscaler:overcommit`.
  */
-export function sizeProblems(config: StackConfig, host: HostCapacity): string[] {
+export function sizeProblems(config: StackConfig, host: HostCapacity, workstation?: string): string[] {
   const problems: string[] = [];
-  const sizes = containerSizes(config);
+  const sizes = containerSizes(config).filter((s) => s.workstation === workstation);
   const has = `the Docker host has ${host.cpus} CPUs and ${host.memoryMiB} MiB`;
   for (const path of [...new Set(sizes.map((s) => s.path))]) {
     const s = sizes.find((x) => x.path === path)!;
@@ -46,38 +46,72 @@ export function sizeProblems(config: StackConfig, host: HostCapacity): string[] 
 }
 
 /**
- * What on the Docker host stands in the way of this config, by config path, checked
- * before any resource is registered: a missing base or PostgreSQL image, GPU device or
- * application container, or containers bigger than the host, would otherwise fail an
- * update halfway.
+ * What on the Docker host(s) stands in the way of this config, by config path, checked
+ * before any resource is registered: an engine that does not answer, a missing base or
+ * PostgreSQL image, GPU device or application container, or containers bigger than their
+ * host, would otherwise fail an update halfway. On several workstations, each is checked
+ * for what runs on it.
  */
 export function hostProblems(config: StackConfig): string[] {
+  if (!config.workstations) {
+    return engineProblems(config, { dockerHost: config.dockerHost, at: "hyperscaler:dockerHost", groups: Object.keys(config.nodeGroups), platform: true });
+  }
+  const platform = config.controller.workstation;
+  return Object.entries(config.workstations).flatMap(([ws, w]) => {
+    const groups = Object.keys(config.nodeGroups).filter((g) => (config.nodeGroups[g].workstation ?? platform) === ws);
+    if (ws !== platform && groups.length === 0) return [];
+    return engineProblems(config, { dockerHost: w.dockerHost, workstation: ws, at: `hyperscaler:workstations.${ws}.dockerHost`, groups, platform: ws === platform, lan: { network: `${config.clusterName}-net`, ...w, subnet: config.network!.subnet } })
+      .map((p) => `workstation ${ws} (${w.dockerHost}): ${p}`);
+  });
+}
+
+interface Engine {
+  readonly dockerHost?: string;
+  /** Its name in hyperscaler:workstations, when the cluster spans several. */
+  readonly workstation?: string;
+  /** The config path that sets dockerHost. */
+  readonly at: string;
+  /** The node groups placed on it. */
+  readonly groups: readonly string[];
+  /** Whether the controller (and PostgreSQL, monitoring, accounting) run on it. */
+  readonly platform: boolean;
+  /** On several workstations: the cluster network it will have. */
+  readonly lan?: { network: string; interface: string; addresses: string; subnet: string };
+}
+
+function engineProblems(config: StackConfig, engine: Engine): string[] {
   const problems: string[] = [];
-  // The engine the docker provider will use: hyperscaler:dockerHost, else DOCKER_HOST.
-  const docker = (...args: string[]) => dockerSync(args, config.dockerHost);
-  const host = config.dockerHost ?? process.env.DOCKER_HOST;
-  const r = docker("image", "inspect", "--format", "{{.Id}}", config.baseImage);
+  const docker = (...args: string[]) => dockerSync(args, engine.dockerHost);
+  const host = engine.dockerHost ?? process.env.DOCKER_HOST;
+  // The base image is needed where role images are built; other workstations get copies.
+  const r = engine.platform ? docker("image", "inspect", "--format", "{{.Id}}", config.baseImage) : docker("version", "--format", "{{.Server.Version}}");
   if (r.error) return [`cannot run docker (${r.error.message}); run scripts/setup.sh, which installs and starts it`];
-  if (r.status !== 0 && /no such image|not found/i.test(r.stderr)) {
+  if (r.status !== 0 && engine.platform && /no such image|not found/i.test(r.stderr)) {
     problems.push(`hyperscaler:baseImage: image '${config.baseImage}' is not on the Docker host; ` +
       "run scripts/setup.sh (it makes hyperscaler/debian-base:bookworm), or `docker pull debian:bookworm-slim` and set that, " +
       "or fix the name with: pulumi config set hyperscaler:baseImage <image>");
   } else if (r.status !== 0) {
-    return [config.dockerHost
-      ? `hyperscaler:dockerHost: the Docker engine at ${config.dockerHost} did not answer (${r.stderr.trim()}); start it, or fix the address with: pulumi config set hyperscaler:dockerHost <url>`
-      : `the Docker engine did not answer (${r.stderr.trim()}); run scripts/setup.sh, which starts it`];
+    const why = r.stderr.trim().split("\n").pop();
+    return [engine.workstation
+      ? `${engine.at}: the Docker engine did not answer (${why}); start it (or its sshd), or fix the address with: pulumi config set --path ${engine.at} <url>`
+      : engine.dockerHost
+        ? `hyperscaler:dockerHost: the Docker engine at ${engine.dockerHost} did not answer (${why}); start it, or fix the address with: pulumi config set hyperscaler:dockerHost <url>`
+        : `the Docker engine did not answer (${why}); run scripts/setup.sh, which starts it`];
   }
   const info = docker("info", "--format", "{{.NCPU}} {{.MemTotal}} {{.CgroupVersion}}");
   const [ncpu, memBytes, cgroupVersion] = info.stdout.trim().split(" ").map(Number);
-  if (info.status === 0 && ncpu > 0 && memBytes > 0) problems.push(...sizeProblems(config, { cpus: ncpu, memoryMiB: Math.floor(memBytes / 2 ** 20) }));
-  if (Object.keys(config.nodeGroups).length > 0) problems.push(...cgroupProblems(cgroupVersion));
+  if (info.status === 0 && ncpu > 0 && memBytes > 0) problems.push(...sizeProblems(config, { cpus: ncpu, memoryMiB: Math.floor(memBytes / 2 ** 20) }, engine.workstation));
+  if (engine.groups.length > 0) problems.push(...cgroupProblems(cgroupVersion, engine.at));
+  if (engine.lan) problems.push(...lanProblems(engine.lan, engine.workstation!, docker));
   // Device paths are the host's own only when the engine is local.
   const local = !host || host.startsWith("unix://");
-  for (const [name, group] of Object.entries(config.nodeGroups)) {
+  for (const name of engine.groups) {
+    const group = config.nodeGroups[name];
     const gpus = group.gpus && gpuSpec(group.gpus);
     // The toolkit and CDI probes run the base image: where it is missing, that is the problem to report.
-    if (gpus) problems.push(...gpuProblems(`hyperscaler:nodeGroups.${name}.gpus`, gpus, { local, baseImage: r.status === 0 ? config.baseImage : undefined, docker }));
+    if (gpus) problems.push(...gpuProblems(`hyperscaler:nodeGroups.${name}.gpus`, gpus, { local, baseImage: engine.platform && r.status === 0 ? config.baseImage : undefined, docker }));
   }
+  if (!engine.platform) return problems;
   // An official PostgreSQL image is used as it is on the host: no pull in the middle of an update.
   const pgImage = config.postgres?.image;
   if (pgImage && docker("image", "inspect", pgImage).status !== 0) {
@@ -96,17 +130,35 @@ export function hostProblems(config: StackConfig): string[] {
 }
 
 /**
+ * Whether the workstation's engine can make the cluster's macvlan network: the interface
+ * must be there, and the range free. Tried with a throwaway network (nothing else is
+ * made), only while the cluster's network does not exist there yet.
+ */
+function lanProblems(lan: NonNullable<Engine["lan"]>, ws: string, docker: (...args: string[]) => SpawnSyncReturns<string>): string[] {
+  if (docker("network", "inspect", lan.network).status === 0) return [];
+  const probe = `${lan.network}-preflight`;
+  const r = docker("network", "create", "--driver", "macvlan", "-o", `parent=${lan.interface}`, "--subnet", lan.subnet, "--ip-range", lan.addresses, probe);
+  if (r.status === 0) {
+    docker("network", "rm", probe);
+    return [];
+  }
+  const why = (r.stderr || r.stdout).trim().split("\n")[0].replace(/^Error response from daemon: /, "");
+  return [`hyperscaler:workstations.${ws}.interface: the engine cannot make the cluster's network on '${lan.interface}' with ${lan.addresses} (${why}); ` +
+    `name the interface that workstation has on the LAN (ip -br link on it lists them), or give it addresses no other network there uses`];
+}
+
+/**
  * The Docker host's cgroup version (`docker info`'s CgroupVersion) against what slurmd
  * needs: SLURM 22.05 (Debian bookworm's) always loads a cgroup plugin, and on cgroup v2
  * that plugin needs systemd or a writable cgroup tree, which an unprivileged container
  * does not have (its cgroup2 is mounted read-only): slurmd would not start, and the update
  * would fail at validation with containers made. Seen on a cgroup v2 host (tests/device).
  */
-export function cgroupProblems(cgroupVersion: number): string[] {
+export function cgroupProblems(cgroupVersion: number, at = "hyperscaler:dockerHost"): string[] {
   if (cgroupVersion !== 2) return [];
-  return ["hyperscaler:dockerHost: this Docker host runs cgroup v2 (docker info: CgroupVersion 2), where slurmd of SLURM 22.05 " +
+  return [`${at}: this Docker host runs cgroup v2 (docker info: CgroupVersion 2), where slurmd of SLURM 22.05 ` +
     "(Debian bookworm's) cannot start in an unprivileged container (its cgroup plugin needs systemd or a writable cgroup tree); " +
-    "boot the host with cgroup v1 (kernel parameter systemd.unified_cgroup_hierarchy=0) or point hyperscaler:dockerHost at an engine that runs it"];
+    `boot the host with cgroup v1 (kernel parameter systemd.unified_cgroup_hierarchy=0) or point ${at} at an engine that runs it`];
 }
 
 /**

@@ -2,3 +2,4 @@ export * from "./schema";
 export * from "./load";
 export * from "./spec";
 export * from "./accounting";
+export * from "./workstations";

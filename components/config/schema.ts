@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { clusterNetworkSchema, dockerHostUrl, workstationIssues, workstationName, workstationSchema } from "./workstations";
 import { accountingSchema } from "./accounting";
 
 /** Config namespace of every key in Pulumi.<stack>.yaml. */
@@ -83,6 +84,8 @@ const nodeGroupSchema = z.strictObject({
   }).optional(),
   /** SLURM node features, in addition to the group's own name. @default [] */
   features: z.array(z.string().regex(/^[A-Za-z0-9_]+$/, "must be letters, digits or '_'")).default([]),
+  /** The workstation its nodes run on (with hyperscaler:workstations). @default - the controller's */
+  workstation: workstationName.optional(),
 });
 
 const partitionSchema = z.strictObject({
@@ -254,7 +257,17 @@ export const stackConfigSchema = z.strictObject({
    * the commands run in containers), e.g. `ssh://ops@ws2` or `tcp://127.0.0.1:2375`.
    * @default - DOCKER_HOST, else the local socket
    */
-  dockerHost: z.string().regex(/^(unix|tcp|ssh|npipe):\/\/\S+$/, "must be a Docker host URL such as unix:///var/run/docker.sock, tcp://host:2376 or ssh://user@host").optional(),
+  dockerHost: dockerHostUrl.optional(),
+  /**
+   * The workstations a cluster spans, by name: each with its Docker engine, its interface
+   * on the LAN they share and its share of the LAN's addresses. The controller and each
+   * node group name theirs (controller.workstation, nodeGroups.<group>.workstation);
+   * PostgreSQL, monitoring and accounting run beside the controller.
+   * @default - one engine: hyperscaler:dockerHost
+   */
+  workstations: z.record(workstationName, workstationSchema).optional(),
+  /** The LAN the workstations share (with hyperscaler:workstations only). */
+  network: clusterNetworkSchema.optional(),
   /** Protect stateful resources from deletion. @default false */
   protect: z.boolean().default(false),
   /** Refuse to run with the dev passphrase (prod). @default false */
@@ -265,6 +278,8 @@ export const stackConfigSchema = z.strictObject({
     cpus: positiveInt(1, "CPUs").default(1),
     /** @default 1024 */
     memoryMiB: positiveInt(256, "MiB").default(1024),
+    /** The workstation it runs on (with hyperscaler:workstations). */
+    workstation: workstationName.optional(),
   }).default({ cpus: 1, memoryMiB: 1024 }),
   /** Compute node groups by name: `{ cpu: { count: 2 } }` gives nodes cpu001 and cpu002. */
   nodeGroups: z.record(groupName, nodeGroupSchema).refine((g) => Object.keys(g).length > 0, "must define at least one node group"),
@@ -285,7 +300,13 @@ export const stackConfigSchema = z.strictObject({
      * reconfigure`, no restart. @default "default"
      */
     tuning: z.enum(["default", "throughput"], "must be 'default' or 'throughput'").default("default"),
-  }).default({ slurmctldPort: 6817, slurmdPort: 6818, maxNodeCount: 1024, tuning: "default" }),
+    /**
+     * Seconds a node's slurmd may not answer before slurmctld sets it DOWN and ends or
+     * requeues its jobs (SlurmdTimeout): how soon a lost workstation's nodes go DOWN.
+     * @default 300 (SLURM's)
+     */
+    slurmdTimeoutSec: z.number().int().min(10, "must be at least 10 seconds (slurmctld pings every third of it)").max(65533).default(300),
+  }).default({ slurmctldPort: 6817, slurmdPort: 6818, maxNodeCount: 1024, tuning: "default", slurmdTimeoutSec: 300 }),
   /** Bump a value to rotate that secret: the change shows in preview as a one-line diff. */
   rotation: z.strictObject({
     /** @default 0 */
@@ -313,6 +334,7 @@ export const stackConfigSchema = z.strictObject({
   /** SLURM accounting (slurmdbd, MariaDB): job records, fair share, accounts, users, QOS. @default - none */
   accounting: accountingSchema.optional(),
 }).superRefine((c, ctx) => {
+  for (const issue of workstationIssues(c)) ctx.addIssue({ code: "custom", ...issue });
   const receivers = Object.keys(c.monitoring?.alertmanager.receivers ?? {});
   for (const [severity, receiver] of Object.entries(c.monitoring?.alertmanager.route ?? {})) {
     if (receiver && !receivers.includes(receiver)) {

@@ -1,5 +1,6 @@
 import { AccountingConfig } from "./accounting";
 import { NODE_NUMBER_WIDTH, NodeGroupConfig, StackConfig } from "./schema";
+import { lanGateway, WorkstationConfig } from "./workstations";
 
 /** One compute node, as SLURM and Docker see it. */
 export interface ComputeNodeSpec {
@@ -11,6 +12,25 @@ export interface ComputeNodeSpec {
   readonly gpus?: GpuSpec;
   /** The group's name first, then its extra features. */
   readonly features: readonly string[];
+  /** The workstation it runs on, when the cluster spans several (hyperscaler:workstations). */
+  readonly workstation?: string;
+}
+
+/** A workstation of a cluster that spans several, as the components reach it. */
+export interface WorkstationSpec extends WorkstationConfig {
+  readonly name: string;
+}
+
+/** Where the parts of a cluster on several workstations run, and how they reach each other. */
+export interface PlacementSpec {
+  /** In config order. */
+  readonly workstations: readonly WorkstationSpec[];
+  /** Where the controller, PostgreSQL, monitoring and accounting run. */
+  readonly controllerWorkstation: string;
+  readonly subnet: string;
+  readonly gateway: string;
+  /** slurmctld's fixed address, in slurm.conf and every node's config server. */
+  readonly controllerAddress: string;
 }
 
 /** A host path and where a node sees it (`docker run --device HOST:NODE`, `-v HOST:NODE:ro`). */
@@ -45,12 +65,16 @@ export interface ClusterSpec {
   readonly maxNodeCount: number;
   /** Scheduler tuning profile (hyperscaler:slurm.tuning). */
   readonly tuning: "default" | "throughput";
+  /** SlurmdTimeout (hyperscaler:slurm.slurmdTimeoutSec). */
+  readonly slurmdTimeoutSec: number;
   /** Sorted by name. */
   readonly nodes: readonly ComputeNodeSpec[];
   /** Sorted by name. */
   readonly partitions: readonly PartitionSpec[];
   /** SLURM accounting, when the config has it. */
   readonly accounting?: AccountingSpec;
+  /** With hyperscaler:workstations: where each part runs. @default - all on one engine */
+  readonly placement?: PlacementSpec;
 }
 
 /** What slurm.conf and slurmdbd.conf need of hyperscaler:accounting. */
@@ -88,14 +112,17 @@ export interface ContainerSize {
   readonly path: string;
   readonly cpus: number;
   readonly memoryMiB: number;
+  /** The workstation it runs on, when the cluster spans several. */
+  readonly workstation?: string;
 }
 
 /** Every container the config makes, with its CPU and memory limits. */
 export function containerSizes(config: StackConfig): ContainerSize[] {
-  const sizes: ContainerSize[] = [{ container: CONTROLLER_HOST, path: "controller", ...config.controller }];
+  const platform = config.controller.workstation;
+  const sizes: ContainerSize[] = [{ container: CONTROLLER_HOST, path: "controller", cpus: config.controller.cpus, memoryMiB: config.controller.memoryMiB }];
   for (const [group, g] of Object.entries(config.nodeGroups)) {
     for (let i = 1; i <= g.count; i++) {
-      sizes.push({ container: nodeName(group, i), path: `nodeGroups.${group}`, cpus: g.cpus, memoryMiB: g.memoryMiB });
+      sizes.push({ container: nodeName(group, i), path: `nodeGroups.${group}`, cpus: g.cpus, memoryMiB: g.memoryMiB, workstation: g.workstation ?? platform });
     }
   }
   if (config.postgres) sizes.push({ container: "postgres", path: "postgres", cpus: config.postgres.cpus, memoryMiB: config.postgres.memoryMiB });
@@ -109,7 +136,8 @@ export function containerSizes(config: StackConfig): ContainerSize[] {
     sizes.push({ container: "alertmanager", path: "monitoring.alertmanager", ...ALERTMANAGER_SIZE });
     if (m.grafana) sizes.push({ container: "grafana", path: "monitoring.grafana", ...GRAFANA_SIZE });
   }
-  return sizes;
+  // Everything but the compute nodes runs beside the controller.
+  return sizes.map((s) => (s.workstation || !platform ? s : { ...s, workstation: platform }));
 }
 
 export function nodeName(group: string, index: number): string {
@@ -150,6 +178,7 @@ export function clusterSpec(config: StackConfig): ClusterSpec {
         name: nodeName(group, i), group, cpus: g.cpus, memoryMiB: g.memoryMiB,
         ...(gpus ? { gpus } : {}),
         features: [group, ...g.features.filter((f) => f !== group)],
+        ...(config.workstations ? { workstation: g.workstation ?? config.controller.workstation } : {}),
       });
     }
   }
@@ -164,11 +193,19 @@ export function clusterSpec(config: StackConfig): ClusterSpec {
     slurmdPort: config.slurm.slurmdPort,
     maxNodeCount: config.slurm.maxNodeCount,
     tuning: config.slurm.tuning,
+    slurmdTimeoutSec: config.slurm.slurmdTimeoutSec,
     nodes: nodes.sort(byName),
     partitions: partitions.sort(byName),
     ...(config.accounting ? { accounting: {
       dbdHost: DBD_HOST, dbdPort: DBD_PORT, storageHost: MARIADB_HOST, database: ACCOUNTING_DATABASE,
       priority: config.accounting.priority, purge: config.accounting.purge,
+    } } : {}),
+    ...(config.workstations && config.network && config.controller.workstation ? { placement: {
+      workstations: Object.entries(config.workstations).map(([name, w]) => ({ name, ...w })),
+      controllerWorkstation: config.controller.workstation,
+      subnet: config.network.subnet,
+      gateway: lanGateway(config.network),
+      controllerAddress: config.network.controllerAddress,
     } } : {}),
   };
 }

@@ -20,6 +20,8 @@ export interface HardenedContainerArgs {
   readonly hostname: pulumi.Input<string>;
   /** User-defined network the container joins (and no other); reachable by its hostname there. */
   readonly network: pulumi.Input<string>;
+  /** A fixed address on that network (the controller's, on several workstations). @default - Docker assigns one */
+  readonly address?: string;
   /** @default {} */
   readonly env?: Record<string, pulumi.Input<string>>;
   /** Capabilities kept after dropping ALL. @default [] */
@@ -57,7 +59,7 @@ export function hardenedContainer(name: string, args: HardenedContainerArgs, opt
     name: args.name,
     image: args.image,
     hostname: args.hostname,
-    networksAdvanced: [{ name: args.network }],
+    networksAdvanced: [{ name: args.network, ...(args.address ? { ipv4Address: args.address } : {}) }],
     // One value for the whole list (an Output only where a value is one, as Grafana's password).
     envs: pulumi.output(args.env ?? {}).apply((env) => Object.entries(env).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => `${k}=${v}`)),
     // As Docker stores them (CAP_ prefix), so a refresh reads back what was asked.

@@ -1,1 +1,2 @@
 export * from "./role-image";
+export * from "./image-copy";

@@ -25,6 +25,8 @@ export interface MonitoringArgs {
   readonly network: pulumi.Input<string>;
   /** Every host running a node exporter: the controller, each compute node, PostgreSQL. */
   readonly scrapeHosts: readonly ScrapeHost[];
+  /** Addresses to scrape hosts at, by host, where the network's DNS does not know them (other workstations). @default {} */
+  readonly scrapeAddresses?: Record<string, pulumi.Input<string>>;
   /** The platform's PostgreSQL, to scrape and to alert on its backups. @default - none */
   readonly postgres?: AlertSpec["postgres"];
   /** SLURM accounting's database, when the cluster has accounting. */
@@ -88,7 +90,7 @@ export class Monitoring extends pulumi.ComponentResource {
     const alertmanager = daemon("alertmanager", config.alertmanager.port, ALERTMANAGER_SIZE.cpus, ALERTMANAGER_SIZE.memoryMiB);
 
     // Files into a running daemon; a change is checked by its own tool, then reloaded.
-    const deliver = (container: docker.Container, file: string, content: string, reload: boolean, dependsOn: pulumi.Resource[] = []) => {
+    const deliver = (container: docker.Container, file: string, content: pulumi.Input<string>, reload: boolean, dependsOn: pulumi.Resource[] = []) => {
       const install = ["hyperscaler-install", file, "0644", "root:root"];
       return containerCommand(`${name}-${path.basename(file)}`, {
         container: container.name,
@@ -99,7 +101,11 @@ export class Monitoring extends pulumi.ComponentResource {
         dockerHost,
       }, { parent: this, dependsOn });
     };
-    const targets = deliver(prometheus, `${PROMETHEUS_DIR}/targets/node.json`, renderNodeTargets(args.scrapeHosts), false);
+    const nodeTargets = args.scrapeAddresses
+      ? pulumi.output(args.scrapeAddresses).apply((addresses: Record<string, string>) =>
+        renderNodeTargets(args.scrapeHosts.map((h) => (addresses[h.host] ? { ...h, address: addresses[h.host] } : h))))
+      : renderNodeTargets(args.scrapeHosts);
+    const targets = deliver(prometheus, `${PROMETHEUS_DIR}/targets/node.json`, nodeTargets, false);
     const alertRules = renderAlertRules(spec);
     this.alertRulesHash = contentHash(alertRules);
     const rules = deliver(prometheus, `${PROMETHEUS_DIR}/alerts.yml`, alertRules, true);
@@ -110,7 +116,7 @@ export class Monitoring extends pulumi.ComponentResource {
     containerCommand(`${name}-targets-up`, {
       container: prometheus.name,
       create: ["hyperscaler-wait-targets", "node", String(args.scrapeHosts.length), String(TARGETS_TIMEOUT_SEC)],
-      stdin: renderNodeTargets(args.scrapeHosts),
+      stdin: nodeTargets,
       triggers: [prometheus.id],
       dockerHost,
     }, { parent: this, dependsOn: [promConfig, ...(args.scrapeHostsReady ?? [])] });

@@ -25,6 +25,8 @@ export interface WorkstationNodeArgs {
   readonly image: pulumi.Input<string>;
   /** Docker network the cluster shares. */
   readonly network: pulumi.Input<string>;
+  /** A fixed address on it. @default - Docker assigns one */
+  readonly address?: string;
   /** CPU limit of the container. */
   readonly cpus: number;
   /** Memory limit of the container, in MiB. */
@@ -68,7 +70,13 @@ const HEALTH: Record<NodeRole, string> = {
 export class WorkstationNode extends pulumi.ComponentResource {
   /** The container's name (known before it exists; depend on `container` for it to be there). */
   readonly containerName: string;
+  /** The engine it runs on, for `docker exec`. @default - DOCKER_HOST or the local socket */
+  readonly dockerHost?: string;
   readonly container: docker.Container;
+  /** The container's address on the cluster network. */
+  readonly address: pulumi.Output<string>;
+  /** The deliveries of `files`. */
+  readonly filesInstalled: command.local.Command[];
   /** The key delivery; depend on it to know munged runs with the current key. */
   readonly keyInstalled: command.local.Command;
 
@@ -79,6 +87,7 @@ export class WorkstationNode extends pulumi.ComponentResource {
       image: args.image,
       hostname: args.hostname,
       network: args.network,
+      address: args.address,
       env: { HYPERSCALER_ROLE: args.role, ...args.env },
       capabilities: [...DAEMON_CAPABILITIES],
       ...args.gpus,
@@ -89,10 +98,12 @@ export class WorkstationNode extends pulumi.ComponentResource {
       labels: { [CLUSTER_LABEL]: args.cluster, "hyperscaler.role": args.role },
     }, { parent: this });
     this.containerName = args.containerName;
+    this.dockerHost = args.dockerHost;
+    this.address = this.container.networkDatas.apply((n) => n?.[0]?.ipAddress ?? "");
 
     // The container ID as a trigger: a re-created container gets its files again.
     const triggers = [this.container.id];
-    const installs = (args.files ?? []).map((f) => {
+    const installs = this.filesInstalled = (args.files ?? []).map((f) => {
       const install = ["hyperscaler-install", f.path, "0644", "root:root"];
       return containerCommand(`${name}-${path.basename(f.path)}`, {
         container: args.containerName,

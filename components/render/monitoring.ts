@@ -14,6 +14,8 @@ export interface ScrapeHost {
   readonly host: string;
   readonly role: "controller" | "compute" | "postgres" | "dbd" | "mariadb";
   readonly group?: string;
+  /** Where to scrape it when its name does not resolve there (a node on another workstation). @default - host */
+  readonly address?: string;
 }
 
 export interface MonitoringRenderSpec extends AlertSpec {
@@ -57,7 +59,7 @@ export function renderPrometheusConfig(spec: MonitoringRenderSpec): string {
 export function renderNodeTargets(hosts: readonly ScrapeHost[]): string {
   const sorted = [...hosts].sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : 0));
   return JSON.stringify(sorted.map((h) => ({
-    targets: [`${h.host}:${NODE_EXPORTER_PORT}`],
+    targets: [`${h.address ?? h.host}:${NODE_EXPORTER_PORT}`],
     labels: { node: h.host, role: h.role, ...(h.group ? { group: h.group } : {}) },
   })), null, 2) + "\n";
 }

@@ -19,7 +19,8 @@ export function renderSlurmConf(spec: ClusterSpec): string {
   const lines = [
     HEADER,
     `ClusterName=${spec.clusterName}`,
-    `SlurmctldHost=${spec.controllerHost}`,
+    // On several workstations no engine's DNS knows every container: nodes find slurmctld by address.
+    `SlurmctldHost=${spec.controllerHost}${spec.placement ? `(${spec.placement.controllerAddress})` : ""}`,
     `SlurmctldPort=${spec.slurmctldPort}`,
     `SlurmdPort=${spec.slurmdPort}`,
     "SlurmUser=slurm",
@@ -42,6 +43,8 @@ export function renderSlurmConf(spec: ClusterSpec): string {
     "# restarted has its jobs ended and resumes itself (images/slurm/entrypoint.sh); one an",
     "# operator set DOWN stays DOWN.",
     "ReturnToService=1",
+    // SLURM's default is left unwritten: only a chosen value shows in the file.
+    ...(spec.slurmdTimeoutSec !== 300 ? [`SlurmdTimeout=${spec.slurmdTimeoutSec}`] : []),
     "# Dynamic nodes: they register up to MaxNodeCount; addresses may change on re-creation.",
     `MaxNodeCount=${spec.maxNodeCount}`,
     "TreeWidth=65533",
@@ -143,7 +146,8 @@ export function renderGresConf(spec: ClusterSpec): string {
  */
 export function computeNodeEnv(spec: ClusterSpec, node: ComputeNodeSpec): Record<string, string> {
   return {
-    HYPERSCALER_NODE_CONF: nodeConf(node), HYPERSCALER_CONF_SERVER: `${spec.controllerHost}:${spec.slurmctldPort}`,
+    HYPERSCALER_NODE_CONF: nodeConf(node), HYPERSCALER_CONF_SERVER: `${spec.placement?.controllerAddress ?? spec.controllerHost}:${spec.slurmctldPort}`,
+    ...(spec.placement ? { HYPERSCALER_REGISTER_ADDRESS: "1" } : {}),
     ...(node.gpus ? gpuEnv(node.gpus) : {}),
   };
 }

@@ -76,6 +76,8 @@ export function summarizePreview(stack: string, preview: PreviewJson): PreviewSu
       if (op === "create") actions.push(`${node} joins SLURM as a dynamic node (no daemon restarts) and runs a job step`);
     } else if (file && op === "update" && host(`-${file}`) === "controller") {
       actions.push(`scontrol reconfigure with the new ${file} (slurmctld pushes it to every node)`);
+    } else if (rest === "slurmctld-restart" && op === "update") {
+      actions.push("restart slurmctld once the new configs are in (state kept, running jobs untouched): SLURM 22.05's reconfigure leaves dynamic nodes unreachable");
     } else if (rest.endsWith("-munge-key") && op === "update") {
       keyRestarts.push(host("-munge-key").replace(/^accounting-/, ""));
     } else if (rest === "munge-key-bytes" && op !== "create") {
@@ -84,6 +86,12 @@ export function summarizePreview(stack: string, preview: PreviewJson): PreviewSu
       // A rebuilt image is a new image resource (its triggers changed): a replace.
       actions.push("rebuild the SLURM image: every node's container is replaced (the jobs running there are requeued)");
       risks.push("replaces every SLURM container");
+    } else if (/^workstation-[a-z][a-z0-9-]*$/.test(rest) && (op === "create" || op === "delete")) {
+      const ws = rest.slice("workstation-".length);
+      if (op === "create") actions.push(`start using workstation ${ws}: the cluster's network there and a copy of the SLURM image, then its nodes`);
+      else { actions.push(`stop using workstation ${ws} once its nodes are drained and removed`); risks.push(`leaves workstation ${ws}`); }
+    } else if (/^slurm-image-copy-[a-z][a-z0-9-]*$/.test(rest) && op === "replace") {
+      actions.push(`copy the rebuilt SLURM image to workstation ${rest.slice("slurm-image-copy-".length)}`);
     } else if (/^(controller|[a-z][a-z0-9-]*\d{3})$/.test(rest) && op !== "create") {
       const node = rest;
       if (op === "replace") {

@@ -281,4 +281,39 @@ describe("HyperscalerCluster under mocks", () => {
     // Grafana's role is made in PostgreSQL beside the configured ones.
     expect(registered.map((r) => r.name)).toContain("dev-postgres-grafana-login");
   });
+
+  it("on several workstations: a provider, a macvlan network and a copy of the SLURM image on each other one; nodes there on them", async () => {
+    const { registered } = build({
+      ...devValues,
+      workstations: {
+        main: { dockerHost: "unix:///var/run/docker.sock", interface: "eth0", addresses: "192.168.1.64/27" },
+        gpu: { dockerHost: "ssh://ops@gpu1", interface: "enp3s0", addresses: "192.168.1.96/27" },
+        idle: { dockerHost: "ssh://ops@idle", interface: "eth0", addresses: "192.168.1.128/27" },
+      },
+      network: { subnet: "192.168.1.0/24", controllerAddress: "192.168.1.10" },
+      controller: { workstation: "main" },
+      nodeGroups: { cpu: { count: 1 }, gpu: { count: 1, workstation: "gpu" } },
+    });
+    const named = (name: string) => registered.find((r) => r.name === name)!;
+    const container = (name: string) => registered.find((r) => r.name === name && isContainer(r))!;
+    // Only workstations with something on them get a provider.
+    expect(registered.filter((r) => r.type === "pulumi:providers:docker").map((r) => [r.name, r.props.host])).toEqual([["dev-workstation-gpu", "ssh://ops@gpu1"]]);
+    const network = (name: string) => named(name).props;
+    expect(network("dev-network")).toMatchObject({ driver: "macvlan", options: { parent: "eth0" }, ipamConfigs: [{ subnet: "192.168.1.0/24", ipRange: "192.168.1.64/27", gateway: "192.168.1.1" }] });
+    expect(network("dev-network-gpu")).toMatchObject({ driver: "macvlan", options: { parent: "enp3s0" }, ipamConfigs: [{ subnet: "192.168.1.0/24", ipRange: "192.168.1.96/27" }] });
+    expect((named("dev-network-gpu").opts.provider as unknown as { __name: string }).__name).toBe("dev-workstation-gpu");
+    // The remote node's container is made by the remote provider, from the copied image.
+    expect(((named("dev-gpu001").opts as pulumi.ComponentResourceOptions).providers as unknown as { __name: string }[])[0].__name).toBe("dev-workstation-gpu");
+    const copy = named("dev-slurm-image-copy-gpu");
+    expect(await commandLine(copy.props, "create")).toMatch(/save "\$TAG" \| docker -H "\$TO" load/);
+    expect(await outputOf(pulumi.output(copy.props.environment as Record<string, string>))).toMatchObject({ TO: "ssh://ops@gpu1", TAG: "hyperscaler/slurm:dev", FROM: "unix:///var/run/docker.sock" });
+    // The controller at its fixed address; nodes register theirs and find slurmctld by address.
+    const ctlNet = await outputOf(pulumi.output(container("dev-controller").props.networksAdvanced as { ipv4Address?: string }[]));
+    expect(ctlNet[0].ipv4Address).toBe("192.168.1.10");
+    const envs = await outputOf(pulumi.output(container("dev-gpu001").props.envs as string[]));
+    expect(envs).toEqual(expect.arrayContaining(["HYPERSCALER_CONF_SERVER=192.168.1.10:6817", "HYPERSCALER_REGISTER_ADDRESS=1"]));
+    // docker exec into the remote node goes to its engine; the membership runs on the controller's.
+    expect(await outputOf(pulumi.output(named("dev-gpu001-munge-key").props.environment as Record<string, string>))).toEqual({ DOCKER_HOST: "ssh://ops@gpu1" });
+    expect(await outputOf(pulumi.output(named("dev-gpu001-membership").props.environment as Record<string, string>))).toEqual({ DOCKER_HOST: "unix:///var/run/docker.sock" });
+  });
 });

@@ -25,7 +25,7 @@ describe("parseStackConfig", () => {
       controller: { cpus: 1, memoryMiB: 1024 },
       nodeGroups: { cpu: { count: 2, cpus: 1, memoryMiB: 512, features: [] } },
       overcommit: { cpu: 1, memory: 1 },
-      slurm: { slurmctldPort: 6817, slurmdPort: 6818, maxNodeCount: 1024, tuning: "default" },
+      slurm: { slurmctldPort: 6817, slurmdPort: 6818, maxNodeCount: 1024, tuning: "default", slurmdTimeoutSec: 300 },
       rotation: { mungeKeyEpoch: 0, postgresPasswordEpochs: {}, accountingPasswordEpoch: 0 },
     });
   });
@@ -34,7 +34,7 @@ describe("parseStackConfig", () => {
     const p = problems({ "hyperscaler:clusterName": "dev", "hyperscaler:clusterNmae": "x", "hyperscaler:nodeGroups": '{"cpu":{"count":1}}' });
     expect(p).toHaveLength(1);
     expect(p[0]).toMatch(/unknown key 'clusterNmae'/);
-    expect(p[0]).toMatch(/known keys: accounting, baseImage, clusterName, controller, dockerHost, monitoring, nodeGroups/);
+    expect(p[0]).toMatch(/known keys: accounting, baseImage, clusterName, controller, dockerHost, monitoring, network, nodeGroups/);
   });
 
   it("reports every problem at once, each with its path, the value given and the fix", () => {
@@ -187,5 +187,50 @@ describe("cluster config rules", () => {
     expect(configFrom(values).rotation.postgresPasswordEpochs).toEqual({ grafana: 2 });
     expect(problemsOf({ ...values, monitoring: {} }).join("\n")).toMatch(/postgresPasswordEpochs\.grafana: names no PostgreSQL role/);
   });
-});
 
+  describe("several workstations", () => {
+    const base = {
+      "hyperscaler:clusterName": "lab",
+      "hyperscaler:workstations": JSON.stringify({
+        main: { dockerHost: "unix:///var/run/docker.sock", interface: "eth0", addresses: "192.168.1.64/27" },
+        gpu: { dockerHost: "ssh://ops@gpu1", interface: "enp3s0", addresses: "192.168.1.96/27" },
+      }),
+      "hyperscaler:network": JSON.stringify({ subnet: "192.168.1.0/24", controllerAddress: "192.168.1.10" }),
+      "hyperscaler:controller": JSON.stringify({ workstation: "main" }),
+      "hyperscaler:nodeGroups": JSON.stringify({ cpu: { count: 2 }, gpu: { count: 1, workstation: "gpu" } }),
+    };
+    const withJson = (key: string, value: unknown) => ({ ...base, [`hyperscaler:${key}`]: JSON.stringify(value) });
+
+    it("accepts workstations with a LAN, the controller and each group placed", () => {
+      const c = parseStackConfig(base);
+      expect(c.workstations?.gpu).toEqual({ dockerHost: "ssh://ops@gpu1", interface: "enp3s0", addresses: "192.168.1.96/27" });
+      expect(c.nodeGroups.gpu.workstation).toBe("gpu");
+    });
+
+    it("refuses contradictions by path, each with the fix", () => {
+      expect(problems({ ...base, "hyperscaler:dockerHost": "ssh://ops@x" })).toEqual([expect.stringMatching(/^hyperscaler:dockerHost: is for a cluster on one engine; .*remove hyperscaler:dockerHost/)]);
+      expect(problems(withJson("controller", {}))).toEqual([expect.stringMatching(/^hyperscaler:controller\.workstation: must name the workstation the controller .* one of main, gpu/)]);
+      expect(problems(withJson("nodeGroups", { cpu: { count: 1, workstation: "gpu2" } }))).toEqual([expect.stringMatching(/^hyperscaler:nodeGroups\.cpu\.workstation: names unknown workstation 'gpu2' \(defined: main, gpu\)/)]);
+      const { ["hyperscaler:network"]: _, ...noNetwork } = base;
+      expect(problems(noNetwork)).toEqual([expect.stringMatching(/^hyperscaler:network: must give the LAN the workstations share/)]);
+    });
+
+    it("refuses addresses outside the subnet, overlapping, or a controller address Docker could hand out", () => {
+      const ws = (gpuAddresses: string) => ({
+        main: { dockerHost: "unix:///var/run/docker.sock", interface: "eth0", addresses: "192.168.1.64/27" },
+        gpu: { dockerHost: "ssh://ops@gpu1", interface: "enp3s0", addresses: gpuAddresses },
+      });
+      expect(problems(withJson("workstations", ws("192.168.2.0/27")))).toEqual([expect.stringMatching(/^hyperscaler:workstations\.gpu\.addresses: is not inside network\.subnet 192\.168\.1\.0\/24/)]);
+      expect(problems(withJson("workstations", ws("192.168.1.64/26")))).toEqual([expect.stringMatching(/^hyperscaler:workstations\.gpu\.addresses: overlaps workstation 'main'/)]);
+      expect(problems(withJson("workstations", ws("192.168.1.70/27")))).toEqual([expect.stringMatching(/^hyperscaler:workstations\.gpu\.addresses: must be an IPv4 network in CIDR form, its first address/)]);
+      expect(problems(withJson("network", { subnet: "192.168.1.0/24", controllerAddress: "192.168.1.70" }))).toEqual([expect.stringMatching(/controllerAddress: is inside workstation 'main's addresses, which Docker hands out/)]);
+      expect(problems(withJson("network", { subnet: "192.168.1.0/24", controllerAddress: "192.168.1.1" }))).toEqual([expect.stringMatching(/controllerAddress: is the subnet's network, broadcast or gateway address/)]);
+      expect(problems(withJson("network", { subnet: "192.168.1.0/24", controllerAddress: "10.0.0.1" }))).toEqual([expect.stringMatching(/controllerAddress: is not inside network\.subnet/)]);
+    });
+
+    it("refuses placement without workstations", () => {
+      expect(problems({ "hyperscaler:clusterName": "dev", "hyperscaler:nodeGroups": '{"cpu":{"count":1,"workstation":"gpu"}}' }))
+        .toEqual([expect.stringMatching(/^hyperscaler:nodeGroups\.cpu\.workstation: names workstation 'gpu' but hyperscaler:workstations defines none/)]);
+    });
+  });
+});

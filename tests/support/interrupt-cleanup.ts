@@ -1,4 +1,5 @@
 import { spawnSync } from "node:child_process";
+import { labPrefixes, removeLab } from "./lab";
 
 // vitest's global setup, in its main process. A test file cleans up after itself in its
 // afterAll hooks, but an interrupted run (Ctrl-C, a CI job's timeout) never gets there.
@@ -29,6 +30,11 @@ function cleanUp(): void {
     if (names.length === 0) continue;
     docker(kind, "rm", ...(kind === "container" ? ["-f"] : []), ...names);
     console.error(`interrupted: removed ${kind}s ${names.join(" ")}`);
+  }
+  // Workstation labs (tests/support/workstations.sh), named w<pid>: their engines go with them.
+  for (const prefix of labPrefixes().filter(ours)) {
+    removeLab(prefix);
+    console.error(`interrupted: removed workstation lab ${prefix}`);
   }
 }
 

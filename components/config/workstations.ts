@@ -1,0 +1,133 @@
+import { z } from "zod";
+
+/** How Docker reaches an engine: what DOCKER_HOST and the docker provider's `host` take. */
+export const dockerHostUrl = z.string().regex(/^(unix|tcp|ssh|npipe):\/\/\S+$/, "must be a Docker host URL such as unix:///var/run/docker.sock, tcp://host:2376 or ssh://user@host");
+
+/** An IPv4 address as a 32-bit number, or undefined when it is not one. */
+export function ipv4Number(s: string): number | undefined {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);
+  if (!m || m.slice(1).some((o) => Number(o) > 255)) return undefined;
+  return m.slice(1).reduce((n, o) => n * 256 + Number(o), 0);
+}
+
+export function ipv4String(n: number): string {
+  return [24, 16, 8, 0].map((shift) => Math.floor(n / 2 ** shift) % 256).join(".");
+}
+
+/** An IPv4 CIDR as its first address and size, or undefined when it is not one (or has host bits set). */
+export function cidrRange(s: string): { first: number; size: number } | undefined {
+  const [addr, bits, ...rest] = s.split("/");
+  const first = ipv4Number(addr);
+  const prefix = Number(bits);
+  if (rest.length || first === undefined || !/^\d{1,2}$/.test(bits ?? "") || prefix > 32) return undefined;
+  const size = 2 ** (32 - prefix);
+  return first % size === 0 ? { first, size } : undefined;
+}
+
+const ipv4 = z.string().refine((s) => ipv4Number(s) !== undefined, "must be an IPv4 address such as 192.168.1.10");
+const cidr = z.string().refine((s) => cidrRange(s) !== undefined, "must be an IPv4 network in CIDR form, its first address (192.168.1.64/27, not 192.168.1.70/27)");
+
+/** A workstation's name in the config (and in its docker provider's name). */
+export const workstationName = z.string().regex(/^[a-z][a-z0-9-]{0,30}$/, "must be lowercase letters, digits and '-', starting with a letter");
+
+export const workstationSchema = z.strictObject({
+  /** How Docker reaches the workstation's engine: `ssh://user@host` (Docker's own SSH transport), or a socket. */
+  dockerHost: dockerHostUrl,
+  /**
+   * The workstation's network interface on the LAN the workstations share: the parent of
+   * the cluster's macvlan network there, so containers on every workstation reach each
+   * other at their own addresses (no NAT, no published ports, no privileged container).
+   */
+  interface: z.string().regex(/^[A-Za-z0-9_.@-]{1,15}$/, "must be a network interface name such as eth0 or enp3s0"),
+  /** This workstation's share of network.subnet for its containers (Docker's ip-range); no two overlap, and the LAN's DHCP must not hand them out. */
+  addresses: cidr,
+});
+
+export const clusterNetworkSchema = z.strictObject({
+  /** The LAN the workstations share, in CIDR (e.g. 192.168.1.0/24). */
+  subnet: cidr,
+  /** The LAN's gateway. @default - the subnet's first usable address (Docker's default) */
+  gateway: ipv4.optional(),
+  /** The controller's fixed address: every node finds slurmctld there. In subnet, outside every workstation's addresses. */
+  controllerAddress: ipv4,
+});
+
+export type WorkstationConfig = z.infer<typeof workstationSchema>;
+export type ClusterNetworkConfig = z.infer<typeof clusterNetworkSchema>;
+
+/**
+ * The LAN's gateway: as configured, else the subnet's first usable address. Always given
+ * to Docker: left out, an engine that restarts reports one of its own choosing (the first
+ * of the workstation's range), and the network would show as changed.
+ */
+export function lanGateway(network: ClusterNetworkConfig): string {
+  return network.gateway ?? ipv4String(cidrRange(network.subnet)!.first + 1);
+}
+
+/** What the workstation settings need of the whole config. */
+interface Placement {
+  dockerHost?: string;
+  workstations?: Record<string, WorkstationConfig>;
+  network?: ClusterNetworkConfig;
+  controller: { workstation?: string };
+  nodeGroups: Record<string, { workstation?: string }>;
+}
+
+/** Where the workstation settings contradict each other or the rest, by config path. */
+export function workstationIssues(c: Placement): { path: (string | number)[]; message: string }[] {
+  const issues: { path: (string | number)[]; message: string }[] = [];
+  const names = Object.keys(c.workstations ?? {});
+  const placed: [string[], string | undefined][] = [
+    [["controller", "workstation"], c.controller.workstation],
+    ...Object.entries(c.nodeGroups).map(([g, group]): [string[], string | undefined] => [["nodeGroups", g, "workstation"], group.workstation]),
+  ];
+  if (!c.workstations) {
+    if (c.network) issues.push({ path: ["network"], message: "is for a cluster on several workstations: define hyperscaler:workstations too, or remove it" });
+    for (const [path, ws] of placed) {
+      if (ws) issues.push({ path, message: `names workstation '${ws}' but hyperscaler:workstations defines none` });
+    }
+    return issues;
+  }
+  if (names.length === 0) issues.push({ path: ["workstations"], message: "must define at least one workstation (or remove it: the cluster then runs on hyperscaler:dockerHost)" });
+  if (c.dockerHost) issues.push({ path: ["dockerHost"], message: "is for a cluster on one engine; with workstations each has its own dockerHost: remove hyperscaler:dockerHost" });
+  if (!c.controller.workstation && names.length > 0) {
+    issues.push({ path: ["controller", "workstation"], message: `must name the workstation the controller (and PostgreSQL, monitoring, accounting) runs on: one of ${names.join(", ")}` });
+  }
+  for (const [path, ws] of placed) {
+    if (ws && !c.workstations[ws]) issues.push({ path, message: `names unknown workstation '${ws}' (defined: ${names.join(", ") || "none"})` });
+  }
+  if (!c.network) {
+    issues.push({ path: ["network"], message: "must give the LAN the workstations share (subnet, controllerAddress) when hyperscaler:workstations is set" });
+    return issues;
+  }
+  const subnet = cidrRange(c.network.subnet);
+  if (!subnet) return issues; // the schema has said why
+  const inSubnet = (n: number) => n >= subnet.first && n < subnet.first + subnet.size;
+  const ranges = Object.entries(c.workstations).map(([name, w]) => ({ name, range: cidrRange(w.addresses) }));
+  ranges.forEach(({ name, range }, i) => {
+    if (!range) return;
+    if (!inSubnet(range.first) || !inSubnet(range.first + range.size - 1)) {
+      issues.push({ path: ["workstations", name, "addresses"], message: `is not inside network.subnet ${c.network!.subnet}` });
+    }
+    for (const other of ranges.slice(0, i)) {
+      if (other.range && range.first < other.range.first + other.range.size && other.range.first < range.first + range.size) {
+        issues.push({ path: ["workstations", name, "addresses"], message: `overlaps workstation '${other.name}'s addresses: give each workstation its own range` });
+      }
+    }
+  });
+  const controller = ipv4Number(c.network.controllerAddress);
+  if (controller !== undefined) {
+    const owner = ranges.find(({ range }) => range && controller >= range.first && controller < range.first + range.size);
+    if (!inSubnet(controller)) issues.push({ path: ["network", "controllerAddress"], message: `is not inside network.subnet ${c.network.subnet}` });
+    else if (owner) issues.push({ path: ["network", "controllerAddress"], message: `is inside workstation '${owner.name}'s addresses, which Docker hands out: take one outside every workstation's range` });
+    else if ([subnet.first, subnet.first + subnet.size - 1, ipv4Number(lanGateway(c.network))].includes(controller)) {
+      issues.push({ path: ["network", "controllerAddress"], message: "is the subnet's network, broadcast or gateway address: take another" });
+    }
+  }
+  return issues;
+}
+
+/** The engine of the controller (and of PostgreSQL, monitoring, accounting): the stack's docker provider's `host`. */
+export function platformDockerHost(c: Pick<Placement, "dockerHost" | "workstations" | "controller">): string | undefined {
+  return c.workstations && c.controller.workstation ? c.workstations[c.controller.workstation]?.dockerHost : c.dockerHost;
+}

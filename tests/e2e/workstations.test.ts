@@ -1,0 +1,142 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Lab } from "../support/lab";
+import { ok, TEST_MONITORING, TestProject } from "../support/stack";
+import { docker } from "../support/docker";
+import { jobState as slurmJobState, nodeNames, nodeState } from "../support/slurm";
+import { waitFor } from "../support/wait";
+import { runProcedure } from "../support/runbook";
+
+// A cluster across three workstations: this machine's engine (the controller, monitoring
+// and one node) and two more, each a Docker engine in its own network namespace reached
+// over SSH (tests/support/workstations.sh), on one bridge that stands for the LAN. The
+// cluster's macvlan networks put every container on that LAN at its own address. The
+// third workstation is added, brought back and removed through the scaling guide's
+// procedures, run as written.
+describe("a cluster on several workstations (Docker engines over SSH)", () => {
+  const stack = `ws${process.pid}`;
+  const project = new TestProject();
+  let lab: Lab;
+  const pulumi = (...args: string[]) => project.pulumiWithEnv(stack, lab.env, ...args);
+  const ctl = (...cmd: string[]) => docker(["exec", `${stack}-controller`, ...cmd]);
+  const jobState = (id: string) => slurmJobState(ctl, id);
+  const submit = (...args: string[]) => ctl("sbatch", "--parsable", "-o", "/dev/null", ...args).trim();
+  const names = (i: number) => lab.docker(i, "ps", "-a", "--format", "{{.Names}}").trim().split("\n").filter(Boolean).sort();
+  const ALL = ["cpu001", "edge001", "edge002", "far001"];
+  const FAR = { WS: "far", WS_INTERFACE: "lan0", WS_ADDRESSES: "10.77.0.128/27", GROUP: "far" };
+  const procedure = (id: string) => runProcedure(id, { cwd: project.dir, env: { ...project.backend.env, ...lab.env, STACK: stack, ...FAR, WS_HOST: lab.host(2) } });
+  const prometheus = (api: string) => JSON.parse(docker(["exec", `${stack}-prometheus`, "curl", "-fsS", `http://127.0.0.1:9090/api/v1/${api}`]));
+
+  beforeAll(() => {
+    lab = new Lab(`w${process.pid}`, 2);
+  }, 300_000);
+
+  afterAll(() => {
+    if (lab) project.pulumiWithEnv(stack, lab.env, "destroy", "--yes");
+    project.destroy(stack);
+    lab?.down();
+  }, 600_000);
+
+  const config = (nearInterface = "lan0") => [
+    `  hyperscaler:clusterName: ${stack}`,
+    "  hyperscaler:workstations:",
+    "    main:",
+    "      dockerHost: unix:///var/run/docker.sock",
+    `      interface: ${lab.bridge}`,
+    "      addresses: 10.77.0.64/27",
+    "    near:",
+    `      dockerHost: ${lab.host(1)}`,
+    `      interface: ${nearInterface}`,
+    "      addresses: 10.77.0.96/27",
+    "  hyperscaler:network:",
+    `    subnet: ${lab.subnet()}`,
+    "    controllerAddress: 10.77.0.10",
+    "  hyperscaler:controller:",
+    "    workstation: main",
+    "  hyperscaler:nodeGroups:",
+    "    cpu:",
+    "      count: 1",
+    "    edge:",
+    "      count: 2",
+    "      workstation: near",
+    "  hyperscaler:slurm:",
+    "    slurmdTimeoutSec: 20",
+    "  hyperscaler:overcommit:",
+    "    cpu: 4",
+    TEST_MONITORING,
+    "    thresholds:",
+    "      downForMin: 1",
+    "",
+  ].join("\n");
+
+  it("refuses a workstation interface that is not there, by path, before anything is made", () => {
+    project.init(stack, config("lan9"));
+    const r = pulumi("preview");
+    expect(r.code).not.toBe(0);
+    expect(r.output).toMatch(/workstation near \(ssh:\/\/w\d+-ws1\): hyperscaler:workstations\.near\.interface: the engine cannot make the cluster's network on 'lan9'/);
+    expect(names(1)).toEqual([]);
+    expect(lab.docker(1, "network", "ls", "--format", "{{.Name}}")).not.toMatch(/-net/);
+  });
+
+  it("deploys on two engines, then adds a third through the guide; srun -N4 answers from every node; a refreshed preview finds nothing to change", () => {
+    project.setConfig(stack, "workstations.near.interface", "lan0");
+    ok(pulumi("up", "--yes", "--skip-preview"));
+    expect(names(1)).toEqual([`${stack}-edge001`, `${stack}-edge002`]);
+    expect(ctl("srun", "-N3", "-w", "cpu001,edge001,edge002", "hostname").trim().split("\n").sort()).toEqual(["cpu001", "edge001", "edge002"]);
+    const report = procedure("add-workstation");
+    // Only the new workstation's resources: nothing that was there changes.
+    expect(report).toMatch(/\*\*\d+ to create, \d+ to update, 0 to replace, 0 to delete\*\*/);
+    expect(names(2)).toEqual([`${stack}-far001`]);
+    // One build, copied: the same image ID on every workstation.
+    const id = docker(["inspect", "--format", "{{.Image}}", `${stack}-controller`]).trim();
+    expect(lab.docker(2, "inspect", "--format", "{{.Image}}", `${stack}-far001`).trim()).toBe(id);
+    expect(nodeNames(ctl)).toEqual(ALL);
+    const hosts = ctl("srun", "-N4", "-w", ALL.join(","), "hostname").trim().split("\n").sort();
+    expect(hosts).toEqual(ALL);
+    // Each node is at an address of its own workstation's range.
+    const addr = (node: string) => /NodeAddr=(\S+)/.exec(ctl("scontrol", "show", "node", node))?.[1];
+    expect(addr("far001")).toMatch(/^10\.77\.0\.(1[2-5]\d)$/);
+    expect(addr("edge001")).toMatch(/^10\.77\.0\.(9[6-9]|1[01]\d|12[0-7])$/);
+    ok(pulumi("refresh", "--yes", "--skip-preview"));
+    const preview = ok(pulumi("preview", "--diff", "--expect-no-changes"));
+    expect(preview.stdout).not.toMatch(/[+~-]\s+(docker|command)/);
+  });
+
+  it("scrapes the nodes on other workstations at their addresses", async () => {
+    await waitFor("every node exporter scraped", () => (prometheus("query?query=up%7Bjob%3D%22node%22%7D").data.result as { value: string[] }[])
+      .filter((r) => r.value[1] === "1").length === 5, 120);
+  });
+
+  it("a lost workstation: its node goes DOWN and alerts, the others run jobs; back, refresh and up restore it", async () => {
+    const onFar = submit("-w", "far001", "--wrap", "sleep 600");
+    await waitFor("the job on far001 to run", () => jobState(onFar) === "RUNNING");
+    lab.stop(2);
+    await waitFor("far001 DOWN", () => /down/.test(nodeState(ctl, "far001")), 120);
+    const elsewhere = ["cpu001", "edge001", "edge002"].map((n) => submit("-w", n, "--wrap", "sleep 1"));
+    await waitFor("jobs on the other workstations to end", () => elsewhere.every((j) => jobState(j) === "COMPLETED"), 120);
+    // The job on the lost node is not left RUNNING on nothing.
+    expect(jobState(onFar)).not.toBe("RUNNING");
+    await waitFor("SlurmNodeDown and NodeExporterDown firing for far001", () => {
+      const firing = (prometheus("alerts").data.alerts as { labels: Record<string, string>; state: string }[]).filter((a) => a.state === "firing");
+      return ["SlurmNodeDown", "NodeExporterDown"].every((name) => firing.some((a) => a.labels.alertname === name && a.labels.node === "far001"));
+    }, 240);
+    // While it is away, an update is refused by name before anything changes.
+    const refused = pulumi("preview");
+    expect(refused.code).not.toBe(0);
+    expect(refused.output).toMatch(/workstation far \(ssh:\/\/w\d+-ws2\): hyperscaler:workstations\.far\.dockerHost: the Docker engine did not answer/);
+    ctl("scancel", onFar);
+
+    lab.start(2);
+    procedure("workstation-back");
+    await waitFor("far001 back", () => /idle|mix|alloc/.test(nodeState(ctl, "far001")), 120);
+    expect(ctl("srun", "-N4", "-w", ALL.join(","), "hostname").trim().split("\n").sort()).toEqual(ALL);
+  }, 900_000);
+
+  it("removing a workstation drains its nodes first: its running job completes, then it is gone", async () => {
+    const onFar = submit("-w", "far001", "--wrap", "sleep 20");
+    await waitFor("the job on far001 to run", () => jobState(onFar) === "RUNNING");
+    procedure("remove-workstation");
+    expect(jobState(onFar)).toBe("COMPLETED");
+    expect(nodeNames(ctl)).toEqual(ALL.filter((n) => n !== "far001"));
+    expect(names(2)).toEqual([]);
+  }, 600_000);
+});

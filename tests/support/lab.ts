@@ -1,0 +1,59 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { REPO, run } from "./run";
+
+const SCRIPT = path.join(REPO, "tests/support/workstations.sh");
+/** Where workstations.sh keeps its labs: one folder a prefix. */
+export const LAB_ROOT = "/run/hyperscaler-lab";
+
+/**
+ * Workstations on this machine (tests/support/workstations.sh): each a network namespace
+ * with its own dockerd and sshd on one bridge, 10.<octet>.0.0/24. Workstation i is at
+ * 10.<octet>.0.(10+i), reached as ssh://<prefix>-ws<i>; the bridge (this machine's side
+ * of the LAN) is <prefix>lan at 10.<octet>.0.1.
+ */
+export class Lab {
+  readonly dir: string;
+  /** PATH with the lab's `ssh` first: for every process that reaches a workstation. */
+  readonly env: NodeJS.ProcessEnv;
+
+  constructor(readonly prefix: string, readonly count: number, readonly octet = 77) {
+    const r = run("bash", [SCRIPT, "up", prefix, String(count), String(octet)]);
+    if (r.code !== 0) throw new Error(`workstations.sh up failed:\n${r.output}`);
+    this.dir = r.stdout.trim().split("\n").pop()!;
+    this.env = { PATH: `${this.dir}/bin:${process.env.PATH}` };
+  }
+
+  /** The LAN's interface on this machine (the parent for this machine's engine). */
+  get bridge(): string { return `${this.prefix}lan`; }
+  host(i: number): string { return `ssh://${this.prefix}-ws${i}`; }
+  address(i: number): string { return `10.${this.octet}.0.${10 + i}`; }
+  subnet(): string { return `10.${this.octet}.0.0/24`; }
+
+  /** `docker` on workstation i's engine, through its socket (not through ssh: faster, and it works with sshd down). */
+  docker(i: number, ...args: string[]): string {
+    const r = run("docker", ["-H", `unix://${this.dir}/ws${i}/docker.sock`, ...args]);
+    if (r.code !== 0) throw new Error(`docker on workstation ${i} ${args.join(" ")} failed:\n${r.output}`);
+    return r.stdout;
+  }
+
+  stop(i: number): void { this.script("stop", String(i)); }
+  start(i: number): void { this.script("start", String(i)); }
+  down(): void { run("bash", [SCRIPT, "down", this.prefix]); }
+
+  private script(...args: string[]): void {
+    const [cmd, ...rest] = args;
+    const r = run("bash", [SCRIPT, cmd, this.prefix, ...rest]);
+    if (r.code !== 0) throw new Error(`workstations.sh ${args.join(" ")} failed:\n${r.output}`);
+  }
+}
+
+/** Prefixes of the labs left on this machine (for cleanup after an interrupted run). */
+export function labPrefixes(): string[] {
+  return fs.existsSync(LAB_ROOT) ? fs.readdirSync(LAB_ROOT) : [];
+}
+
+/** Removes a lab by prefix. */
+export function removeLab(prefix: string): void {
+  run("bash", [SCRIPT, "down", prefix]);
+}
