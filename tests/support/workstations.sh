@@ -13,6 +13,8 @@
 # `up` prints the lab's directory: its bin/ holds an `ssh` that uses the lab's config, for
 # PATH (Docker's ssh:// helper and the docker provider run `ssh`); lab.env has the addresses.
 set -euo pipefail
+# ip, dockerd and sshd live in sbin, which a CI runner's PATH may leave out.
+export PATH="$PATH:/usr/sbin:/sbin"
 cmd=${1:?usage: workstations.sh up|stop|start|down PREFIX ...}
 prefix=${2:?PREFIX}
 [[ $prefix =~ ^[a-z][a-z0-9]{0,7}$ ]] || { echo "PREFIX must be 1-8 lowercase letters and digits: interface names are short" >&2; exit 2; }
