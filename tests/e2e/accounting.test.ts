@@ -85,7 +85,8 @@ describe("SLURM accounting (slurmdbd, MariaDB)", () => {
     const physics = submit("-A", "physics", "-n2", "--wrap", "sleep 60");
     try {
       const priority = (id: string) => Number(ctl("squeue", "-h", "-j", id, "-o", "%Q").trim());
-      await waitFor("priorities computed", () => priority(physics) > priority(chemistry), 30);
+      // Fair share is recalculated every PriorityCalcPeriod (1 min here): wait past one.
+      await waitFor("priorities computed", () => priority(physics) > priority(chemistry), 90);
       ctl("scancel", blocker);
       await waitFor("the physics job to start", () => jobState(ctl, physics) === "RUNNING");
       expect(jobState(ctl, chemistry)).toBe("PENDING");

@@ -106,6 +106,18 @@ describe("a cluster on several workstations (Docker engines over SSH)", () => {
       .filter((r) => r.value[1] === "1").length === 5, 120);
   });
 
+  it("rotates the MUNGE key on every workstation: each node gets it through its own engine, and a job step runs across all", () => {
+    const key = (run: (...cmd: string[]) => string) => run("sha256sum", "/etc/munge/munge.key").split(" ")[0];
+    const before = key(ctl);
+    project.setConfig(stack, "rotation.mungeKeyEpoch", "1");
+    ok(pulumi("up", "--yes", "--skip-preview"));
+    const after = key(ctl);
+    expect(after).not.toBe(before);
+    expect(key((...cmd) => lab.docker(1, "exec", `${stack}-edge002`, ...cmd))).toBe(after);
+    expect(key((...cmd) => lab.docker(2, "exec", `${stack}-far001`, ...cmd))).toBe(after);
+    expect(ctl("srun", "-N4", "-w", ALL.join(","), "hostname").trim().split("\n").sort()).toEqual(ALL);
+  });
+
   it("a lost workstation: its node goes DOWN and alerts, the others run jobs; back, refresh and up restore it", async () => {
     const onFar = submit("-w", "far001", "--wrap", "sleep 600");
     await waitFor("the job on far001 to run", () => jobState(onFar) === "RUNNING");
