@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
-import { cdiDeviceName, containerSizes, GpuSpec, gpuSpec, StackConfig } from "../config";
+import { cdiDeviceName, containerSizes, GpuSpec, gpuSpec, groupWorkstation, StackConfig } from "../config";
 import { dockerSync } from "../docker";
 import type { SpawnSyncReturns } from "node:child_process";
 import type { ClusterManifest } from "./cluster";
@@ -58,7 +58,7 @@ export function hostProblems(config: StackConfig): string[] {
   }
   const platform = config.controller.workstation;
   return Object.entries(config.workstations).flatMap(([ws, w]) => {
-    const groups = Object.keys(config.nodeGroups).filter((g) => (config.nodeGroups[g].workstation ?? platform) === ws);
+    const groups = Object.keys(config.nodeGroups).filter((g) => groupWorkstation(config, g) === ws);
     if (ws !== platform && groups.length === 0) return [];
     return engineProblems(config, { dockerHost: w.dockerHost, workstation: ws, at: `hyperscaler:workstations.${ws}.dockerHost`, groups, platform: ws === platform, lan: { network: `${config.clusterName}-net`, ...w, subnet: config.network!.subnet } })
       .map((p) => `workstation ${ws} (${w.dockerHost}): ${p}`);

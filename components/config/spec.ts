@@ -1,6 +1,6 @@
 import { AccountingConfig } from "./accounting";
 import { NODE_NUMBER_WIDTH, NodeGroupConfig, StackConfig } from "./schema";
-import { lanGateway, WorkstationConfig } from "./workstations";
+import { groupWorkstation, lanGateway, WorkstationConfig } from "./workstations";
 
 /** One compute node, as SLURM and Docker see it. */
 export interface ComputeNodeSpec {
@@ -122,7 +122,7 @@ export function containerSizes(config: StackConfig): ContainerSize[] {
   const sizes: ContainerSize[] = [{ container: CONTROLLER_HOST, path: "controller", cpus: config.controller.cpus, memoryMiB: config.controller.memoryMiB }];
   for (const [group, g] of Object.entries(config.nodeGroups)) {
     for (let i = 1; i <= g.count; i++) {
-      sizes.push({ container: nodeName(group, i), path: `nodeGroups.${group}`, cpus: g.cpus, memoryMiB: g.memoryMiB, workstation: g.workstation ?? platform });
+      sizes.push({ container: nodeName(group, i), path: `nodeGroups.${group}`, cpus: g.cpus, memoryMiB: g.memoryMiB, workstation: groupWorkstation(config, group) });
     }
   }
   if (config.postgres) sizes.push({ container: "postgres", path: "postgres", cpus: config.postgres.cpus, memoryMiB: config.postgres.memoryMiB });
@@ -178,7 +178,7 @@ export function clusterSpec(config: StackConfig): ClusterSpec {
         name: nodeName(group, i), group, cpus: g.cpus, memoryMiB: g.memoryMiB,
         ...(gpus ? { gpus } : {}),
         features: [group, ...g.features.filter((f) => f !== group)],
-        ...(config.workstations ? { workstation: g.workstation ?? config.controller.workstation } : {}),
+        ...(config.workstations ? { workstation: groupWorkstation(config, group) } : {}),
       });
     }
   }

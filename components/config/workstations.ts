@@ -127,6 +127,11 @@ export function workstationIssues(c: Placement): { path: (string | number)[]; me
   return issues;
 }
 
+/** The workstation a node group runs on: its own, else the controller's (undefined on one engine). */
+export function groupWorkstation(c: Pick<Placement, "controller" | "nodeGroups">, group: string): string | undefined {
+  return c.nodeGroups[group].workstation ?? c.controller.workstation;
+}
+
 /** The engine of the controller (and of PostgreSQL, monitoring, accounting): the stack's docker provider's `host`. */
 export function platformDockerHost(c: Pick<Placement, "dockerHost" | "workstations" | "controller">): string | undefined {
   return c.workstations && c.controller.workstation ? c.workstations[c.controller.workstation]?.dockerHost : c.dockerHost;
