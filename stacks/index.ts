@@ -5,10 +5,10 @@ import { ClusterManifest, epochProblems, hostProblems, HyperscalerCluster } from
 import { ConfigError, parseStackConfig, platformDockerHost, StackConfig } from "../components/config";
 
 // The SDK takes a stack trace for every promise and resource it makes (kept for leak
-// reports), each formatted through ts-node's source maps: that was over half the
+// reports), each formatted through the program's source maps: that was over half the
 // program's time (1000-node preview 122 s, about 50 s without). Nothing here reads them, so the
 // program takes none; HYPERSCALER_STACK_TRACES=1 restores them, source-mapped, for
-// debugging the program itself.
+// debugging the program itself (stacks/start.js turns Node's source maps on for it).
 if (!process.env.HYPERSCALER_STACK_TRACES) {
   Error.stackTraceLimit = 0;
   (Error as { prepareStackTrace?: unknown }).prepareStackTrace = undefined; // V8's own format

@@ -121,7 +121,7 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
 
     // Only an update (a new key) pauses and resumes; creating them does nothing.
     const rotation = (step: "pause" | "resume", dependsOn: pulumi.Resource[]) => containerCommand(`${name}-rotation-${step}`, {
-      container: controller.containerName, create: ["true"], update: ["hyperscaler-scheduling", step], stdin: mungeKey.fingerprint, dockerHost,
+      container: controller.containerName, update: ["hyperscaler-scheduling", step], stdin: mungeKey.fingerprint, dockerHost,
     }, { parent: this, dependsOn });
     pauseMade(rotation("pause", [controller.container]));
 

@@ -9,8 +9,8 @@ export function shellQuote(word: string): string {
 export interface ContainerCommandArgs {
   /** Container the commands run in (`docker exec -i`), by name or ID. */
   readonly container: pulumi.Input<string>;
-  /** Command run when the resource is created, as argv. */
-  readonly create: readonly string[];
+  /** Command run when the resource is created, as argv. @default - nothing (not even a `docker exec`) */
+  readonly create?: readonly string[];
   /** Command run when `stdin` or the commands change. @default - the create command */
   readonly update?: readonly string[];
   /** Command run when the resource is deleted; a container that is gone or stopped counts as done. @default - nothing */
@@ -40,7 +40,7 @@ export function containerCommand(name: string, args: ContainerCommandArgs, opts?
   const running = `"$(docker inspect --format '{{.State.Running}}' "$c" 2>/dev/null)" = true`;
   const remove = args.delete && line((c) => `c=${c}; if [ ${running} ]; then docker exec "$c" ${args.delete!.map(shellQuote).join(" ")}; fi`);
   return new command.local.Command(name, {
-    create: exec(args.create),
+    create: args.create ? exec(args.create) : "true",
     update: args.update && exec(args.update),
     delete: remove,
     stdin: args.stdin,
