@@ -74,9 +74,11 @@ function bundle(entry, dir) {
     entryPoints: [entry], outfile: tmp("index.js"), bundle: true, platform: "node", target: "node20", format: "cjs",
     packages: "external", sourcemap: "inline", metafile: true, logLevel: "silent",
   });
-  const sources = Object.fromEntries(Object.keys(result.metafile.inputs).map((input) => {
-    const file = path.relative(dir, path.resolve(input));
-    return [file, sha256(fs.readFileSync(path.join(dir, file)))];
+  // The tsconfig files esbuild read settings from count as sources too (the entry's folder's, and the project's it extends).
+  const configs = [path.dirname(entry), path.dirname(path.dirname(entry))].map((d) => path.join(d, "tsconfig.json")).filter((f) => fs.existsSync(f));
+  const sources = Object.fromEntries([...Object.keys(result.metafile.inputs).map((input) => path.resolve(input)), ...configs].map((source) => {
+    const file = path.relative(dir, source);
+    return [file, sha256(fs.readFileSync(source))];
   }));
   fs.renameSync(tmp("index.js"), path.join(dir, "index.js"));
   fs.writeFileSync(tmp("sources.json"), JSON.stringify({ esbuild: esbuildVersion(), sources }, null, 1));

@@ -13,8 +13,9 @@ try {
   // `__dirname`-relative paths (the images' build context) hold in the bundle.
   program = programBundle(path.join(__dirname, "index.ts"), path.join(__dirname, ".bundle"));
 } catch (e) {
-  // esbuild's message names the file, line and what it could not read.
-  throw new Error(`stacks/index.ts did not build: ${e.message}`);
+  // esbuild's message names the file, line and what it could not read; Pulumi prints a RunError without a stack.
+  const { RunError } = require("@pulumi/pulumi/errors");
+  throw new RunError(`the program (stacks/index.ts) did not build: ${e.message}`);
 }
 if (process.env.HYPERSCALER_STACK_TRACES) process.setSourceMapsEnabled(true);
 module.exports = require(program);

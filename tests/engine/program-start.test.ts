@@ -17,6 +17,7 @@ function miniProgram(): { entry: string; dir: string; part: string } {
   fs.mkdirSync(path.join(root, "components"));
   const part = path.join(root, "components/part.ts");
   fs.writeFileSync(part, `export const answer: number = 41;\n`);
+  fs.writeFileSync(path.join(root, "tsconfig.json"), `{ "compilerOptions": { "strict": true } }\n`);
   const entry = path.join(root, "stacks/index.ts");
   fs.writeFileSync(entry, `import * as path from "node:path";\nimport { answer } from "../components/part";\nexport = () => ({ answer, images: path.resolve(__dirname, "../../images") });\n`);
   return { entry, dir: path.join(root, "stacks/.bundle"), part };
@@ -37,6 +38,11 @@ describe("the program's start (stacks/start.js)", () => {
     fs.writeFileSync(part, `export const answer: number = 42;\n`);
     programBundle(entry, dir);
     expect(runBundle(file).answer).toBe(42);
+    // esbuild reads settings from the project's tsconfig.json: a change there bundles again too.
+    const remade = fs.statSync(file).mtimeMs;
+    fs.writeFileSync(path.join(root, "tsconfig.json"), `{ "compilerOptions": { "strict": false } }\n`);
+    programBundle(entry, dir);
+    expect(fs.statSync(file).mtimeMs).toBeGreaterThan(remade);
     fs.rmSync(root, { recursive: true, force: true });
   });
 
