@@ -295,9 +295,10 @@ export const stackConfigSchema = z.strictObject({
     maxNodeCount: positiveInt(1, "nodes").default(1024),
     /**
      * Scheduler tuning profile: `default` is SLURM's own settings; `throughput` is for many
-     * short jobs (jobs pack by CPU, deeper and eager scheduling, quieter daemons): see
-     * docs/operations/performance-tuning.md for what it buys. Applied by `scontrol
-     * reconfigure`, no restart. @default "default"
+     * short jobs (jobs pack by CPU, deeper and eager scheduling, a job's end starting the
+     * next at once, quieter daemons): see docs/operations/performance-tuning.md for what it
+     * buys. Applied like any slurm.conf change: reconfigure, then slurmctld restarted
+     * (running jobs carry on). @default "default"
      */
     tuning: z.enum(["default", "throughput"], "must be 'default' or 'throughput'").default("default"),
     /**

@@ -113,6 +113,12 @@ function tuningLines(spec: ClusterSpec): string[] {
     ...(Number.isFinite(perCpu) ? [`DefMemPerCPU=${perCpu}`] : []),
     "SchedulerParameters=default_queue_depth=1000,sched_min_interval=0,sched_interval=5,bf_interval=1,bf_continue,bf_max_job_test=1000,max_rpc_cnt=150",
     "MinJobAge=30",
+    // Without an Epilog, slurmd answers a job's end with "already complete", and slurmctld
+    // queues the scheduling that would start the next job behind batch_sched_delay (3 s):
+    // freed CPUs waited for backfill's pass, once a second. An epilog's completion message
+    // runs the scheduler at once. 300 one-task jobs: 5.5 -> 46.5 jobs/s.
+    "# An Epilog that does nothing: each job's end starts the next one at once.",
+    "Epilog=/bin/true",
     "SlurmctldDebug=error",
     "SlurmdDebug=error",
   ];

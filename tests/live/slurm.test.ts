@@ -197,6 +197,12 @@ describe("rendered configs in a real SLURM cluster", () => {
     await waitFor("cpu001 to get the new slurm.conf", () =>
       dockerTry(["exec", container("cpu001"), "cat", "/run/slurm/conf/slurm.conf"]).stdout === tuned);
     expect(ctl("srun", "-N1", "-w", "cpu001", "hostname").trim()).toBe("cpu001");
+    // The profile's do-nothing Epilog runs after each job: a batch job completes and leaves
+    // its node idle (an Epilog that failed would drain it).
+    expect(config).toMatch(/^Epilog\s*=\s*\/bin\/true$/m);
+    const job = ctl("sbatch", "--parsable", "-w", "cpu001", "-o", "/dev/null", "--wrap", "true").trim();
+    await waitFor(`job ${job} to complete`, () => /JobState=COMPLETED/.test(ctl("scontrol", "show", "job", job)));
+    await waitFor("cpu001 to be idle after the epilog", () => ctl("sinfo", "-h", "-n", "cpu001", "-o", "%t").trim() === "idle");
   });
 
   it("reads the mixed layout's golden slurm.conf and gres.conf in a real slurmctld: partitions over node sets, the hidden one first", async () => {
