@@ -161,11 +161,16 @@ describe("the dev stack's life with jobs running", () => {
     ctl("sh", "-c", "rm -f /tmp/load-*; nohup sh -c 'while [ ! -e /tmp/load-stop ]; do " +
       "if id=$(sbatch --parsable -N1 --wrap true 2>>/tmp/load-errors); then echo $id >>/tmp/load-ids; else echo x >>/tmp/load-failed; fi; " +
       "sleep 2; done' >/dev/null 2>&1 &");
+    const submissions = () => Number(ctl("sh", "-c", "cat /tmp/load-ids /tmp/load-failed 2>/dev/null | wc -l").trim());
     try {
+      // The load starts before the update and goes on after it, however quick the update is.
+      await waitFor("two submissions before the update", () => submissions() >= 2, 60);
       setConfig("rotation.mungeKeyEpoch", "1");
       const preview = ok(pulumi("preview", "--diff"));
       expect(preview.output).toMatch(/epoch\s*:\s*"0" => "1"/);
       timed("rotate", () => pulumi("up", "--yes"));
+      const atEnd = submissions();
+      await waitFor("two submissions after the update", () => submissions() >= atEnd + 2, 60);
     } finally {
       ctl("touch", "/tmp/load-stop");
     }
