@@ -91,4 +91,4 @@ function programBundle(entry, dir) {
   return freshBundle(dir) ?? bundle(entry, dir);
 }
 
-module.exports = { deferSdkImports, programBundle, LAZY_IN_SDK };
+module.exports = { deferSdkImports, programBundle };
