@@ -55,23 +55,36 @@ step_node() {
   echo "$want" >"$stamp"
 }
 
-# --- engine: Pulumi CLI from Go modules, its nodejs language host from source ---------
+# --- engine: Pulumi CLI from Go modules, its nodejs language host from providers/ ------
+# The Go checksum database has no record for some pulumi, terraform-provider and
+# kreuzwerker versions (it answers 404); the hashes are pinned by the committed go.sum
+# files, which -mod=readonly enforces.
+go_build() {
+  CGO_ENABLED=0 GOFLAGS="-mod=readonly -buildvcs=false" \
+    GONOSUMDB=github.com/pulumi,github.com/terraform-providers,github.com/kreuzwerker go build -trimpath "$@"
+}
+
+# build_plugin TARGET VERSION OUT: one of the project's own plugins (providers/TARGET),
+# its Go dependencies from the module proxy, stamped with the version the engine asks for.
+build_plugin() {
+  local target=$1 version=$2 out; out=$(realpath -m "$3")
+  if [ "$target" = docker ]; then (cd providers/docker && go_build -ldflags "-s -w -X main.version=$version" -o "$out" .)
+  else (cd providers && go_build -ldflags "-s -w -X main.version=$version" -o "$out" "./$target"); fi
+  local got; got=$("$out" --version)
+  [ "$got" = "$version" ] || { echo "built $target reports version '$got', want $version"; return 1; }
+}
+
 build_engine() {
   local out=$1
-  # The checksum database has no record for some pulumi tags (it answers 404); the hashes
-  # are pinned by the committed go.sum, which -mod=readonly enforces.
-  (cd scripts/toolchain/pulumi-cli && CGO_ENABLED=0 GOFLAGS="-mod=readonly -buildvcs=false" GONOSUMDB=github.com/pulumi \
-    go build -trimpath -tags osusergo,grpcnotrace \
+  (cd scripts/toolchain/pulumi-cli && go_build -tags osusergo,grpcnotrace \
     -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$HYPERSCALER_PULUMI_VERSION" \
     -o "$out/bin/pulumi" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi)
-  # The host of the same release (the proxy does not serve its module): beside the CLI, which looks there first.
-  bash scripts/toolchain/build-from-source.sh language-nodejs "$out/bin/pulumi-language-nodejs"
+  # The CLI looks for its language host beside itself first.
+  build_plugin language-nodejs "v$HYPERSCALER_PULUMI_VERSION" "$out/bin/pulumi-language-nodejs"
   # Upstream ships the dynamic-provider launcher beside the CLI; @pulumi/pulumi carries it.
   install -m 0755 node_modules/@pulumi/pulumi/pulumi-resource-pulumi-nodejs "$out/bin/"
   local got; got=$("$out/bin/pulumi" version)
   [ "$got" = "v$HYPERSCALER_PULUMI_VERSION" ] || { echo "built CLI reports '$got', want v$HYPERSCALER_PULUMI_VERSION"; return 1; }
-  got=$("$out/bin/pulumi-language-nodejs" -version)
-  [ "$got" = "v$HYPERSCALER_PULUMI_VERSION" ] || { echo "built language host reports '$got', want v$HYPERSCALER_PULUMI_VERSION"; return 1; }
 }
 
 step_engine() {
@@ -87,18 +100,19 @@ step_engine() {
 
 # --- providers: one plugin per @pulumi/<name> package, at the version npm asks for ----
 # Downloaded where `pulumi plugin install` can reach its release (HYPERSCALER_PLUGIN_DOWNLOAD=0
-# skips the try), else built from the source archives and cached by version and source key.
-# A stamp in the plugin folder says which, so a changed recipe or archive reinstalls.
+# skips the try), else built from the project's own code in providers/ and cached by
+# version and source key. A stamp in the plugin folder says which, so changed code reinstalls.
 need_cli() { [ -x "$1" ] || die "providers: no pulumi CLI at $1; run 'bash scripts/setup.sh engine' first"; }
 step_providers() {
   local pulumi="$HYPERSCALER_ENGINE_DIR/bin/pulumi" name version key dir stamp bin
   export PULUMI_HOME="$HYPERSCALER_PULUMI_HOME" PULUMI_SKIP_UPDATE_CHECK=true
+  command -v go >/dev/null || die "providers: Go is not installed (apt-get install golang, or Go >= 1.25 on PATH)"
   for name in command random docker; do
     version=$(node -p "require('@pulumi/$name/package.json').pulumi.version")
     key=$(hyperscaler_source_key "$name")
     dir="$PULUMI_HOME/plugins/resource-$name-v$version"
     stamp=$(cat "$dir/.hyperscaler-origin" 2>/dev/null || true)
-    if [ -x "$dir/pulumi-resource-$name" ] && { [ "$stamp" = download ] || [ "$stamp" = "source $key" ]; }; then
+    if [ -x "$dir/pulumi-resource-$name" ] && { [ "$stamp" = download ] || [ "$stamp" = "built $key" ]; }; then
       say "providers: $name v$version installed (${stamp%% *})"; continue
     fi
     if [ "${HYPERSCALER_PLUGIN_DOWNLOAD:-1}" = 1 ] && need_cli "$pulumi" &&
@@ -108,16 +122,16 @@ step_providers() {
     fi
     bin="$HYPERSCALER_CACHE/plugins/$name-v$version-$key/pulumi-resource-$name"
     if [ -x "$bin" ]; then
-      say "providers: $name v$version built from source before ($bin)"
+      say "providers: $name v$version built here before ($bin)"
     else
-      say "providers: $name v$version cannot be downloaded here (log: $LOG_DIR/providers-$name-download.log); building it from $HYPERSCALER_PLUGIN_SOURCES"
+      say "providers: $name v$version cannot be downloaded here (log: $LOG_DIR/providers-$name-download.log); building it from providers/$name"
       rm -rf "$(dirname "$bin")"
-      run_step "providers-$name" bash scripts/toolchain/build-from-source.sh "$name" "$bin.partial"
+      run_step "providers-$name" build_plugin "$name" "$version" "$bin.partial"
       mv "$bin.partial" "$bin"
     fi
     need_cli "$pulumi"
     run_step "providers-$name-install" "$pulumi" plugin install resource "$name" "$version" --file "$bin" --reinstall
-    echo "source $key" >"$dir/.hyperscaler-origin"
+    echo "built $key" >"$dir/.hyperscaler-origin"
   done
 }
 

@@ -6,15 +6,14 @@ HYPERSCALER_CACHE=${HYPERSCALER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/hyperscal
 
 # The engine version is the @pulumi/pulumi pin in package.json: the CLI must match it.
 HYPERSCALER_PULUMI_VERSION=$(sed -n 's/.*"@pulumi\/pulumi": *"\([0-9.]*\)".*/\1/p' "$HYPERSCALER_REPO/package.json")
-# Source archives of the plugins and the language host (shared/third_party of the project).
-if [ -z "${HYPERSCALER_PLUGIN_SOURCES:-}" ] && [ -d "$HYPERSCALER_REPO/../shared/third_party" ]; then
-  HYPERSCALER_PLUGIN_SOURCES=$(cd "$HYPERSCALER_REPO/../shared/third_party" && pwd)
-fi
-HYPERSCALER_PLUGIN_SOURCES=${HYPERSCALER_PLUGIN_SOURCES:-$HYPERSCALER_REPO/../shared/third_party}
-# hyperscaler_source_key TARGET: what a build from source is made of (its archives' pinned
-# sha256 and the recipe), as a short cache key.
+# hyperscaler_source_key TARGET: what one of the project's own plugins (providers/TARGET:
+# language-nodejs, random, command, docker) is built from, as a short cache key: its
+# sources and the module files and shared code it builds with.
 hyperscaler_source_key() {
-  { grep "^$1 " "$HYPERSCALER_REPO/scripts/toolchain/sources.txt"; cat "$HYPERSCALER_REPO/scripts/toolchain/build-from-source.sh"; } | sha256sum | cut -c1-12
+  local dir="$HYPERSCALER_REPO/providers" files
+  if [ "$1" = docker ]; then files=("$dir/docker")
+  else files=("$dir/go.mod" "$dir/go.sum" "$dir/internal" "$dir/$1"); fi
+  { find "${files[@]}" -type f -print0 | sort -z | xargs -0 sha256sum | sed "s#$dir/##"; } | sha256sum | cut -c1-12
 }
 # The engine key covers the CLI's wrapper module and the language host's sources, so
 # editing either rebuilds.

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { run } from "../support/run";
+import { REPO, run } from "../support/run";
 
 describe("scripts/setup.sh", () => {
   it("is a no-op when everything is present: no step rebuilds", () => {
@@ -23,29 +23,39 @@ describe("scripts/setup.sh", () => {
     expect(r.stdout.trim()).toBe("bookworm");
   });
 
-  // A sources folder of its own (not the real archives, which need not be beside a clone):
-  // the check reads the archive's hash before anything else, so any other bytes are "changed".
-  it.each([
-    ["changed", (dir: string) => fs.writeFileSync(path.join(dir, "pulumi-command-1.2.1.tar.gz"), "not the pinned archive"),
-      /pulumi-command-1\.2\.1\.tar\.gz has sha256 [0-9a-f]{64}, pinned d1495880[0-9a-f]+: refusing a changed archive/],
-    ["missing", (_dir: string) => {},
-      /pulumi-command-1\.2\.1\.tar\.gz is missing from /],
-  ])("refuses a %s source archive by name, and caches nothing", (_what, spoil, message) => {
+  // An empty module cache with the proxy off: building the plugin from providers/ fails at once.
+  it("names a plugin build that fails, and caches and installs nothing", () => {
     const cache = fs.mkdtempSync(path.join(os.tmpdir(), "hyperscaler-cache-"));
-    const sources = fs.mkdtempSync(path.join(os.tmpdir(), "hyperscaler-sources-"));
+    const modcache = fs.mkdtempSync(path.join(os.tmpdir(), "hyperscaler-gomod-"));
     try {
-      spoil(sources);
       const r = run("bash", ["scripts/setup.sh", "providers"],
-        { env: { HYPERSCALER_CACHE: cache, HYPERSCALER_PLUGIN_SOURCES: sources, HYPERSCALER_PLUGIN_DOWNLOAD: "0" } });
+        { env: { HYPERSCALER_CACHE: cache, GOMODCACHE: modcache, GOPROXY: "off", HYPERSCALER_PLUGIN_DOWNLOAD: "0" } });
       expect(r.code).not.toBe(0);
+      expect(r.stdout).toMatch(/providers: command v1\.2\.1 cannot be downloaded here .*; building it from providers\/command/);
       expect(r.stderr).toMatch(new RegExp(`step 'providers-command' failed after \\d+s; full log: ${cache}/logs/providers-command.log`));
-      expect(fs.readFileSync(path.join(cache, "logs/providers-command.log"), "utf8")).toMatch(message);
+      expect(fs.readFileSync(path.join(cache, "logs/providers-command.log"), "utf8")).toMatch(/GOPROXY=off/);
       expect(fs.existsSync(path.join(cache, "plugins")) ? fs.readdirSync(path.join(cache, "plugins"), { recursive: true }) : []).toEqual([]);
       expect(fs.existsSync(path.join(cache, "pulumi-home/plugins/resource-command-v1.2.1"))).toBe(false);
     } finally {
       fs.rmSync(cache, { recursive: true, force: true });
-      fs.rmSync(sources, { recursive: true, force: true });
+      run("chmod", ["-R", "u+w", modcache]);
+      fs.rmSync(modcache, { recursive: true, force: true });
     }
+  });
+
+  it("keys each built plugin by the project's own sources: a change to one rebuilds that one only", () => {
+    const key = (target: string) => run("bash", ["-c", `source scripts/lib/paths.sh && hyperscaler_source_key ${target}`]).stdout.trim();
+    const before = Object.fromEntries(["random", "command", "docker", "language-nodejs"].map((t) => [t, key(t)]));
+    const file = path.join(REPO, "providers/random/main.go");
+    const text = fs.readFileSync(file, "utf8");
+    try {
+      fs.writeFileSync(file, text + "\n// changed\n");
+      expect(key("random")).not.toBe(before.random);
+      for (const t of ["command", "docker", "language-nodejs"]) expect(key(t)).toBe(before[t]);
+    } finally {
+      fs.writeFileSync(file, text);
+    }
+    expect(key("random")).toBe(before.random);
   });
 
   it("names the failing step and its log, and never marks a failed build ready", () => {
