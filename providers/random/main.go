@@ -160,7 +160,13 @@ func (s passwordSpec) generate() (string, error) {
 
 // passwordState is the state upstream keeps: the inputs with defaults, the result and its bcrypt hash.
 func passwordState(inputs resource.PropertyMap, s passwordSpec, result string) (resource.PropertyMap, error) {
-	hash, err := bcrypt.GenerateFromPassword([]byte(result), bcrypt.DefaultCost)
+	// bcrypt reads 72 bytes at most, and refuses more: hash what it reads (a 1024-character
+	// MUNGE key has a hash too, as upstream's has).
+	material := []byte(result)
+	if len(material) > 72 {
+		material = material[:72]
+	}
+	hash, err := bcrypt.GenerateFromPassword(material, bcrypt.DefaultCost)
 	if err != nil {
 		return nil, err
 	}

@@ -53,11 +53,13 @@ describe("the provider plugins, as the project uses them", () => {
 
   it("creates each resource, then previews no change", () => {
     const up = ok(pulumi("up", "--yes", "--skip-preview"));
-    expect(up.output).toMatch(/\+ 9 created/); // stack, provider, password, image, network, volume, container, two commands
+    expect(up.output).toMatch(/\+ 10 created/); // stack, provider, two passwords, image, network, volume, container, two commands
     ok(pulumi("preview", "--expect-no-changes"));
     const out = outputs();
     secrets.password = out.passwordValue;
     expect(out.passwordValue).toMatch(/^[A-Za-z0-9]{24}$/);
+    expect(out.keyValue).toMatch(/^[A-Za-z0-9]{1024}$/);
+    secrets.key = out.keyValue;
     expect(inspect("{{.State.Running}} {{.Id}} {{.HostConfig.Memory}} {{.Config.Image}}")).toBe(`true ${out.containerId} ${64 * 1024 * 1024} ${out.imageId}`);
     expect(inspect("{{json .HostConfig.CapDrop}} {{json .HostConfig.CapAdd}} {{json .HostConfig.PortBindings}}"))
       .toBe(`["ALL"] ["CAP_CHOWN"] {"8080/tcp":[{"HostIp":"127.0.0.1","HostPort":"${port}"}]}`);
@@ -149,7 +151,7 @@ describe("the provider plugins, as the project uses them", () => {
 
   it("keeps every secret out of state, history, config and what the commands printed", () => {
     const text = readTree(state) + fs.readFileSync(path.join(dir, "Pulumi.conformance.yaml"), "utf8") + fs.readFileSync(log, "utf8");
-    expect(Object.keys(secrets)).toEqual(["password", "rotated"]);
+    expect(Object.keys(secrets)).toEqual(["password", "key", "rotated"]);
     expect(leakedSecrets(text, secrets)).toEqual([]);
     expect(JSON.parse(ok(pulumi("stack", "output", "--json")).stdout)).toMatchObject({ passwordValue: "[secret]", deliveredStdout: "[secret]" });
   });
