@@ -68,6 +68,12 @@ func (p *commandProvider) Check(_ context.Context, req *pulumirpc.CheckRequest) 
 	if v, ok := news["interpreter"]; ok && !v.ContainsUnknowns() && v.IsArray() && len(v.ArrayValue()) == 0 {
 		failures = append(failures, &pulumirpc.CheckFailure{Property: "interpreter", Reason: "interpreter is empty: give the program to run the command with, e.g. [\"/bin/sh\", \"-c\"]"})
 	}
+	for _, k := range []resource.PropertyKey{"assetPaths", "archivePaths"} {
+		if v, ok := news[k]; ok && !v.IsNull() {
+			failures = append(failures, &pulumirpc.CheckFailure{Property: string(k), Reason: fmt.Sprintf(
+				"%s is not implemented by the command plugin built from providers/command; install the official plugin (pulumi plugin install resource command %s) to use it", k, version)})
+		}
+	}
 	// Upstream's default, kept in the inputs as upstream keeps it.
 	if _, ok := news["addPreviousOutputInEnv"]; !ok {
 		news["addPreviousOutputInEnv"] = resource.NewBoolProperty(true)
