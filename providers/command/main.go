@@ -86,15 +86,11 @@ func (p *commandProvider) Check(_ context.Context, req *pulumirpc.CheckRequest) 
 }
 
 func (p *commandProvider) Diff(_ context.Context, req *pulumirpc.DiffRequest) (*pulumirpc.DiffResponse, error) {
-	olds, err := hrpc.OldInputs(req)
+	changed, err := hrpc.ChangedInputs(req)
 	if err != nil {
 		return nil, err
 	}
-	news, err := hrpc.Props(req.GetNews())
-	if err != nil {
-		return nil, err
-	}
-	return hrpc.Diff(hrpc.Changed(olds, news), map[string]bool{"triggers": true}), nil
+	return hrpc.Diff(changed, map[string]bool{"triggers": true}), nil
 }
 
 // state is what the resource keeps: its inputs, and the last run's stdout and stderr,

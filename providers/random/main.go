@@ -216,15 +216,10 @@ func (p *randomProvider) Check(_ context.Context, req *pulumirpc.CheckRequest) (
 }
 
 func (p *randomProvider) Diff(_ context.Context, req *pulumirpc.DiffRequest) (*pulumirpc.DiffResponse, error) {
-	olds, err := hrpc.OldInputs(req)
+	changed, err := hrpc.ChangedInputs(req)
 	if err != nil {
 		return nil, err
 	}
-	news, err := hrpc.Props(req.GetNews())
-	if err != nil {
-		return nil, err
-	}
-	changed := hrpc.Changed(olds, news)
 	replace := map[string]bool{}
 	for _, k := range changed {
 		replace[k] = true

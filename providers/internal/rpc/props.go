@@ -92,11 +92,20 @@ func Diff(changed []string, replaceOn map[string]bool) *pulumirpc.DiffResponse {
 	return resp
 }
 
-// OldInputs are the inputs the resource was last created or updated with (older states
-// carry only outputs, which hold the inputs too).
-func OldInputs(req *pulumirpc.DiffRequest) (resource.PropertyMap, error) {
-	if req.GetOldInputs() != nil {
-		return Props(req.GetOldInputs())
+// ChangedInputs lists the inputs a Diff request changes, against the inputs the resource
+// was last created or updated with (older states carry only outputs, which hold them too).
+func ChangedInputs(req *pulumirpc.DiffRequest) ([]string, error) {
+	old := req.GetOldInputs()
+	if old == nil {
+		old = req.GetOlds()
 	}
-	return Props(req.GetOlds())
+	olds, err := Props(old)
+	if err != nil {
+		return nil, err
+	}
+	news, err := Props(req.GetNews())
+	if err != nil {
+		return nil, err
+	}
+	return Changed(olds, news), nil
 }
