@@ -68,8 +68,8 @@ go_build() {
 # its Go dependencies from the module proxy, stamped with the version the engine asks for.
 build_plugin() {
   local target=$1 version=$2 out; out=$(realpath -m "$3")
-  if [ "$target" = docker ]; then (cd providers/docker && go_build -ldflags "-s -w -X main.version=$version" -o "$out" .)
-  else (cd providers && go_build -ldflags "-s -w -X main.version=$version" -o "$out" "./$target"); fi
+  if [ "$target" = docker ]; then (cd "$HYPERSCALER_PROVIDERS_DIR/docker" && go_build -ldflags "-s -w -X main.version=$version" -o "$out" .)
+  else (cd "$HYPERSCALER_PROVIDERS_DIR" && go_build -ldflags "-s -w -X main.version=$version" -o "$out" "./$target"); fi
   local got; got=$("$out" --version)
   [ "$got" = "$version" ] || { echo "built $target reports version '$got', want $version"; return 1; }
 }

@@ -9,8 +9,11 @@ HYPERSCALER_PULUMI_VERSION=$(sed -n 's/.*"@pulumi\/pulumi": *"\([0-9.]*\)".*/\1/
 # hyperscaler_source_key TARGET: what one of the project's own plugins (providers/TARGET:
 # language-nodejs, random, command, docker) is built from, as a short cache key: its
 # sources and the module files and shared code it builds with.
+# providers/ is read beside these scripts' real location: a test's project copy links
+# scripts/ from the checkout and need not link providers/ too.
+HYPERSCALER_PROVIDERS_DIR=$(cd -P "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/providers
 hyperscaler_source_key() {
-  local dir="$HYPERSCALER_REPO/providers" files
+  local dir="$HYPERSCALER_PROVIDERS_DIR" files
   if [ "$1" = docker ]; then files=("$dir/docker")
   else files=("$dir/go.mod" "$dir/go.sum" "$dir/internal" "$dir/$1"); fi
   { find "${files[@]}" -type f -print0 | sort -z | xargs -0 sha256sum | sed "s#$dir/##"; } | sha256sum | cut -c1-12
