@@ -12,7 +12,8 @@ import { docker, dockerTry } from "../support/docker";
 // env or command and updates memory in place; @pulumi/command runs `update` (else
 // `create`) on an input change, replaces on a trigger change and runs the stored `delete`;
 // @pulumi/random replaces on any input change (keepers included); none prints a secret.
-const name = `hyperscaler-conf-${process.pid}`;
+// conf<pid>: the interrupt cleanup (tests/support/interrupt-cleanup.ts) knows the name.
+const name = `conf${process.pid}`;
 const port = 20000 + (process.pid % 20000);
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hyperscaler-conformance-"));
 fs.cpSync(path.join(REPO, "tests/fixtures/provider-conformance"), dir, { recursive: true });
