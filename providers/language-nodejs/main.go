@@ -103,14 +103,19 @@ func (o options) env() []string {
 	return env
 }
 
-// locate resolves a module of @pulumi/pulumi as node would from dir (the program's own copy).
+// locate finds a script of @pulumi/pulumi (a folder with index.js) the way node resolves
+// it from dir: node_modules of dir, then of each folder above (the package declares no
+// "exports" that would change that). Walking here spares a node start on every run.
 func locate(module, dir string) (string, error) {
-	out, err := exec.Command("node", "-e", "process.stdout.write(require.resolve(process.argv[1], {paths: [process.argv[2]]}))",
-		module, dir).Output()
-	if err != nil {
-		return "", fmt.Errorf("cannot find %s from %s: is @pulumi/pulumi installed there (npm ci)? %v", module, dir, err)
+	for d := dir; ; d = filepath.Dir(d) {
+		candidate := filepath.Join(d, "node_modules", module, "index.js")
+		if _, err := os.Stat(candidate); err == nil {
+			return candidate, nil
+		}
+		if filepath.Dir(d) == d {
+			return "", fmt.Errorf("cannot find %s from %s: is @pulumi/pulumi installed there (npm ci)?", module, dir)
+		}
 	}
-	return string(out), nil
 }
 
 func (h *host) start(cmd *exec.Cmd) error {
