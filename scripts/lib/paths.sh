@@ -14,6 +14,10 @@ HYPERSCALER_PULUMI_VERSION=$(sed -n 's/.*"@pulumi\/pulumi": *"\([0-9.]*\)".*/\1/
 HYPERSCALER_PROVIDERS_DIR=$(cd -P "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/providers
 hyperscaler_source_key() {
   local dir="$HYPERSCALER_PROVIDERS_DIR" files
+  if [ ! -d "$dir" ]; then
+    echo "hyperscaler: $dir is missing: the plugins are built from it; use a whole checkout of the repository" >&2
+    return 1
+  fi
   if [ "$1" = docker ]; then files=("$dir/docker")
   else files=("$dir/go.mod" "$dir/go.sum" "$dir/internal" "$dir/$1"); fi
   { find "${files[@]}" -type f -print0 | sort -z | xargs -0 sha256sum | sed "s#$dir/##"; } | sha256sum | cut -c1-12

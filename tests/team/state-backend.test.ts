@@ -51,7 +51,7 @@ const setCount = (dir: string, n: number) => ok(pulumi(dir, "config", "set", "--
 beforeAll(() => {
   // The team's repository, as alice has it: the project, and the dev stack's config with its own cluster name.
   fs.mkdirSync(path.join(alice, ".pulumi-state"), { recursive: true });
-  for (const entry of ["Pulumi.yaml", "package.json", "tsconfig.json", "components", "stacks", "images", "scripts", "policy"]) {
+  for (const entry of ["Pulumi.yaml", "package.json", "tsconfig.json", "components", "stacks", "images", "scripts", "policy", "providers"]) {
     fs.cpSync(path.join(REPO, entry), path.join(alice, entry), { recursive: true });
   }
   fs.writeFileSync(path.join(alice, ".gitignore"), "node_modules\n.pulumi-state\n");
