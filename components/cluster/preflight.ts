@@ -88,7 +88,7 @@ function engineProblems(config: StackConfig, engine: Engine): string[] {
   if (r.error) return [`cannot run docker (${r.error.message}); run scripts/setup.sh, which installs and starts it`];
   if (r.status !== 0 && engine.platform && /no such image|not found/i.test(r.stderr)) {
     problems.push(`hyperscaler:baseImage: image '${config.baseImage}' is not on the Docker host; ` +
-      "run scripts/setup.sh (it makes hyperscaler/debian-base:bookworm), or `docker pull debian:bookworm-slim` and set that, " +
+      "run scripts/setup.sh (it makes hyperscaler/debian-base:trixie), or `docker pull debian:trixie-slim` and set that, " +
       "or fix the name with: pulumi config set hyperscaler:baseImage <image>");
   } else if (r.status !== 0) {
     const why = r.stderr.trim().split("\n").pop();
@@ -98,10 +98,9 @@ function engineProblems(config: StackConfig, engine: Engine): string[] {
         ? `hyperscaler:dockerHost: the Docker engine at ${engine.dockerHost} did not answer (${why}); start it, or fix the address with: pulumi config set hyperscaler:dockerHost <url>`
         : `the Docker engine did not answer (${why}); run scripts/setup.sh, which starts it`];
   }
-  const info = docker("info", "--format", "{{.NCPU}} {{.MemTotal}} {{.CgroupVersion}}");
-  const [ncpu, memBytes, cgroupVersion] = info.stdout.trim().split(" ").map(Number);
+  const info = docker("info", "--format", "{{.NCPU}} {{.MemTotal}}");
+  const [ncpu, memBytes] = info.stdout.trim().split(" ").map(Number);
   if (info.status === 0 && ncpu > 0 && memBytes > 0) problems.push(...sizeProblems(config, { cpus: ncpu, memoryMiB: Math.floor(memBytes / 2 ** 20) }, engine.workstation));
-  if (engine.groups.length > 0) problems.push(...cgroupProblems(cgroupVersion, engine.at));
   if (engine.lan) problems.push(...lanProblems(engine.lan, engine.workstation!, docker));
   // Device paths are the host's own only when the engine is local.
   const local = !host || host.startsWith("unix://");
@@ -116,7 +115,7 @@ function engineProblems(config: StackConfig, engine: Engine): string[] {
   const pgImage = config.postgres?.image;
   if (pgImage && docker("image", "inspect", pgImage).status !== 0) {
     problems.push(`hyperscaler:postgres.image: image '${pgImage}' is not on the Docker host; run \`docker pull ${pgImage}\` first, ` +
-      "or remove postgres.image to use Debian's postgresql-15 on the base image");
+      "or remove postgres.image to use Debian's postgresql-17 on the base image");
   }
   // Applications that get rotated passwords must be there to receive them.
   for (const [app, a] of Object.entries(config.postgres?.applications ?? {})) {
@@ -145,20 +144,6 @@ function lanProblems(lan: NonNullable<Engine["lan"]>, ws: string, docker: (...ar
   const why = (r.stderr || r.stdout).trim().split("\n")[0].replace(/^Error response from daemon: /, "");
   return [`hyperscaler:workstations.${ws}.interface: the engine cannot make the cluster's network on '${lan.interface}' with ${lan.addresses} (${why}); ` +
     `name the interface that workstation has on the LAN (ip -br link on it lists them), or give it addresses no other network there uses`];
-}
-
-/**
- * The Docker host's cgroup version (`docker info`'s CgroupVersion) against what slurmd
- * needs: SLURM 22.05 (Debian bookworm's) always loads a cgroup plugin, and on cgroup v2
- * that plugin needs systemd or a writable cgroup tree, which an unprivileged container
- * does not have (its cgroup2 is mounted read-only): slurmd would not start, and the update
- * would fail at validation with containers made. Seen on a cgroup v2 host (tests/device).
- */
-export function cgroupProblems(cgroupVersion: number, at = "hyperscaler:dockerHost"): string[] {
-  if (cgroupVersion !== 2) return [];
-  return [`${at}: this Docker host runs cgroup v2 (docker info: CgroupVersion 2), where slurmd of SLURM 22.05 ` +
-    "(Debian bookworm's) cannot start in an unprivileged container (its cgroup plugin needs systemd or a writable cgroup tree); " +
-    `boot the host with cgroup v1 (kernel parameter systemd.unified_cgroup_hierarchy=0) or point ${at} at an engine that runs it`];
 }
 
 /**

@@ -75,11 +75,6 @@ describe("HyperscalerCluster under mocks", () => {
       .map((d) => ({ hostPath: `/dev/${d}`, containerPath: `/dev/${d}`, permissions: "rwm" })));
   });
 
-  it("preflight refuses a cgroup v2 Docker host by name and with the fix (slurmd cannot start unprivileged there), and passes v1", () => {
-    expect(preflight.cgroupProblems(1)).toEqual([]);
-    expect(preflight.cgroupProblems(2).join("\n")).toMatch(/^hyperscaler:dockerHost: this Docker host runs cgroup v2 .* systemd\.unified_cgroup_hierarchy=0/);
-  });
-
   describe("gives GPU nodes their GPUs the way the group's access says", () => {
     const gpuNode = (gpus: Record<string, unknown>) => {
       const { registered } = build({ ...devValues, nodeGroups: { gpu: { count: 1, gpus: { count: 2, type: "h100", ...gpus } } } });

@@ -48,11 +48,20 @@ describe("renderers", () => {
 
   it("render a GPU group's every possible node in one gres.conf line, so scaling leaves the file as it is", () => {
     const gres = renderGresConf(clusterSpec(configFrom(mixedValues)));
-    expect(gres).toContain("NodeName=gpu[001-999] Name=gpu Type=a100 File=/dev/nvidia[0-1]");
+    expect(gres).toContain("NodeName=gpu[001-999] AutoDetect=off Name=gpu Type=a100 File=/dev/nvidia[0-1]");
     const scaled = { ...mixedValues, nodeGroups: { ...mixedValues.nodeGroups, gpu: { ...mixedValues.nodeGroups.gpu, count: 7 } } };
     expect(renderGresConf(clusterSpec(configFrom(scaled)))).toBe(gres);
     expect(renderSlurmConf(clusterSpec(configFrom(mixedValues)))).toContain("GresTypes=gpu");
     expect(renderSlurmConf(clusterSpec(configFrom(devValues)))).not.toContain("GresTypes");
+  });
+
+  it("let slurmd find a group's GPUs through NVML where its nodes have the driver's library, and name stand-in devices by file", () => {
+    const withGpus = (gpus: Record<string, unknown>) => renderGresConf(clusterSpec(configFrom({ ...devValues,
+      nodeGroups: { gpu: { count: 1, gpus: { count: 1, type: "h200", ...gpus } } } })));
+    expect(withGpus({ access: "toolkit" })).toContain("NodeName=gpu[001-999] AutoDetect=nvml\n");
+    expect(withGpus({ access: "cdi" })).toContain("NodeName=gpu[001-999] AutoDetect=nvml\n");
+    expect(withGpus({ driverFiles: ["/usr/lib/x86_64-linux-gnu/libnvidia-ml.so.1", "/usr/lib/x86_64-linux-gnu/libcuda.so.1"] })).toContain("AutoDetect=nvml");
+    expect(withGpus({ driverFiles: ["/usr/lib/x86_64-linux-gnu/libcuda.so.1"] })).toContain("AutoDetect=off Name=gpu Type=h200 File=/dev/nvidia0");
   });
 
   it("hash content, not identity", () => {
