@@ -111,6 +111,7 @@ function engineProblems(config: StackConfig, engine: Engine): string[] {
     if (gpus) problems.push(...gpuProblems(`hyperscaler:nodeGroups.${name}.gpus`, gpus, { local, baseImage: engine.platform && r.status === 0 ? config.baseImage : undefined, docker }));
   }
   if (!engine.platform) return problems;
+  if (r.status === 0) problems.push(...dataProblems(config, docker));
   // An official PostgreSQL image is used as it is on the host: no pull in the middle of an update.
   const pgImage = config.postgres?.image;
   if (pgImage && docker("image", "inspect", pgImage).status !== 0) {
@@ -144,6 +145,68 @@ function lanProblems(lan: NonNullable<Engine["lan"]>, ws: string, docker: (...ar
   const why = (r.stderr || r.stdout).trim().split("\n")[0].replace(/^Error response from daemon: /, "");
   return [`hyperscaler:workstations.${ws}.interface: the engine cannot make the cluster's network on '${lan.interface}' with ${lan.addresses} (${why}); ` +
     `name the interface that workstation has on the LAN (ip -br link on it lists them), or give it addresses no other network there uses`];
+}
+
+/** What this release's servers read; data older than this is moved by the upgrade procedure, never started on. */
+export const DATA_RELEASE = {
+  /** SLURM_PROTOCOL_VERSION in slurmctld's state files: 24.11 reads 23.02 (39 << 8) and later. */
+  slurmStateMin: 39 << 8,
+  slurm: "24.11",
+  postgres: 17,
+  /** mariadb_upgrade_info of a data volume MariaDB 11 has opened (10.x: SLURM 22.05's accounting database). */
+  mariadbMin: 11,
+} as const;
+export const UPGRADE_GUIDE = "docs/operations/maintenance.md#upgrade-a-stack-from-debian-12";
+
+/** What one look into the stack's existing data volumes found: `docker run` of the base image, each mounted read-only. */
+export interface DataVersions { slurmState?: number; postgres?: number; mariadb?: string }
+
+/**
+ * Data written by an older release, by volume, with the procedure that moves it: SLURM
+ * 24.11 would refuse 22.05's state (or, started with -i, drop it) and its accounting
+ * database, and PostgreSQL 17 cannot open 15's data directory. Found before anything is
+ * changed, so nothing is touched.
+ */
+export function dataVersionProblems(cluster: string, found: DataVersions): string[] {
+  const problems: string[] = [];
+  const stay = `nothing was changed; move it with ${UPGRADE_GUIDE}`;
+  if (found.slurmState !== undefined && found.slurmState < DATA_RELEASE.slurmStateMin) {
+    problems.push(`volume ${cluster}-slurmctld-state: slurmctld state of an older SLURM (protocol ${found.slurmState >> 8}.x, SLURM 22.05 or before) ` +
+      `that SLURM ${DATA_RELEASE.slurm} cannot read; ${stay}`);
+  }
+  if (found.postgres !== undefined && found.postgres !== DATA_RELEASE.postgres) {
+    problems.push(`volume ${cluster}-postgres-data: a PostgreSQL ${found.postgres} data directory, which PostgreSQL ${DATA_RELEASE.postgres} cannot open; ${stay}`);
+  }
+  if (found.mariadb !== undefined && Number(found.mariadb.split(".")[0]) < DATA_RELEASE.mariadbMin) {
+    problems.push(`volume ${cluster}-mariadb-data: MariaDB ${found.mariadb} data holding SLURM 22.05's accounting database, which slurmdbd ${DATA_RELEASE.slurm} cannot convert; ${stay}`);
+  }
+  return problems;
+}
+
+/** Reads the versions out of the stack's data volumes that exist (one throwaway container, no network). */
+function dataProblems(config: StackConfig, docker: (...args: string[]) => SpawnSyncReturns<string>): string[] {
+  const cluster = config.clusterName;
+  const volumes = { slurm: `${cluster}-slurmctld-state`, postgres: `${cluster}-postgres-data`, mariadb: `${cluster}-mariadb-data` };
+  const present = Object.entries(volumes).filter(([, v]) => docker("volume", "inspect", v).status === 0);
+  if (present.length === 0) return [];
+  // slurmctld's state files begin with packstr("PROTOCOL_VERSION") (4 + 17 bytes), then the 16-bit protocol version.
+  const script = [
+    "for f in /d/slurm/node_state /d/slurm/job_state; do [ -s \"$f\" ] && { printf 'slurm %d\\n' \"$(od -An -tu1 -j21 -N2 \"$f\" | awk '{print $1 * 256 + $2}')\"; break; }; done",
+    "[ -s /d/postgres/PG_VERSION ] && printf 'postgres %s\\n' \"$(cat /d/postgres/PG_VERSION)\"",
+    "[ -s /d/mariadb/mariadb_upgrade_info ] && printf 'mariadb %s\\n' \"$(cut -d- -f1 /d/mariadb/mariadb_upgrade_info)\"",
+    "[ -s /d/mariadb/mysql_upgrade_info ] && printf 'mariadb %s\\n' \"$(cut -d- -f1 /d/mariadb/mysql_upgrade_info)\"",
+    "true",
+  ].join("; ");
+  const r = docker("run", "--rm", "--pull", "never", "--network", "none", ...present.flatMap(([k, v]) => ["-v", `${v}:/d/${k}:ro`]),
+    "--entrypoint", "sh", config.baseImage, "-c", script);
+  if (r.status !== 0) return [`the stack's data volumes (${present.map(([, v]) => v).join(", ")}) could not be read to check their versions: ${(r.stderr || r.stdout).trim().split("\n")[0]}`];
+  const line = (k: string) => new RegExp(`^${k} (\\S+)$`, "m").exec(r.stdout)?.[1];
+  const slurm = line("slurm"), postgres = line("postgres"), mariadb = line("mariadb");
+  return dataVersionProblems(cluster, {
+    slurmState: slurm !== undefined ? Number(slurm) : undefined,
+    postgres: postgres !== undefined ? Number(postgres) : undefined,
+    mariadb,
+  });
 }
 
 /**

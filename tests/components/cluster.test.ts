@@ -75,6 +75,17 @@ describe("HyperscalerCluster under mocks", () => {
       .map((d) => ({ hostPath: `/dev/${d}`, containerPath: `/dev/${d}`, permissions: "rwm" })));
   });
 
+  it("preflight names data an older release wrote, by volume, with the upgrade guide, and passes this release's", () => {
+    const { dataVersionProblems, DATA_RELEASE } = preflight;
+    expect(dataVersionProblems("c", {})).toEqual([]);
+    expect(dataVersionProblems("c", { slurmState: 42 << 8, postgres: DATA_RELEASE.postgres, mariadb: "11.8.3" })).toEqual([]);
+    const old = dataVersionProblems("c", { slurmState: 38 << 8, postgres: 15, mariadb: "10.11.6" });
+    expect(old).toHaveLength(3);
+    expect(old[0]).toMatch(/^volume c-slurmctld-state: .*protocol 38\.x.*nothing was changed; move it with docs\/operations\/maintenance\.md#upgrade-a-stack-from-debian-12$/);
+    expect(old[1]).toMatch(/^volume c-postgres-data: a PostgreSQL 15 data directory/);
+    expect(old[2]).toMatch(/^volume c-mariadb-data: MariaDB 10\.11\.6 data/);
+  });
+
   describe("gives GPU nodes their GPUs the way the group's access says", () => {
     const gpuNode = (gpus: Record<string, unknown>) => {
       const { registered } = build({ ...devValues, nodeGroups: { gpu: { count: 1, gpus: { count: 2, type: "h100", ...gpus } } } });
