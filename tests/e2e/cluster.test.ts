@@ -104,7 +104,7 @@ describe("the dev stack's life with jobs running", () => {
     expect(hostnames(2)).toEqual(["cpu001", "cpu002"]);
     const m = manifest();
     expect(m.computeNodes.map((n: { container: string }) => n.container)).toEqual([`${cluster}-cpu001`, `${cluster}-cpu002`]);
-    expect(m.slurmVersion).toMatch(/^slurm-wlm 22\.05/);
+    expect(m.slurmVersion).toMatch(/^slurm-wlm 24\.11/);
     expect(m.mungeKey).toEqual({ fingerprint: expect.stringMatching(/^sha256:[0-9a-f]{16}$/), epoch: 0 });
     // The key in the containers is the one the manifest fingerprints, and never in state in any encoding.
     const key = Buffer.from(docker(["exec", `${cluster}-cpu001`, "base64", "-w0", "/etc/munge/munge.key"]), "base64");
