@@ -70,7 +70,7 @@ describe.each([
   });
 
   it("checks a login the way an application makes it, the password on stdin only", () => {
-    expect(docker(["exec", "-i", name, "hyperscaler-pg-login", "app", "appdb"], `${appPassword}\n`)).toMatch(/^login ok: app on appdb \(15\./);
+    expect(docker(["exec", "-i", name, "hyperscaler-pg-login", "app", "appdb"], `${appPassword}\n`)).toMatch(/^login ok: app on appdb \(17\./);
     const wrong = dockerTry(["exec", "-i", name, "hyperscaler-pg-login", "app", "appdb"], "not-the-password\n");
     expect(wrong.code).not.toBe(0);
     expect(wrong.stderr).toMatch(/password authentication failed for user "app"/);
