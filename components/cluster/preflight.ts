@@ -153,7 +153,7 @@ export const DATA_RELEASE = {
   slurmStateMin: 39 << 8,
   slurm: "24.11",
   postgres: 17,
-  /** mariadb_upgrade_info of a data volume MariaDB 11 has opened (10.x: SLURM 22.05's accounting database). */
+  /** The MariaDB that last opened a data volume holding SLURM's accounting database (10.x: SLURM 22.05's). */
   mariadbMin: 11,
 } as const;
 export const UPGRADE_GUIDE = "docs/operations/maintenance.md#upgrade-a-stack-from-debian-12";
@@ -183,29 +183,25 @@ export function dataVersionProblems(cluster: string, found: DataVersions): strin
   return problems;
 }
 
+/** Reads the stack's data volumes (the one reader the upgrade script uses too). */
+const DATA_VERSIONS_SCRIPT = path.resolve(__dirname, "../../scripts/lib/data-versions.sh");
+
 /** Reads the versions out of the stack's data volumes that exist (one throwaway container, no network). */
 function dataProblems(config: StackConfig, docker: (...args: string[]) => SpawnSyncReturns<string>): string[] {
   const cluster = config.clusterName;
   const volumes = { slurm: `${cluster}-slurmctld-state`, postgres: `${cluster}-postgres-data`, mariadb: `${cluster}-mariadb-data` };
   const present = Object.entries(volumes).filter(([, v]) => docker("volume", "inspect", v).status === 0);
   if (present.length === 0) return [];
-  // slurmctld's state files begin with packstr("PROTOCOL_VERSION") (4 + 17 bytes), then the 16-bit protocol version.
-  const script = [
-    "for f in /d/slurm/node_state /d/slurm/job_state; do [ -s \"$f\" ] && { printf 'slurm %d\\n' \"$(od -An -tu1 -j21 -N2 \"$f\" | awk '{print $1 * 256 + $2}')\"; break; }; done",
-    "[ -s /d/postgres/PG_VERSION ] && printf 'postgres %s\\n' \"$(cat /d/postgres/PG_VERSION)\"",
-    "[ -s /d/mariadb/mariadb_upgrade_info ] && printf 'mariadb %s\\n' \"$(cut -d- -f1 /d/mariadb/mariadb_upgrade_info)\"",
-    "[ -s /d/mariadb/mysql_upgrade_info ] && printf 'mariadb %s\\n' \"$(cut -d- -f1 /d/mariadb/mysql_upgrade_info)\"",
-    "true",
-  ].join("; ");
   const r = docker("run", "--rm", "--pull", "never", "--network", "none", ...present.flatMap(([k, v]) => ["-v", `${v}:/d/${k}:ro`]),
-    "--entrypoint", "sh", config.baseImage, "-c", script);
+    "--entrypoint", "sh", config.baseImage, "-c", fs.readFileSync(DATA_VERSIONS_SCRIPT, "utf8"));
   if (r.status !== 0) return [`the stack's data volumes (${present.map(([, v]) => v).join(", ")}) could not be read to check their versions: ${(r.stderr || r.stdout).trim().split("\n")[0]}`];
   const line = (k: string) => new RegExp(`^${k} (\\S+)$`, "m").exec(r.stdout)?.[1];
-  const slurm = line("slurm"), postgres = line("postgres"), mariadb = line("mariadb");
+  const slurm = line("slurm"), postgres = line("postgres");
   return dataVersionProblems(cluster, {
     slurmState: slurm !== undefined ? Number(slurm) : undefined,
     postgres: postgres !== undefined ? Number(postgres) : undefined,
-    mariadb,
+    // MariaDB itself upgrades in place: only SLURM 22.05's accounting database in it is a problem.
+    mariadb: /^mariadb-accounting$/m.test(r.stdout) ? line("mariadb") : undefined,
   });
 }
 
