@@ -69,10 +69,18 @@ if [ -n "$rollback" ]; then
     in_volumes -v "$v-debian12:/from:ro" -v "$v:/to" --entrypoint sh "$base" -c 'find /to -mindepth 1 -delete && cp -a /from/. /to/'
     say "$v: put back as it was before the upgrade"
   done
+  # slurmctld's state is the one saved at the upgrade, its nodes drained for it: they are
+  # resumed as soon as the old release's slurmctld answers, before the update validates them.
+  (
+    for _ in $(seq 1 600); do
+      drained=$(docker exec "$ctl" sinfo -h -N -R -o '%N|%E' 2>/dev/null | sed -n 's/|upgrade to Debian 13$//p' | sort -u | paste -sd, -) || true
+      if [ -n "$drained" ]; then docker exec "$ctl" scontrol update nodename="$drained" state=resume && break; fi
+      sleep 1
+    done
+  ) &
+  resumer=$!
   (cd "$rollback" && bash scripts/up.sh --stack "$stack" --reason "roll back the upgrade to Debian 13" --yes --non-interactive --skip-preview)
-  # slurmctld's state is the one saved at the upgrade: its nodes were drained for it.
-  drained=$(docker exec "$ctl" sinfo -h -N -R -o '%N|%E' | sed -n 's/|upgrade to Debian 13$//p' | sort -u | paste -sd, -)
-  [ -z "$drained" ] || docker exec "$ctl" scontrol update nodename="$drained" state=resume
+  kill "$resumer" 2>/dev/null || true
   say "rolled back: the stack runs the Debian 12 release on its old data; the volumes kept aside stay until --confirm"
   exit 0
 fi
