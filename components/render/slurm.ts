@@ -50,6 +50,9 @@ export function renderSlurmConf(spec: ClusterSpec): string {
     "# restarted has its jobs ended and resumes itself (images/slurm/entrypoint.sh); one an",
     "# operator set DOWN stays DOWN.",
     "ReturnToService=1",
+    "# A job no partition it names would ever run (its group, MaxTime, size) is refused at",
+    "# submission, with SLURM's reason, instead of pending forever.",
+    "EnforcePartLimits=ALL",
     // SLURM's default is left unwritten: only a chosen value shows in the file.
     ...(spec.slurmdTimeoutSec !== 300 ? [`SlurmdTimeout=${spec.slurmdTimeoutSec}`] : []),
     "# Dynamic nodes: they register up to MaxNodeCount; addresses may change on re-creation.",
