@@ -1,12 +1,12 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { docker, dockerTry } from "../support/docker";
+import { docker } from "../support/docker";
 import { checkoutOf, DEBIAN_12_COMMIT, debian12Base } from "../support/previous";
 import { run, tempBackend, tempProject } from "../support/run";
 import { runProcedure } from "../support/runbook";
 import { jobState as slurmJobState } from "../support/slurm";
-import { ok, SHARED_CPUS } from "../support/stack";
+import { ok, removeLabelled, SHARED_CPUS } from "../support/stack";
 import { waitFor } from "../support/wait";
 
 // A stack deployed by the last Debian 12 commit (SLURM 22.05, PostgreSQL 15, MariaDB
@@ -64,10 +64,7 @@ beforeAll(() => {
 afterAll(() => {
   pulumiIn(today, "state", "unprotect", "--all", "--yes");
   pulumiIn(today, "destroy", "--yes");
-  const left = docker(["ps", "-aq", "--filter", `label=hyperscaler.cluster=${cluster}`]).trim().split("\n").filter(Boolean);
-  if (left.length) dockerTry(["rm", "-f", ...left]);
-  dockerTry(["network", "rm", `${cluster}-net`]);
-  for (const v of docker(["volume", "ls", "-q", "--filter", `label=hyperscaler.cluster=${cluster}`]).trim().split("\n").filter(Boolean)) dockerTry(["volume", "rm", v]);
+  removeLabelled(cluster);
   for (const dir of [old, today, backend.dir]) fs.rmSync(dir, { recursive: true, force: true });
 });
 

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { docker, dockerTry } from "../support/docker";
 import { REPO, run, tempBackend } from "../support/run";
 import { jobState as slurmJobState } from "../support/slurm";
-import { ok, SHARED_CPUS } from "../support/stack";
+import { ok, removeLabelled, SHARED_CPUS } from "../support/stack";
 import { checkoutOf, DEBIAN_12_COMMIT, debian12Base } from "../support/previous";
 import { waitFor } from "../support/wait";
 
@@ -44,10 +44,7 @@ const markers = () => MARKED.map(([c, dir]) => dockerTry(["exec", `${cluster}-${
 afterAll(() => {
   pulumiIn(after, "state", "unprotect", "--all", "--yes");
   pulumiIn(after, "destroy", "--yes");
-  const left = docker(["ps", "-aq", "--filter", `label=hyperscaler.cluster=${cluster}`]).trim().split("\n").filter(Boolean);
-  if (left.length) dockerTry(["rm", "-f", ...left]);
-  dockerTry(["network", "rm", `${cluster}-net`]);
-  for (const v of docker(["volume", "ls", "-q", "--filter", `label=hyperscaler.cluster=${cluster}`]).trim().split("\n").filter(Boolean)) dockerTry(["volume", "rm", v]);
+  removeLabelled(cluster);
   for (const dir of [before, after, backend.dir]) fs.rmSync(dir, { recursive: true, force: true });
 });
 
