@@ -81,6 +81,14 @@ const nodeGroupSchema = z.strictObject({
      * @default []
      */
     driverFiles: z.array(hostMapping(absolutePath, "must be an absolute path, or HOST:NODE")).default([]),
+    /**
+     * How slurmd finds the GPUs. `nvml`: through the driver's NVML library
+     * (slurm-wlm-nvml-plugin; gres.conf `AutoDetect=nvml`), which the nodes must have: the
+     * toolkit and CDI bring it with real GPUs, `devices` access through a libnvidia-ml among
+     * driverFiles. `off`: each GPU named by its device file /dev/nvidia<id> (stand-in devices).
+     * @default off
+     */
+    autoDetect: z.enum(["off", "nvml"]).default("off"),
   }).optional(),
   /** SLURM node features, in addition to the group's own name. @default [] */
   features: z.array(z.string().regex(/^[A-Za-z0-9_]+$/, "must be letters, digits or '_'")).default([]),

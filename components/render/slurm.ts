@@ -146,28 +146,21 @@ export function renderCgroupConf(): string {
 /**
  * gres.conf: one line per GPU node group, over every name the group can ever have
  * (`gpu[001-999]`), so scaling never changes this file (a changed file means a
- * reconfigure). A group whose nodes have the driver's NVML library (the container
- * toolkit or CDI brings it; with `devices` access, a libnvidia-ml among driverFiles) has
- * its GPUs found by slurmd through NVML (slurm-wlm-nvml-plugin): files, cores and links as
- * the driver reports them, the configured type matched against the GPU's name. Others
- * (stand-in devices, no driver) name each GPU by its device file in the node,
- * /dev/nvidia<id> as on the host: gres/gpu drops a GPU without one.
+ * reconfigure). A group with `autoDetect: nvml` has its GPUs found by slurmd through the
+ * driver's NVML (slurm-wlm-nvml-plugin): files, cores and links as the driver reports them,
+ * the configured type matched against the GPU's name. Others name each GPU by its device
+ * file in the node, /dev/nvidia<id> as on the host: gres/gpu drops a GPU without one.
  */
 export function renderGresConf(spec: ClusterSpec): string {
   const byGroup = new Map<string, string>();
   for (const n of spec.nodes) {
     if (!n.gpus) continue;
-    byGroup.set(n.group, hasNvml(n.gpus) ? "AutoDetect=nvml"
+    byGroup.set(n.group, n.gpus.autoDetect === "nvml" ? "AutoDetect=nvml"
       : `AutoDetect=off Name=gpu Type=${n.gpus.type} File=${compressHostlist(n.gpus.ids.map(gpuDevicePath))}`);
   }
   const everyName = (group: string) => `${group}[${"0".repeat(NODE_NUMBER_WIDTH - 1)}1-${"9".repeat(NODE_NUMBER_WIDTH)}]`;
   const lines = [...byGroup.entries()].map(([group, shape]) => `NodeName=${everyName(group)} ${shape}`).sort();
   return [HEADER, ...lines].join("\n") + "\n";
-}
-
-/** Whether a group's nodes can load NVML: the toolkit and CDI mount it; `devices` access only if driverFiles include it. */
-export function hasNvml(gpus: GpuSpec): boolean {
-  return gpus.access !== "devices" || gpus.driverFiles.some((f) => path.posix.basename(f.node).startsWith("libnvidia-ml.so"));
 }
 
 /**

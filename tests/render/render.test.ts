@@ -55,13 +55,12 @@ describe("renderers", () => {
     expect(renderSlurmConf(clusterSpec(configFrom(devValues)))).not.toContain("GresTypes");
   });
 
-  it("let slurmd find a group's GPUs through NVML where its nodes have the driver's library, and name stand-in devices by file", () => {
+  it("let slurmd find a group's GPUs through NVML when the group asks, and name them by device file otherwise", () => {
     const withGpus = (gpus: Record<string, unknown>) => renderGresConf(clusterSpec(configFrom({ ...devValues,
       nodeGroups: { gpu: { count: 1, gpus: { count: 1, type: "h200", ...gpus } } } })));
-    expect(withGpus({ access: "toolkit" })).toContain("NodeName=gpu[001-999] AutoDetect=nvml\n");
-    expect(withGpus({ access: "cdi" })).toContain("NodeName=gpu[001-999] AutoDetect=nvml\n");
-    expect(withGpus({ driverFiles: ["/usr/lib/x86_64-linux-gnu/libnvidia-ml.so.1", "/usr/lib/x86_64-linux-gnu/libcuda.so.1"] })).toContain("AutoDetect=nvml");
-    expect(withGpus({ driverFiles: ["/usr/lib/x86_64-linux-gnu/libcuda.so.1"] })).toContain("AutoDetect=off Name=gpu Type=h200 File=/dev/nvidia0");
+    expect(withGpus({ access: "toolkit", autoDetect: "nvml" })).toContain("NodeName=gpu[001-999] AutoDetect=nvml\n");
+    expect(withGpus({ access: "toolkit" })).toContain("NodeName=gpu[001-999] AutoDetect=off Name=gpu Type=h200 File=/dev/nvidia0\n");
+    expect(withGpus({ ids: [2, 3], count: 2 })).toContain("AutoDetect=off Name=gpu Type=h200 File=/dev/nvidia[2-3]");
   });
 
   it("hash content, not identity", () => {
