@@ -1,7 +1,7 @@
 import * as docker from "@pulumi/docker";
 import { Accounting } from "../accounting";
 import * as pulumi from "@pulumi/pulumi";
-import { ACCOUNTING_DATABASE, applicationRoles, cdiDeviceName, DBD_HOST, MARIADB_HOST, ClusterSpec, clusterSpec, ComputeNodeSpec, CONTROLLER_HOST, GpuSpec, GRAFANA_DB_ROLE, PlacementSpec, platformDockerHost, StackConfig, WorkstationSpec } from "../config";
+import { ACCOUNTING_DATABASE, applicationRoles, cdiDeviceName, lanHosts, DBD_HOST, MARIADB_HOST, ClusterSpec, clusterSpec, ComputeNodeSpec, CONTROLLER_HOST, GpuSpec, GRAFANA_DB_ROLE, PlacementSpec, platformDockerHost, StackConfig, WorkstationSpec } from "../config";
 import { CLUSTER_LABEL, clusterVolume, containerCommand, dockerLabels } from "../docker";
 import { copiedImage, RoleImage } from "../images";
 import { Monitoring } from "../monitoring";
@@ -90,7 +90,10 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
     // nodes holding different keys). The pause runs on the controller, made below.
     let pauseMade!: (r: pulumi.Resource) => void;
     const paused = new Promise<pulumi.Resource>((resolve) => { pauseMade = resolve; });
-    const common = { image: image.imageId, network: network.name, mungeKey, cluster, keyAfter: [paused], dockerHost };
+    const common = {
+      image: image.imageId, network: network.name, mungeKey, cluster, keyAfter: [paused], dockerHost,
+      ...(placement ? { lanHosts: lanHosts({ ...placement, controllerHost: CONTROLLER_HOST }) } : {}),
+    };
     // slurmctld's state (jobs, dynamic node records) outlives a re-created controller container.
     const controllerState = clusterVolume(`${name}-slurmctld-state`, `${cluster}-slurmctld-state`, cluster, keep);
     const controller = new WorkstationNode(`${name}-${CONTROLLER_HOST}`, {

@@ -223,6 +223,7 @@ describe("cluster config rules", () => {
       });
       expect(problems(withJson("workstations", ws("192.168.2.0/27")))).toEqual([expect.stringMatching(/^hyperscaler:workstations\.gpu\.addresses: is not inside network\.subnet 192\.168\.1\.0\/24/)]);
       expect(problems(withJson("workstations", ws("192.168.1.64/26")))).toEqual([expect.stringMatching(/^hyperscaler:workstations\.gpu\.addresses: overlaps workstation 'main'/)]);
+      expect(problems(withJson("workstations", ws("192.168.0.0/21")))).toEqual(expect.arrayContaining([expect.stringMatching(/^hyperscaler:workstations\.gpu\.addresses: is 2048 addresses; at most 1024/)]));
       expect(problems(withJson("workstations", ws("192.168.1.70/27")))).toEqual([expect.stringMatching(/^hyperscaler:workstations\.gpu\.addresses: must be an IPv4 network in CIDR form, its first address/)]);
       expect(problems(withJson("network", { subnet: "192.168.1.0/24", controllerAddress: "192.168.1.70" }))).toEqual([expect.stringMatching(/controllerAddress: is inside workstation 'main's addresses, which Docker hands out/)]);
       expect(problems(withJson("network", { subnet: "192.168.1.0/24", controllerAddress: "192.168.1.1" }))).toEqual([expect.stringMatching(/controllerAddress: is the subnet's network, broadcast or gateway address/)]);
