@@ -181,10 +181,10 @@ step_docker() {
   die "docker: dockerd did not answer within 90s; log: $LOG_DIR/dockerd.log"
 }
 
-# --- base image: debian:bookworm-slim when it can be pulled, else debootstrap -------
+# --- base image: debian:<suite>-slim when it can be pulled, else debootstrap ---------
 make_rootfs_tarball() {
   local tarball=$1 root; root=$(mktemp -d "$HYPERSCALER_CACHE/base/.rootfs.XXXXXX")
-  debootstrap --variant=minbase bookworm "$root" "$DEBIAN_MIRROR"
+  debootstrap --variant=minbase "$HYPERSCALER_DEBIAN_SUITE" "$root" "$DEBIAN_MIRROR"
   chroot "$root" apt-get clean
   rm -rf "$root"/var/lib/apt/lists/*
   tar --numeric-owner -C "$root" -cf "$tarball.partial" .
@@ -192,21 +192,22 @@ make_rootfs_tarball() {
 }
 
 step_base_image() {
+  local suite=$HYPERSCALER_DEBIAN_SUITE
   if docker image inspect "$HYPERSCALER_BASE_IMAGE" >/dev/null 2>&1; then say "base-image: $HYPERSCALER_BASE_IMAGE present"; return; fi
-  if [ "${HYPERSCALER_BASE_PULL:-1}" = 1 ] && timeout 120 docker pull debian:bookworm-slim >"$LOG_DIR/base-pull.log" 2>&1; then
-    docker tag debian:bookworm-slim "$HYPERSCALER_BASE_IMAGE"
-    say "base-image: pulled debian:bookworm-slim, tagged $HYPERSCALER_BASE_IMAGE"; return
+  if [ "${HYPERSCALER_BASE_PULL:-1}" = 1 ] && timeout 120 docker pull "debian:$suite-slim" >"$LOG_DIR/base-pull.log" 2>&1; then
+    docker tag "debian:$suite-slim" "$HYPERSCALER_BASE_IMAGE"
+    say "base-image: pulled debian:$suite-slim, tagged $HYPERSCALER_BASE_IMAGE"; return
   fi
-  say "base-image: debian:bookworm-slim cannot be pulled here (log: $LOG_DIR/base-pull.log); building it with debootstrap"
-  local tarball="$HYPERSCALER_CACHE/base/debian-bookworm-minbase.tar"
+  say "base-image: debian:$suite-slim cannot be pulled here (log: $LOG_DIR/base-pull.log); building it with debootstrap"
+  local tarball="$HYPERSCALER_CACHE/base/debian-$suite-minbase.tar"
   mkdir -p "$HYPERSCALER_CACHE/base"
   if [ ! -f "$tarball" ]; then
-    need_root "debootstrap" "debootstrap --variant=minbase bookworm DIR"
+    need_root "debootstrap" "debootstrap --variant=minbase $suite DIR"
     command -v debootstrap >/dev/null || apt_install debootstrap debootstrap-install
     run_step debootstrap make_rootfs_tarball "$tarball"
   fi
   run_step base-import docker import --change 'CMD ["/bin/bash"]' --change 'ENV LANG=C.UTF-8' \
-    --message "debootstrap bookworm minbase from $DEBIAN_MIRROR" "$tarball" "$HYPERSCALER_BASE_IMAGE"
+    --message "debootstrap $suite minbase from $DEBIAN_MIRROR" "$tarball" "$HYPERSCALER_BASE_IMAGE"
 }
 
 steps=("$@"); [ ${#steps[@]} -gt 0 ] || steps=(node engine providers docker base-image)

@@ -1,9 +1,8 @@
-import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import { Accounting } from "../accounting";
 import * as pulumi from "@pulumi/pulumi";
-import { ACCOUNTING_DATABASE, applicationRoles, cdiDeviceName, DBD_HOST, MARIADB_HOST, ClusterSpec, clusterSpec, ComputeNodeSpec, CONTROLLER_HOST, GpuSpec, GRAFANA_DB_ROLE, PlacementSpec, platformDockerHost, StackConfig, WorkstationSpec } from "../config";
-import { CLUSTER_LABEL, clusterVolume, containerCommand, dockerLabels, shellQuote } from "../docker";
+import { ACCOUNTING_DATABASE, applicationRoles, cdiDeviceName, lanHosts, DBD_HOST, MARIADB_HOST, ClusterSpec, clusterSpec, ComputeNodeSpec, CONTROLLER_HOST, GpuSpec, GRAFANA_DB_ROLE, PlacementSpec, platformDockerHost, StackConfig, WorkstationSpec } from "../config";
+import { CLUSTER_LABEL, clusterVolume, containerCommand, dockerLabels } from "../docker";
 import { copiedImage, RoleImage } from "../images";
 import { Monitoring } from "../monitoring";
 import { MungeKey } from "../munge";
@@ -91,7 +90,10 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
     // nodes holding different keys). The pause runs on the controller, made below.
     let pauseMade!: (r: pulumi.Resource) => void;
     const paused = new Promise<pulumi.Resource>((resolve) => { pauseMade = resolve; });
-    const common = { image: image.imageId, network: network.name, mungeKey, cluster, keyAfter: [paused], dockerHost };
+    const common = {
+      image: image.imageId, network: network.name, mungeKey, cluster, keyAfter: [paused], dockerHost,
+      ...(placement ? { lanHosts: lanHosts({ ...placement, controllerHost: CONTROLLER_HOST }) } : {}),
+    };
     // slurmctld's state (jobs, dynamic node records) outlives a re-created controller container.
     const controllerState = clusterVolume(`${name}-slurmctld-state`, `${cluster}-slurmctld-state`, cluster, keep);
     const controller = new WorkstationNode(`${name}-${CONTROLLER_HOST}`, {
@@ -99,25 +101,11 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
       address: placement?.controllerAddress,
       volumes: [{ volume: controllerState.name, path: "/var/spool/slurmctld" }],
       cpus: config.controller.cpus, memoryMiB: config.controller.memoryMiB,
-      afterFileUpdate: ["scontrol", "reconfigure"],
+      afterFileUpdate: ["hyperscaler-reconfigure"],
       // slurmctld loads its accounting plugin only at start: turning accounting on or off
       // restarts it in a new container (its state stays on the volume).
       env: spec.accounting ? { HYPERSCALER_DBD: `${spec.accounting.dbdHost}:${spec.accounting.dbdPort}` } : {},
     }, { parent: this });
-
-    // SLURM 22.05's reconfigure rebuilds dynamic nodes' records without their slurmd port
-    // (scontrol shows Port=1): slurmctld can no longer reach them, so a node whose job ends
-    // stays ALLOCATED and pings fail. A restart of slurmctld (its state saved and read back,
-    // running jobs untouched) rebuilds them right: each config change ends with one.
-    const ctl = shellQuote(controller.containerName);
-    const slurmctldRestarted = new command.local.Command(`${name}-slurmctld-restart`, {
-      create: "true",
-      update: `docker restart -t 30 ${ctl} >/dev/null && i=0; until docker exec ${ctl} scontrol ping 2>/dev/null | grep -q UP; do ` +
-        `i=$((i + 1)); [ $i -lt 120 ] || { echo "slurmctld did not answer 120 s after its restart" >&2; exit 1; }; sleep 1; done`,
-      stdin: files.map((f) => contentHash(f.content)).join(" "),
-      environment: dockerHost ? { DOCKER_HOST: dockerHost } : undefined,
-      logging: "none",
-    }, { parent: this, dependsOn: [...controller.filesInstalled, controller.keyInstalled] });
 
     // Only an update (a new key) pauses and resumes; creating them does nothing.
     const rotation = (step: "pause" | "resume", dependsOn: pulumi.Resource[]) => containerCommand(`${name}-rotation-${step}`, {
@@ -128,19 +116,19 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
     const accounting = this.accounting = config.accounting && spec.accounting && new Accounting(`${name}-accounting`, {
       cluster, config: config.accounting, spec: spec.accounting, passwordEpoch: config.rotation.accountingPasswordEpoch,
       baseImage: config.baseImage, network: network.name, protect: config.protect, node: common,
-      sacctmgr: { container: controller.containerName, after: [controller.keyInstalled, slurmctldRestarted] },
+      sacctmgr: { container: controller.containerName, after: [controller.keyInstalled, ...controller.filesInstalled] },
     }, { parent: this });
 
     // What slurmctld needs before it runs: with accounting, a slurmdbd that has its config
     // (its first start waits for slurmdbd). Commands that wait for slurmctld come after it,
     // or, at the engine's parallelism, they could hold every slot while slurmdbd's config waits.
-    const slurmctldNeeds = [controller.container, slurmctldRestarted, ...(accounting ? [accounting.ready] : [])];
+    const slurmctldNeeds = [controller.container, ...controller.filesInstalled, ...(accounting ? [accounting.ready] : [])];
     const compute = spec.nodes.map((node) => {
       const elsewhere = node.workstation ? remote.get(node.workstation) : undefined;
       const on = elsewhere ? { ...common, dockerHost: elsewhere.dockerHost, network: elsewhere.network, image: elsewhere.image } : common;
       return this.computeNode(name, node, on, controller, containerName(node.name), slurmctldNeeds, elsewhere?.provider);
     });
-    const resumed = rotation("resume", [controller.keyInstalled, slurmctldRestarted, ...compute.map((c) => c.node.keyInstalled), ...(accounting ? [accounting.dbd.keyInstalled] : [])]);
+    const resumed = rotation("resume", [controller.keyInstalled, ...controller.filesInstalled, ...compute.map((c) => c.node.keyInstalled), ...(accounting ? [accounting.dbd.keyInstalled] : [])]);
 
     const hostlist = compressHostlist(spec.nodes.map((n) => n.name));
     const ready = [controller.keyInstalled, resumed, ...slurmctldNeeds, ...compute.flatMap((c) => [c.node.keyInstalled, c.membership])];

@@ -88,7 +88,7 @@ function engineProblems(config: StackConfig, engine: Engine): string[] {
   if (r.error) return [`cannot run docker (${r.error.message}); run scripts/setup.sh, which installs and starts it`];
   if (r.status !== 0 && engine.platform && /no such image|not found/i.test(r.stderr)) {
     problems.push(`hyperscaler:baseImage: image '${config.baseImage}' is not on the Docker host; ` +
-      "run scripts/setup.sh (it makes hyperscaler/debian-base:bookworm), or `docker pull debian:bookworm-slim` and set that, " +
+      "run scripts/setup.sh (it makes hyperscaler/debian-base:trixie), or `docker pull debian:trixie-slim` and set that, " +
       "or fix the name with: pulumi config set hyperscaler:baseImage <image>");
   } else if (r.status !== 0) {
     const why = r.stderr.trim().split("\n").pop();
@@ -98,10 +98,9 @@ function engineProblems(config: StackConfig, engine: Engine): string[] {
         ? `hyperscaler:dockerHost: the Docker engine at ${engine.dockerHost} did not answer (${why}); start it, or fix the address with: pulumi config set hyperscaler:dockerHost <url>`
         : `the Docker engine did not answer (${why}); run scripts/setup.sh, which starts it`];
   }
-  const info = docker("info", "--format", "{{.NCPU}} {{.MemTotal}} {{.CgroupVersion}}");
-  const [ncpu, memBytes, cgroupVersion] = info.stdout.trim().split(" ").map(Number);
+  const info = docker("info", "--format", "{{.NCPU}} {{.MemTotal}}");
+  const [ncpu, memBytes] = info.stdout.trim().split(" ").map(Number);
   if (info.status === 0 && ncpu > 0 && memBytes > 0) problems.push(...sizeProblems(config, { cpus: ncpu, memoryMiB: Math.floor(memBytes / 2 ** 20) }, engine.workstation));
-  if (engine.groups.length > 0) problems.push(...cgroupProblems(cgroupVersion, engine.at));
   if (engine.lan) problems.push(...lanProblems(engine.lan, engine.workstation!, docker));
   // Device paths are the host's own only when the engine is local.
   const local = !host || host.startsWith("unix://");
@@ -112,11 +111,12 @@ function engineProblems(config: StackConfig, engine: Engine): string[] {
     if (gpus) problems.push(...gpuProblems(`hyperscaler:nodeGroups.${name}.gpus`, gpus, { local, baseImage: engine.platform && r.status === 0 ? config.baseImage : undefined, docker }));
   }
   if (!engine.platform) return problems;
+  if (r.status === 0) problems.push(...dataProblems(config, docker));
   // An official PostgreSQL image is used as it is on the host: no pull in the middle of an update.
   const pgImage = config.postgres?.image;
   if (pgImage && docker("image", "inspect", pgImage).status !== 0) {
     problems.push(`hyperscaler:postgres.image: image '${pgImage}' is not on the Docker host; run \`docker pull ${pgImage}\` first, ` +
-      "or remove postgres.image to use Debian's postgresql-15 on the base image");
+      "or remove postgres.image to use Debian's postgresql-17 on the base image");
   }
   // Applications that get rotated passwords must be there to receive them.
   for (const [app, a] of Object.entries(config.postgres?.applications ?? {})) {
@@ -147,18 +147,62 @@ function lanProblems(lan: NonNullable<Engine["lan"]>, ws: string, docker: (...ar
     `name the interface that workstation has on the LAN (ip -br link on it lists them), or give it addresses no other network there uses`];
 }
 
+/** What this release's servers read; data older than this is moved by the upgrade procedure, never started on. */
+export const DATA_RELEASE = {
+  /** SLURM_PROTOCOL_VERSION in slurmctld's state files: 24.11 reads 23.02 (39 << 8) and later. */
+  slurmStateMin: 39 << 8,
+  slurm: "24.11",
+  postgres: 17,
+  /** The MariaDB that last opened a data volume holding SLURM's accounting database (10.x: SLURM 22.05's). */
+  mariadbMin: 11,
+} as const;
+export const UPGRADE_GUIDE = "docs/operations/maintenance.md#upgrade-a-stack-from-debian-12";
+
+/** What one look into the stack's existing data volumes found: `docker run` of the base image, each mounted read-only. */
+export interface DataVersions { slurmState?: number; postgres?: number; mariadb?: string }
+
 /**
- * The Docker host's cgroup version (`docker info`'s CgroupVersion) against what slurmd
- * needs: SLURM 22.05 (Debian bookworm's) always loads a cgroup plugin, and on cgroup v2
- * that plugin needs systemd or a writable cgroup tree, which an unprivileged container
- * does not have (its cgroup2 is mounted read-only): slurmd would not start, and the update
- * would fail at validation with containers made. Seen on a cgroup v2 host (tests/device).
+ * Data written by an older release, by volume, with the procedure that moves it: SLURM
+ * 24.11 would refuse 22.05's state (or, started with -i, drop it) and its accounting
+ * database, and PostgreSQL 17 cannot open 15's data directory. Found before anything is
+ * changed, so nothing is touched.
  */
-export function cgroupProblems(cgroupVersion: number, at = "hyperscaler:dockerHost"): string[] {
-  if (cgroupVersion !== 2) return [];
-  return [`${at}: this Docker host runs cgroup v2 (docker info: CgroupVersion 2), where slurmd of SLURM 22.05 ` +
-    "(Debian bookworm's) cannot start in an unprivileged container (its cgroup plugin needs systemd or a writable cgroup tree); " +
-    `boot the host with cgroup v1 (kernel parameter systemd.unified_cgroup_hierarchy=0) or point ${at} at an engine that runs it`];
+export function dataVersionProblems(cluster: string, found: DataVersions): string[] {
+  const problems: string[] = [];
+  const stay = `nothing was changed; move it with ${UPGRADE_GUIDE}`;
+  if (found.slurmState !== undefined && found.slurmState < DATA_RELEASE.slurmStateMin) {
+    problems.push(`volume ${cluster}-slurmctld-state: slurmctld state of an older SLURM (protocol ${found.slurmState >> 8}.x, SLURM 22.05 or before) ` +
+      `that SLURM ${DATA_RELEASE.slurm} cannot read; ${stay}`);
+  }
+  if (found.postgres !== undefined && found.postgres !== DATA_RELEASE.postgres) {
+    problems.push(`volume ${cluster}-postgres-data: a PostgreSQL ${found.postgres} data directory, which PostgreSQL ${DATA_RELEASE.postgres} cannot open; ${stay}`);
+  }
+  if (found.mariadb !== undefined && Number(found.mariadb.split(".")[0]) < DATA_RELEASE.mariadbMin) {
+    problems.push(`volume ${cluster}-mariadb-data: MariaDB ${found.mariadb} data holding SLURM 22.05's accounting database, which slurmdbd ${DATA_RELEASE.slurm} cannot convert; ${stay}`);
+  }
+  return problems;
+}
+
+/** Reads the stack's data volumes (the one reader the upgrade script uses too). */
+const DATA_VERSIONS_SCRIPT = path.resolve(__dirname, "../../scripts/lib/data-versions.sh");
+
+/** Reads the versions out of the stack's data volumes that exist (one throwaway container, no network). */
+function dataProblems(config: StackConfig, docker: (...args: string[]) => SpawnSyncReturns<string>): string[] {
+  const cluster = config.clusterName;
+  const volumes = { slurm: `${cluster}-slurmctld-state`, postgres: `${cluster}-postgres-data`, mariadb: `${cluster}-mariadb-data` };
+  const present = Object.entries(volumes).filter(([, v]) => docker("volume", "inspect", v).status === 0);
+  if (present.length === 0) return [];
+  const r = docker("run", "--rm", "--pull", "never", "--network", "none", ...present.flatMap(([k, v]) => ["-v", `${v}:/d/${k}:ro`]),
+    "--entrypoint", "sh", config.baseImage, "-c", fs.readFileSync(DATA_VERSIONS_SCRIPT, "utf8"));
+  if (r.status !== 0) return [`the stack's data volumes (${present.map(([, v]) => v).join(", ")}) could not be read to check their versions: ${(r.stderr || r.stdout).trim().split("\n")[0]}`];
+  const line = (k: string) => new RegExp(`^${k} (\\S+)$`, "m").exec(r.stdout)?.[1];
+  const slurm = line("slurm"), postgres = line("postgres");
+  return dataVersionProblems(cluster, {
+    slurmState: slurm !== undefined ? Number(slurm) : undefined,
+    postgres: postgres !== undefined ? Number(postgres) : undefined,
+    // MariaDB itself upgrades in place: only SLURM 22.05's accounting database in it is a problem.
+    mariadb: /^mariadb-accounting$/m.test(r.stdout) ? line("mariadb") : undefined,
+  });
 }
 
 /**

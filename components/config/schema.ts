@@ -81,6 +81,14 @@ const nodeGroupSchema = z.strictObject({
      * @default []
      */
     driverFiles: z.array(hostMapping(absolutePath, "must be an absolute path, or HOST:NODE")).default([]),
+    /**
+     * How slurmd finds the GPUs. `nvml`: through the driver's NVML library
+     * (slurm-wlm-nvml-plugin; gres.conf `AutoDetect=nvml`), which the nodes must have: the
+     * toolkit and CDI bring it with real GPUs, `devices` access through a libnvidia-ml among
+     * driverFiles. `off`: each GPU named by its device file /dev/nvidia<id> (stand-in devices).
+     * @default off
+     */
+    autoDetect: z.enum(["off", "nvml"]).default("off"),
   }).optional(),
   /** SLURM node features, in addition to the group's own name. @default [] */
   features: z.array(z.string().regex(/^[A-Za-z0-9_]+$/, "must be letters, digits or '_'")).default([]),
@@ -129,13 +137,13 @@ const postgresSchema = z.strictObject({
   })).default({}),
   /**
    * The official PostgreSQL image to build on instead of `baseImage` (Debian's
-   * postgresql-15): a pinned `postgres:15.<minor>` (bookworm) tag, optionally with its
+   * postgresql-17): a pinned `postgres:17.<minor>` (trixie) tag, optionally with its
    * digest. It must be on the Docker host (`docker pull` it first). The project's tools
    * (backups, restore, exporters) are layered on; its PostgreSQL is kept as it is.
-   * @default - Debian's postgresql-15 on baseImage
+   * @default - Debian's postgresql-17 on baseImage
    */
-  image: z.string().regex(/^(docker\.io\/)?(library\/)?postgres:15\.\d+(-bookworm)?(@sha256:[0-9a-f]{64})?$/,
-    "must be the official image pinned to a PostgreSQL 15 release on Debian bookworm, like postgres:15.8-bookworm (optionally @sha256:<digest>)").optional(),
+  image: z.string().regex(/^(docker\.io\/)?(library\/)?postgres:17\.\d+(-trixie)?(@sha256:[0-9a-f]{64})?$/,
+    "must be the official image pinned to a PostgreSQL 17 release on Debian trixie, like postgres:17.6-trixie (optionally @sha256:<digest>)").optional(),
   /** Publish the server on 127.0.0.1:<port> of the Docker host; never on other addresses. @default - not published */
   publishPort: z.number().int().min(1024, "must be 1024 or above").max(65535).optional(),
   /** @default 1 */
@@ -246,12 +254,12 @@ export const stackConfigSchema = z.strictObject({
   /** Cluster name: SLURM's ClusterName and the prefix of container, network and volume names. */
   clusterName: dnsLabel,
   /**
-   * Image every role image derives from. `hyperscaler/debian-base:bookworm` is what
-   * scripts/setup.sh makes (debootstrap, or a tagged pull); `debian:bookworm-slim` works
+   * Image every role image derives from. `hyperscaler/debian-base:trixie` is what
+   * scripts/setup.sh makes (debootstrap, or a tagged pull); `debian:trixie-slim` works
    * where images can be pulled.
-   * @default "hyperscaler/debian-base:bookworm"
+   * @default "hyperscaler/debian-base:trixie"
    */
-  baseImage: z.string().min(1).default("hyperscaler/debian-base:bookworm"),
+  baseImage: z.string().min(1).default("hyperscaler/debian-base:trixie"),
   /**
    * The Docker engine the cluster runs on: the docker provider's `host` (and DOCKER_HOST for
    * the commands run in containers), e.g. `ssh://ops@ws2` or `tcp://127.0.0.1:2375`.

@@ -47,6 +47,8 @@ export interface GpuSpec {
   readonly devices: readonly HostMapping[];
   /** `devices` access: the host's driver libraries and tools, mounted read-only. */
   readonly driverFiles: readonly HostMapping[];
+  /** gres.conf AutoDetect for the group's nodes. */
+  readonly autoDetect: "off" | "nvml";
 }
 
 export interface PartitionSpec {
@@ -166,7 +168,7 @@ export function gpuSpec(gpus: NonNullable<NodeGroupConfig["gpus"]>): GpuSpec | u
     ...ids.map((id, i) => ({ host: gpus.hostDevices?.[i] ?? gpuDevicePath(id), node: gpuDevicePath(id) })),
     ...(gpus.controlDevices ?? CONTROL_DEVICES).map(mapping),
   ];
-  return { count: gpus.count, type: gpus.type, access: gpus.access, ids, devices, driverFiles: gpus.driverFiles.map(mapping) };
+  return { count: gpus.count, type: gpus.type, access: gpus.access, ids, devices, driverFiles: gpus.driverFiles.map(mapping), autoDetect: gpus.autoDetect };
 }
 
 export function clusterSpec(config: StackConfig): ClusterSpec {

@@ -64,6 +64,29 @@ export function lanGateway(network: ClusterNetworkConfig): string {
   return network.gateway ?? ipv4String(cidrRange(network.subnet)!.first + 1);
 }
 
+/** The most addresses one workstation may hand out: each gets a line in every node's hosts file. */
+export const MAX_WORKSTATION_ADDRESSES = 1024;
+
+/**
+ * A name for every address a node can have on the LAN, as hosts-file lines: the controller
+ * by its hostname, each address of the workstations' ranges as ip-A-B-C-D. SLURM 24.11
+ * looks up the name of the address in each request's MUNGE credential; a container on
+ * another workstation is unknown to the local engine's DNS, which asks the LAN's
+ * resolvers, and where they drop such queries every request waits out the resolver
+ * (10 s, SLURM's message timeout): nodes never register.
+ */
+export function lanHosts(p: { workstations: readonly { addresses: string }[]; controllerAddress: string; controllerHost: string }): string {
+  const lines = [`${p.controllerAddress} ${p.controllerHost}`];
+  for (const w of p.workstations) {
+    const range = cidrRange(w.addresses)!;
+    for (let n = range.first; n < range.first + range.size; n++) {
+      const ip = ipv4String(n);
+      lines.push(`${ip} ip-${ip.replaceAll(".", "-")}`);
+    }
+  }
+  return lines.join("\n") + "\n";
+}
+
 /** What the workstation settings need of the whole config. */
 interface Placement {
   dockerHost?: string;
@@ -106,6 +129,9 @@ export function workstationIssues(c: Placement): { path: (string | number)[]; me
   const ranges = Object.entries(c.workstations).map(([name, w]) => ({ name, range: cidrRange(w.addresses) }));
   ranges.forEach(({ name, range }, i) => {
     if (!range) return;
+    if (range.size > MAX_WORKSTATION_ADDRESSES) {
+      issues.push({ path: ["workstations", name, "addresses"], message: `is ${range.size} addresses; at most ${MAX_WORKSTATION_ADDRESSES} (a /22 or smaller): each gets a name in every node's hosts file` });
+    }
     if (!inSubnet(range.first) || !inSubnet(range.first + range.size - 1)) {
       issues.push({ path: ["workstations", name, "addresses"], message: `is not inside network.subnet ${c.network!.subnet}` });
     }

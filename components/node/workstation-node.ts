@@ -27,6 +27,12 @@ export interface WorkstationNodeArgs {
   readonly network: pulumi.Input<string>;
   /** A fixed address on it. @default - Docker assigns one */
   readonly address?: string;
+  /**
+   * Names for the LAN's addresses (hosts-file lines), kept in the container's /etc/hosts
+   * ahead of DNS, on several workstations. Delivered like the files: a new workstation's
+   * range updates every node in place. @default - none
+   */
+  readonly lanHosts?: string;
   /** CPU limit of the container. */
   readonly cpus: number;
   /** Memory limit of the container, in MiB. */
@@ -114,6 +120,9 @@ export class WorkstationNode extends pulumi.ComponentResource {
         dockerHost: args.dockerHost,
       }, { parent: this });
     });
+    const hosts = args.lanHosts === undefined ? [] : [containerCommand(`${name}-lan-hosts`, {
+      container: args.containerName, create: ["hyperscaler-lan-hosts"], stdin: args.lanHosts, triggers, dockerHost: args.dockerHost,
+    }, { parent: this })];
     const installKey = "hyperscaler-install /etc/munge/munge.key 0400 munge:munge";
     this.keyInstalled = containerCommand(`${name}-munge-key`, {
       container: args.containerName,
@@ -124,7 +133,7 @@ export class WorkstationNode extends pulumi.ComponentResource {
       stdin: args.mungeKey.key,
       triggers,
       dockerHost: args.dockerHost,
-    }, { parent: this, dependsOn: [...installs, ...(args.keyAfter ?? [])] });
+    }, { parent: this, dependsOn: [...installs, ...hosts, ...(args.keyAfter ?? [])] });
     this.registerOutputs({ containerName: this.containerName });
   }
 }

@@ -35,7 +35,7 @@ export interface PostgresLogin {
 }
 
 /**
- * The platform's PostgreSQL 15 (Debian's, on the project's base image): data and backups
+ * The platform's PostgreSQL 17 (Debian's, on the project's base image): data and backups
  * on named volumes, random passwords rotated by epoch (a keeper) and applied in the
  * running server, and scheduled backups verified by a test restore. Reachable on the
  * cluster network as `postgres`, on the host only at 127.0.0.1 when asked.

@@ -76,8 +76,9 @@ export function summarizePreview(stack: string, preview: PreviewJson): PreviewSu
       if (op === "create") actions.push(`${node} joins SLURM as a dynamic node (no daemon restarts) and runs a job step`);
     } else if (file && op === "update" && host(`-${file}`) === "controller") {
       actions.push(`scontrol reconfigure with the new ${file} (slurmctld pushes it to every node)`);
-    } else if (rest === "slurmctld-restart" && op === "update") {
-      actions.push("restart slurmctld once the new configs are in (state kept, running jobs untouched): SLURM 22.05's reconfigure leaves dynamic nodes unreachable");
+    } else if (rest === "slurmctld-restart" && op === "delete") {
+      // Stacks made before SLURM 24.11 hold it; its delete runs nothing.
+      actions.push("drop the slurmctld restart SLURM 22.05 needed after a reconfigure (nothing runs)");
     } else if (rest.endsWith("-munge-key") && op === "update") {
       keyRestarts.push(host("-munge-key").replace(/^accounting-/, ""));
     } else if (rest === "munge-key-bytes" && op !== "create") {

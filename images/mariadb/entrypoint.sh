@@ -18,6 +18,9 @@ until mariadb-admin ping --silent >/dev/null 2>&1; do
   kill -0 "$server" 2>/dev/null || { echo "hyperscaler: mariadbd exited during start" >&2; exit 1; }
   sleep 0.2
 done
+# Data of an older MariaDB (10.11 before Debian 13) is upgraded in place: its system
+# tables first, as MariaDB's own tool does it; a no-op once done (mariadb_upgrade_info).
+mariadb-upgrade --silent | sed 's/^/hyperscaler: mariadb-upgrade: /'
 pw=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
 mariadb -e "CREATE USER IF NOT EXISTS 'exporter'@'localhost'; ALTER USER 'exporter'@'localhost' IDENTIFIED BY '$pw' WITH MAX_USER_CONNECTIONS 3; GRANT PROCESS, REPLICATION CLIENT, SELECT ON *.* TO 'exporter'@'localhost'"
 umask 077

@@ -7,6 +7,7 @@
 set -eu
 role=${HYPERSCALER_ROLE:?set HYPERSCALER_ROLE to controller, compute or dbd}
 hyperscaler-driver-libraries
+hyperscaler-lan-hosts --apply
 # Metrics from the start, so a node stuck waiting for its key shows (munge_ok 0).
 hyperscaler-node-exporter &
 hyperscaler-metrics-loop &

@@ -2,7 +2,8 @@
 # hyperscaler-validate HOSTLIST [TIMEOUT_SEC]   (runs on the controller)
 # Proves a cluster works: waits for every node in HOSTLIST to be usable, then runs one
 # job step across all of them that are idle and checks each answered. Nodes busy with
-# jobs are proven by those jobs; the step never queues behind them (--immediate).
+# jobs (or held for one by the backfill scheduler) are proven by those jobs; the step
+# never queues behind them (--immediate).
 # Steps run in the hidden partition `hyperscaler` over every node (MAINTENANCE_PARTITION in
 # components/config), so any partition layout validates; sinfo -a shows hidden partitions.
 set -eu
@@ -13,7 +14,8 @@ count=$(echo "$want" | wc -l)
 start=$(date +%s)
 while :; do
   waited=$(($(date +%s) - start))
-  ready=$(sinfo -a -h -N -n "$hosts" -o '%N %t' 2>/dev/null | awk '$2 ~ /^(idle|alloc|mix)$/ {print $1}' | sort -u)
+  # plnd (SLURM 23.02+): idle, and held by the backfill scheduler for a queued job.
+  ready=$(sinfo -a -h -N -n "$hosts" -o '%N %t' 2>/dev/null | awk '$2 ~ /^(idle|alloc|mix|plnd)$/ {print $1}' | sort -u)
   [ "$ready" = "$want" ] && break
   if [ "$waited" -ge "$timeout" ]; then
     echo "validation failed: after ${timeout}s these nodes are not up:" >&2
@@ -45,7 +47,7 @@ while [ -n "$pending" ]; do
   for n in $pending; do
     if [ "$(cat "$tmp/$n")" = "$n" ]; then stepped=$((stepped + 1)); continue; fi
     state=$(sinfo -a -h -N -n "$n" -o '%t' | head -1)
-    case "$state" in alloc|mix) ;; *) retry="$retry $n" ;; esac
+    case "$state" in alloc|mix|plnd) ;; *) retry="$retry $n" ;; esac
   done
   pending=$retry
   if [ -n "$pending" ] && [ $(($(date +%s) - start)) -ge "$timeout" ]; then

@@ -30,5 +30,7 @@ HYPERSCALER_PULUMI_HOME="$HYPERSCALER_CACHE/pulumi-home"
 HYPERSCALER_STATE_DIR="$HYPERSCALER_REPO/.pulumi-state"
 
 # The local base image every role image derives from (debootstrap + docker import, or a tagged pull).
-HYPERSCALER_BASE_IMAGE="hyperscaler/debian-base:bookworm"
+# Debian 13 (trixie): SLURM 24.11, PostgreSQL 17, MariaDB 11.8.
+HYPERSCALER_DEBIAN_SUITE=trixie
+HYPERSCALER_BASE_IMAGE="hyperscaler/debian-base:$HYPERSCALER_DEBIAN_SUITE"
 HYPERSCALER_DEV_PASSPHRASE="hyperscaler-dev-only"

@@ -75,9 +75,15 @@ describe("HyperscalerCluster under mocks", () => {
       .map((d) => ({ hostPath: `/dev/${d}`, containerPath: `/dev/${d}`, permissions: "rwm" })));
   });
 
-  it("preflight refuses a cgroup v2 Docker host by name and with the fix (slurmd cannot start unprivileged there), and passes v1", () => {
-    expect(preflight.cgroupProblems(1)).toEqual([]);
-    expect(preflight.cgroupProblems(2).join("\n")).toMatch(/^hyperscaler:dockerHost: this Docker host runs cgroup v2 .* systemd\.unified_cgroup_hierarchy=0/);
+  it("preflight names data an older release wrote, by volume, with the upgrade guide, and passes this release's", () => {
+    const { dataVersionProblems, DATA_RELEASE } = preflight;
+    expect(dataVersionProblems("c", {})).toEqual([]);
+    expect(dataVersionProblems("c", { slurmState: 42 << 8, postgres: DATA_RELEASE.postgres, mariadb: "11.8.3" })).toEqual([]);
+    const old = dataVersionProblems("c", { slurmState: 38 << 8, postgres: 15, mariadb: "10.11.6" });
+    expect(old).toHaveLength(3);
+    expect(old[0]).toMatch(/^volume c-slurmctld-state: .*protocol 38\.x.*nothing was changed; move it with docs\/operations\/maintenance\.md#upgrade-a-stack-from-debian-12$/);
+    expect(old[1]).toMatch(/^volume c-postgres-data: a PostgreSQL 15 data directory/);
+    expect(old[2]).toMatch(/^volume c-mariadb-data: MariaDB 10\.11\.6 data/);
   });
 
   describe("gives GPU nodes their GPUs the way the group's access says", () => {
@@ -312,6 +318,16 @@ describe("HyperscalerCluster under mocks", () => {
     expect(ctlNet[0].ipv4Address).toBe("192.168.1.10");
     const envs = await outputOf(pulumi.output(container("dev-gpu001").props.envs as string[]));
     expect(envs).toEqual(expect.arrayContaining(["HYPERSCALER_CONF_SERVER=192.168.1.10:6817", "HYPERSCALER_REGISTER_ADDRESS=1"]));
+    // Every address of the LAN has a name ahead of DNS, on every node of every workstation:
+    // the controller by its own, the rest ip-A-B-C-D (SLURM looks up each request's sender).
+    for (const node of ["dev-controller", "dev-gpu001", "dev-cpu001"]) {
+      const lines = (await outputOf(pulumi.output(named(`${node}-lan-hosts`).props.stdin as string))).trim().split("\n");
+      expect(lines).toHaveLength(1 + 3 * 32);
+      expect(lines).toEqual(expect.arrayContaining(["192.168.1.10 controller", "192.168.1.64 ip-192-168-1-64", "192.168.1.159 ip-192-168-1-159"]));
+      expect(await commandLine(named(`${node}-lan-hosts`).props, "create")).toMatch(/hyperscaler-lan-hosts$/);
+    }
+    // On one engine Docker's DNS knows every node: no such lines.
+    expect(build(devValues).registered.filter((r) => r.name.endsWith("-lan-hosts"))).toEqual([]);
     // docker exec into the remote node goes to its engine; the membership runs on the controller's.
     expect(await outputOf(pulumi.output(named("dev-gpu001-munge-key").props.environment as Record<string, string>))).toEqual({ DOCKER_HOST: "ssh://ops@gpu1" });
     expect(await outputOf(pulumi.output(named("dev-gpu001-membership").props.environment as Record<string, string>))).toEqual({ DOCKER_HOST: "unix:///var/run/docker.sock" });

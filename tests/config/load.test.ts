@@ -21,7 +21,7 @@ describe("parseStackConfig", () => {
     const c = parseStackConfig({ "hyperscaler:clusterName": "dev", "hyperscaler:protect": "true", "other:key": "x",
       "hyperscaler:nodeGroups": '{"cpu":{"count":2}}' });
     expect(c).toEqual({
-      clusterName: "dev", baseImage: "hyperscaler/debian-base:bookworm", protect: true, requireRealPassphrase: false,
+      clusterName: "dev", baseImage: "hyperscaler/debian-base:trixie", protect: true, requireRealPassphrase: false,
       controller: { cpus: 1, memoryMiB: 1024 },
       nodeGroups: { cpu: { count: 2, cpus: 1, memoryMiB: 512, features: [] } },
       overcommit: { cpu: 1, memory: 1 },
@@ -59,7 +59,8 @@ describe("parseStackConfig", () => {
 
   it("uses the base image name that scripts/setup.sh builds", () => {
     const paths = fs.readFileSync(path.join(REPO, "scripts/lib/paths.sh"), "utf8");
-    const built = /HYPERSCALER_BASE_IMAGE="([^"]+)"/.exec(paths)?.[1];
+    const suite = /HYPERSCALER_DEBIAN_SUITE=(\w+)/.exec(paths)?.[1];
+    const built = /HYPERSCALER_BASE_IMAGE="([^"]+)"/.exec(paths)?.[1]?.replace("$HYPERSCALER_DEBIAN_SUITE", suite ?? "");
     expect(parseStackConfig({ "hyperscaler:clusterName": "dev", "hyperscaler:nodeGroups": '{"cpu":{"count":1}}' }).baseImage).toBe(built);
   });
 });
@@ -132,12 +133,12 @@ describe("cluster config rules", () => {
     expect(ok.postgres?.applications.web).toEqual({ container: "web", role: "app", file: "/run/pgpass", format: "pgpass" });
   });
 
-  it.each(["postgres:15", "postgres:latest", "postgres:16.4-bookworm", "postgres:15.8-alpine", "mypostgres:15.8"])("rejects %s as the official PostgreSQL image", (image) => {
-    expect(problemsOf({ ...base, postgres: { image } }).join("\n")).toMatch(/hyperscaler:postgres\.image: must be the official image pinned to a PostgreSQL 15 release/);
+  it.each(["postgres:17", "postgres:latest", "postgres:16.4-trixie", "postgres:17.6-alpine", "mypostgres:15.8"])("rejects %s as the official PostgreSQL image", (image) => {
+    expect(problemsOf({ ...base, postgres: { image } }).join("\n")).toMatch(/hyperscaler:postgres\.image: must be the official image pinned to a PostgreSQL 17 release/);
   });
 
   it("accepts the official PostgreSQL image pinned by release, with or without its digest", () => {
-    for (const image of ["postgres:15.8-bookworm", "postgres:15.10", `docker.io/library/postgres:15.8-bookworm@sha256:${"a".repeat(64)}`]) {
+    for (const image of ["postgres:17.6-trixie", "postgres:17.10", `docker.io/library/postgres:17.6-trixie@sha256:${"a".repeat(64)}`]) {
       expect(configFrom({ ...base, postgres: { image } }).postgres?.image).toBe(image);
     }
   });
@@ -222,6 +223,7 @@ describe("cluster config rules", () => {
       });
       expect(problems(withJson("workstations", ws("192.168.2.0/27")))).toEqual([expect.stringMatching(/^hyperscaler:workstations\.gpu\.addresses: is not inside network\.subnet 192\.168\.1\.0\/24/)]);
       expect(problems(withJson("workstations", ws("192.168.1.64/26")))).toEqual([expect.stringMatching(/^hyperscaler:workstations\.gpu\.addresses: overlaps workstation 'main'/)]);
+      expect(problems(withJson("workstations", ws("192.168.0.0/21")))).toEqual(expect.arrayContaining([expect.stringMatching(/^hyperscaler:workstations\.gpu\.addresses: is 2048 addresses; at most 1024/)]));
       expect(problems(withJson("workstations", ws("192.168.1.70/27")))).toEqual([expect.stringMatching(/^hyperscaler:workstations\.gpu\.addresses: must be an IPv4 network in CIDR form, its first address/)]);
       expect(problems(withJson("network", { subnet: "192.168.1.0/24", controllerAddress: "192.168.1.70" }))).toEqual([expect.stringMatching(/controllerAddress: is inside workstation 'main's addresses, which Docker hands out/)]);
       expect(problems(withJson("network", { subnet: "192.168.1.0/24", controllerAddress: "192.168.1.1" }))).toEqual([expect.stringMatching(/controllerAddress: is the subnet's network, broadcast or gateway address/)]);

@@ -111,4 +111,26 @@ check=$?
 
 section "GPU metrics (hyperscaler-gpu-metrics on the node)"
 in_root env HYPERSCALER_GPU_COUNT=1 hyperscaler-gpu-metrics | tee "$out/gpu-metrics.prom"
+
+section "AutoDetect=nvml (gpus.autoDetect: nvml): slurmd finds the GPU through NVML"
+if ! in_root ldconfig -p | grep -q 'libnvidia-ml\.so'; then
+  echo "skipped: no libnvidia-ml on the node's loader path (no driver here)"
+else
+  stop_slurmd
+  cp "$conf/nvml/slurm.conf" "$conf/nvml/gres.conf" "$root/etc/slurm/" && in_root scontrol reconfigure
+  cat "$root/etc/slurm/gres.conf"
+  set -a; . "$conf/nvml/node.env"; set +a
+  as_host gpu001 "slurmd -D -Z -N gpu001 --conf-server $HYPERSCALER_CONF_SERVER --conf '$HYPERSCALER_NODE_CONF'" >"$out/slurmd-nvml.log" 2>&1 &
+  nvml=1
+  if registered; then
+    in_root scontrol update nodename=gpu001 nodeaddr=gpu001
+    for _ in $(seq 1 150); do in_root sinfo -h -N -n gpu001 -o %t | grep -q idle && break; sleep 0.2; done
+    in_root scontrol show node gpu001 | grep -E 'Gres=|State=|Reason='
+    # The GPU slurmd found, and a job that asks for it sees it.
+    in_root sinfo -h -N -n gpu001 -o %t | grep -q idle &&
+      in_root srun -w gpu001 --gres=gpu:1 sh -c 'echo "CUDA_VISIBLE_DEVICES=$CUDA_VISIBLE_DEVICES"; nvidia-smi -L 2>/dev/null || true' && nvml=0
+  fi
+  grep -iE 'nvml|gres' "$out/slurmd-nvml.log" | tail -8
+  [ "$nvml" = 0 ] && echo "nvml: the GPU found and given to a job" || { echo "nvml: FAILED"; check=1; }
+fi
 exit "$check"

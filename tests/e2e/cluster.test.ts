@@ -64,8 +64,8 @@ describe("bad input fails before any resource exists, naming the config path", (
       [/hyperscaler:nodeGroups\.gpu\.gpus\.access: the Docker host cannot give a container GPUs 0 with the NVIDIA container toolkit \(.+\); install the toolkit there/]],
     ["CDI GPUs the host's CDI specs do not define", "  hyperscaler:clusterName: bad10\n  hyperscaler:nodeGroups:\n    gpu:\n      count: 1\n      gpus: { count: 2, type: a100, access: cdi }\n",
       [/hyperscaler:nodeGroups\.gpu\.gpus\.ids: no CDI spec in \/etc\/cdi or \/var\/run\/cdi defines nvidia\.com\/gpu=0, nvidia\.com\/gpu=1; generate the spec with nvidia-ctk cdi generate/]],
-    ["an official PostgreSQL image that is not on the host", "  hyperscaler:clusterName: bad7\n  hyperscaler:nodeGroups:\n    cpu:\n      count: 1\n  hyperscaler:postgres:\n    image: postgres:15.998-bookworm\n",
-      [/hyperscaler:postgres\.image: image 'postgres:15\.998-bookworm' is not on the Docker host; run `docker pull postgres:15\.998-bookworm` first/]],
+    ["an official PostgreSQL image that is not on the host", "  hyperscaler:clusterName: bad7\n  hyperscaler:nodeGroups:\n    cpu:\n      count: 1\n  hyperscaler:postgres:\n    image: postgres:17.998-trixie\n",
+      [/hyperscaler:postgres\.image: image 'postgres:17\.998-trixie' is not on the Docker host; run `docker pull postgres:17\.998-trixie` first/]],
     ["a node bigger than the Docker host", "  hyperscaler:clusterName: bad8\n  hyperscaler:nodeGroups:\n    cpu:\n      count: 1\n      cpus: 512\n",
       [/hyperscaler:nodeGroups\.cpu\.cpus: 512 CPUs for cpu001 but the Docker host has \d+ CPUs and \d+ MiB; give it at most \d+/,
         /hyperscaler:overcommit\.cpu: the containers ask for 513 CPUs together .* pulumi config set --path hyperscaler:overcommit\.cpu/]],
@@ -97,14 +97,14 @@ describe("a missing base image with toolkit GPUs", () => {
 describe("the dev stack's life with jobs running", () => {
   it("deploys from nothing to a cluster that runs a job on every compute node", () => {
     const up = timed("deploy", () => pulumi("up", "--yes"));
-    expect(up.output).toMatch(/\+ 28 created/);
+    expect(up.output).toMatch(/\+ 27 created/);
     const validation = JSON.parse(ok(pulumi("stack", "export")).stdout).deployment.resources
       .find((r: { urn: string }) => r.urn.endsWith(`::${cluster}-validation`));
     expect(validation.outputs.stdout).toMatch(/validated: 2 nodes \(cpu\[001-002\]\) up after \d+s; srun hostname ran on the 2 idle, 0 busy with jobs/);
     expect(hostnames(2)).toEqual(["cpu001", "cpu002"]);
     const m = manifest();
     expect(m.computeNodes.map((n: { container: string }) => n.container)).toEqual([`${cluster}-cpu001`, `${cluster}-cpu002`]);
-    expect(m.slurmVersion).toMatch(/^slurm-wlm 22\.05/);
+    expect(m.slurmVersion).toMatch(/^slurm-wlm 24\.11/);
     expect(m.mungeKey).toEqual({ fingerprint: expect.stringMatching(/^sha256:[0-9a-f]{16}$/), epoch: 0 });
     // The key in the containers is the one the manifest fingerprints, and never in state in any encoding.
     const key = Buffer.from(docker(["exec", `${cluster}-cpu001`, "base64", "-w0", "/etc/munge/munge.key"]), "base64");

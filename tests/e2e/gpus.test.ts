@@ -73,7 +73,7 @@ describe("GPU nodes on fake devices (access: devices)", () => {
       .toEqual(["/usr/bin/nvidia-smi rw=false", "/usr/local/nvidia/lib64/libnvidia-ml.so.1 rw=false"]);
     // The driver's library directory is on the loader's path.
     expect(onNode("ldconfig", "-p")).toContain("/usr/local/nvidia/lib64/");
-    expect(ctl("cat", "/etc/slurm/gres.conf")).toContain("NodeName=gpu[001-999] Name=gpu Type=fake File=/dev/nvidia[0-1]");
+    expect(ctl("cat", "/etc/slurm/gres.conf")).toContain("NodeName=gpu[001-999] AutoDetect=off Name=gpu Type=fake File=/dev/nvidia[0-1]");
     expect(ctl("scontrol", "show", "node", "gpu001")).toMatch(/Gres=gpu:fake:2/);
   });
 

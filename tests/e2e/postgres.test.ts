@@ -144,7 +144,7 @@ describe("PostgreSQL in the stack", () => {
 // here, so its stand-in (same layout) is tagged with an official-looking name no real
 // release has, for this test only.
 describe("PostgreSQL on the official image (config postgres.image)", () => {
-  const official = "postgres:15.999-bookworm";
+  const official = "postgres:17.999-trixie";
   const ostack = `pgo${process.pid}`;
   beforeAll(() => {
     docker(["tag", buildOfficialPostgresStandIn(), official]);

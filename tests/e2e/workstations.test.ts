@@ -96,6 +96,9 @@ describe("a cluster on several workstations (Docker engines over SSH)", () => {
     const addr = (node: string) => /NodeAddr=(\S+)/.exec(ctl("scontrol", "show", "node", node))?.[1];
     expect(addr("far001")).toMatch(/^10\.77\.0\.(1[2-5]\d)$/);
     expect(addr("edge001")).toMatch(/^10\.77\.0\.(9[6-9]|1[01]\d|12[0-7])$/);
+    // The controller names a node elsewhere from its hosts file, not the LAN's DNS (which
+    // drops the query here: each of SLURM's lookups would wait 10 s).
+    expect(ctl("getent", "hosts", addr("far001")!)).toMatch(/^10\.77\.0\.1\d\d\s+ip-10-77-0-1\d\d$/m);
     ok(pulumi("refresh", "--yes", "--skip-preview"));
     const preview = ok(pulumi("preview", "--diff", "--expect-no-changes"));
     expect(preview.stdout).not.toMatch(/[+~-]\s+(docker|command)/);

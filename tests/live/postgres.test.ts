@@ -16,7 +16,7 @@ const asApp = (sql: string, password = appPassword) =>
   dockerTry(["exec", "-e", `PGPASSWORD=${password}`, name, "psql", "-X", "-At", "-h", "127.0.0.1", "-U", "app", "-d", "appdb", "-c", sql]);
 const rowsAndChecksum = () => asApp("SELECT count(*) || ' ' || md5(string_agg(s, ',' ORDER BY i)) FROM t").stdout.trim();
 
-// Both ways the image is made: Debian's postgresql-15 on the base image, and the same tools
+// Both ways the image is made: Debian's postgresql-17 on the base image, and the same tools
 // layered on the official image (config postgres.image), here its stand-in.
 describe.each([
   ["on the base image", () => buildRoleImage("postgres", "hyperscaler/postgres:test")],
@@ -70,7 +70,7 @@ describe.each([
   });
 
   it("checks a login the way an application makes it, the password on stdin only", () => {
-    expect(docker(["exec", "-i", name, "hyperscaler-pg-login", "app", "appdb"], `${appPassword}\n`)).toMatch(/^login ok: app on appdb \(15\./);
+    expect(docker(["exec", "-i", name, "hyperscaler-pg-login", "app", "appdb"], `${appPassword}\n`)).toMatch(/^login ok: app on appdb \(17\./);
     const wrong = dockerTry(["exec", "-i", name, "hyperscaler-pg-login", "app", "appdb"], "not-the-password\n");
     expect(wrong.code).not.toBe(0);
     expect(wrong.stderr).toMatch(/password authentication failed for user "app"/);

@@ -1,10 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { clusterSpec, ComputeNodeSpec, HostMapping } from "../../components/config";
 import { compressHostlist, computeNodeEnv, renderCgroupConf, renderGresConf, renderSlurmConf } from "../../components/render";
+import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { configFrom, mixedValues } from "../support/config";
-import { REPO } from "../support/run";
+import { REPO, run } from "../support/run";
+import { checkoutOf, DEBIAN_12_COMMIT, debian12Base } from "../support/previous";
 import { jobState as slurmJobState, nodeState } from "../support/slurm";
 import { waitFor } from "../support/wait";
 import { buildRoleImage, docker, dockerTry, envList, newMungeKey } from "../support/docker";
@@ -30,13 +33,14 @@ const ctl = (...cmd: string[]) => docker(["exec", container("controller"), ...cm
 const install = (host: string, path: string, mode: string, owner: string, content: string | Buffer) =>
   docker(["exec", "-i", container(host), "hyperscaler-install", path, mode, owner], content);
 
-function start(host: string, env: string[], mungeKey: Buffer, devices: readonly HostMapping[] = [],
-  cluster: { name: (host: string) => string; net: string; files: Record<string, string> } = { name: container, net, files }) {
-  docker(["run", "-d", "--name", cluster.name(host), "--hostname", host, "--network", cluster.net,
+/** A cluster of plain containers: their names, network, the controller's configs, and docker run flags of their own. */
+interface LiveCluster { name: (host: string) => string; net: string; files: Record<string, string>; flags?: string[]; image?: string }
+function start(host: string, env: string[], mungeKey: Buffer, devices: readonly HostMapping[] = [], cluster: LiveCluster = { name: container, net, files }) {
+  docker(["run", "-d", "--name", cluster.name(host), "--hostname", host, "--network", cluster.net, ...(cluster.flags ?? []),
     // Stand-in GPUs: any host device file works for SLURM's count-by-device-file.
     ...devices.flatMap((d) => ["--device", `${d.host}:${d.node}`]),
     "--cap-drop", "ALL", "--cap-add", "CHOWN", "--cap-add", "DAC_OVERRIDE", "--cap-add", "FOWNER", "--cap-add", "SETUID",
-    "--cap-add", "SETGID", "--cap-add", "KILL", "--security-opt", "no-new-privileges", ...env.flatMap((e) => ["-e", e]), image]);
+    "--cap-add", "SETGID", "--cap-add", "KILL", "--security-opt", "no-new-privileges", ...env.flatMap((e) => ["-e", e]), cluster.image ?? image]);
   const put = (path: string, mode: string, owner: string, content: string | Buffer) =>
     docker(["exec", "-i", cluster.name(host), "hyperscaler-install", path, mode, owner], content);
   // Configs to the controller only: compute nodes fetch theirs from it (configless).
@@ -199,10 +203,26 @@ describe("rendered configs in a real SLURM cluster", () => {
     expect(ctl("srun", "-N1", "-w", "cpu001", "hostname").trim()).toBe("cpu001");
     // The profile's do-nothing Epilog runs after each job: a batch job completes and leaves
     // its node idle (an Epilog that failed would drain it).
-    expect(config).toMatch(/^Epilog\s*=\s*\/bin\/true$/m);
+    expect(config).toMatch(/^Epilog(\[0\])?\s*=\s*\/bin\/true$/m);
     const job = ctl("sbatch", "--parsable", "-w", "cpu001", "-o", "/dev/null", "--wrap", "true").trim();
     await waitFor(`job ${job} to complete`, () => /JobState=COMPLETED/.test(ctl("scontrol", "show", "job", job)));
     await waitFor("cpu001 to be idle after the epilog", () => ctl("sinfo", "-h", "-n", "cpu001", "-o", "%t").trim() === "idle");
+  });
+
+  it("keeps a job running on a dynamic node across scontrol reconfigure; the node is idle after it and can be deleted", async () => {
+    // SLURM 22.05 lost dynamic nodes' ports on reconfigure (the node stayed ALLOCATED after
+    // its job): every config change then needed a slurmctld restart. 24.11 keeps them.
+    const job = ctl("sbatch", "--parsable", "-w", "cpu001", "-o", "/dev/null", "--wrap", "sleep 4").trim();
+    await waitFor(`job ${job} to run`, () => jobState(job) === "RUNNING");
+    ctl("hyperscaler-reconfigure");
+    expect(jobState(job)).toBe("RUNNING");
+    await waitFor(`job ${job} to complete after the reconfigure`, () => jobState(job) === "COMPLETED", 60);
+    await waitFor("cpu001 to be idle after its job", () => ctl("sinfo", "-h", "-n", "cpu001", "-o", "%t").trim() === "idle", 30);
+    expect(ctl("srun", "-N1", "-w", "cpu001", "hostname").trim()).toBe("cpu001");
+    docker(["rm", "-f", container("cpu001")]);
+    ctl("scontrol", "update", "nodename=cpu001", "state=down", "reason=removed");
+    ctl("scontrol", "delete", "nodename=cpu001");
+    expect(dockerTry(["exec", container("controller"), "scontrol", "show", "node", "cpu001"]).output).toMatch(/not found/i);
   });
 
   it("reads the mixed layout's golden slurm.conf and gres.conf in a real slurmctld: partitions over node sets, the hidden one first", async () => {
@@ -234,6 +254,78 @@ describe("rendered configs in a real SLURM cluster", () => {
       const names = docker(["ps", "-aq", "--filter", `name=^${cluster}-mixed-`]).split("\n").filter(Boolean);
       if (names.length) dockerTry(["rm", "-f", ...names]);
       dockerTry(["network", "rm", mixed.net]);
+    }
+  });
+});
+
+describe("on a cgroup v2 host, as an unprivileged container sees it", () => {
+  // /sys/fs/cgroup a read-only cgroup2 mount in the container's own cgroup namespace: what
+  // Docker gives every container on a cgroup v2 workstation, made here on a v1 host.
+  const v2: LiveCluster = { name: (host) => `${cluster}-v2-${host}`, net: `${cluster}-v2`, files, flags: [] };
+  let view = "";
+  const v2ctl = (...cmd: string[]) => docker(["exec", v2.name("controller"), ...cmd]);
+  beforeAll(() => {
+    view = fs.mkdtempSync(path.join(os.tmpdir(), "hyperscaler-cgroup2-"));
+    execFileSync("mount", ["-t", "cgroup2", "none", view]);
+    v2.flags = ["--cgroupns", "private", "-v", `${view}:/sys/fs/cgroup:ro`];
+    if (!image) image = buildRoleImage("slurm", "hyperscaler/slurm:test");
+    docker(["network", "create", v2.net]);
+  });
+  afterAll(() => {
+    const names = docker(["ps", "-aq", "--filter", `name=^${cluster}-v2`]).split("\n").filter(Boolean);
+    if (names.length) dockerTry(["rm", "-f", ...names]);
+    dockerTry(["network", "rm", v2.net]);
+    if (view) { run("umount", [view]); fs.rmSync(view, { recursive: true, force: true }); }
+  });
+
+  it("sees cgroup2 read-only: the view is what the test says it is", () => {
+    const r = dockerTry(["run", "--rm", ...v2.flags!, "--entrypoint", "sh", image, "-c", "stat -fc %T /sys/fs/cgroup; touch /sys/fs/cgroup/x"]);
+    expect(r.stdout.trim()).toBe("cgroup2fs");
+    expect(r.stderr).toMatch(/Read-only file system/);
+  });
+
+  it("registers slurmctld and two dynamic slurmd, runs a job across them, and kills a step past its --mem", async () => {
+    start("controller", ["HYPERSCALER_ROLE=controller"], key, [], v2);
+    for (const node of spec.nodes.filter((n) => n.group === "cpu")) {
+      start(node.name, ["HYPERSCALER_ROLE=compute", ...envList(computeNodeEnv(spec, node))], key, [], v2);
+    }
+    await waitFor("both nodes to register", () => /^cpu\[001-002\] idle$/m.test(dockerTry(["exec", v2.name("controller"), "sinfo", "-h", "-p", "batch", "-o", "%N %t"]).stdout), 90);
+    expect(v2ctl("srun", "-N2", "-p", "batch", "hostname").trim().split("\n").sort()).toEqual(["cpu001", "cpu002"]);
+    // 150 MiB held for 20 s against --mem=32M: the next memory poll (5 s) kills it.
+    const job = v2ctl("sbatch", "--parsable", "-p", "batch", "--mem=32M", "-o", "/tmp/oom.out",
+      "--wrap", "{ head -c 150M /dev/zero; sleep 20; } | tail -c 150M >/dev/null").trim();
+    await waitFor(`job ${job} to end`, () => !/JobState=(PENDING|RUNNING|COMPLETING)/.test(v2ctl("scontrol", "show", "job", job)), 60);
+    // Polling kills the step with SIGKILL; slurmstepd writes why into the job's output.
+    expect(v2ctl("scontrol", "show", "job", job)).toMatch(/JobState=(OUT_OF_MEMORY|FAILED Reason=RaisedSignal:9)/);
+    const node = /BatchHost=(\S+)/.exec(v2ctl("scontrol", "show", "job", job))![1];
+    expect(docker(["exec", v2.name(node), "cat", "/tmp/oom.out"])).toMatch(/exceeded (job )?memory limit/i);
+    // A job within its --mem runs to the end.
+    const fits = v2ctl("sbatch", "--parsable", "-p", "batch", "--mem=64M", "-o", "/dev/null", "--wrap", "{ head -c 16M /dev/zero; sleep 6; } | tail -c 16M >/dev/null").trim();
+    await waitFor(`job ${fits} to complete`, () => /JobState=COMPLETED/.test(v2ctl("scontrol", "show", "job", fits)), 60);
+  });
+
+  it("is where the Debian 12 image (SLURM 22.05, its own configs) cannot start slurmd: the difference is the release", async () => {
+    const old = checkoutOf(DEBIAN_12_COMMIT, "debian12");
+    try {
+      const oldImage = buildRoleImage("slurm", "hyperscaler/slurm:debian12", debian12Base(old), path.join(old, "images"));
+      const golden = (f: string) => fs.readFileSync(path.join(old, "tests/render/golden", f), "utf8");
+      const oldCgroup = /renderCgroupConf\(\): string \{\s*return \[HEADER, ([^\]]+)\]/.exec(fs.readFileSync(path.join(old, "components/render/slurm.ts"), "utf8"))![1]
+        .split(",").map((x) => x.trim().replace(/^"|"$/g, "")).join("\n");
+      const old22: LiveCluster = { ...v2, name: (host) => `${cluster}-v2old-${host}`, net: `${cluster}-v2old`, image: oldImage,
+        files: { "/etc/slurm/slurm.conf": golden("dev.slurm.conf").replace(/ClusterName=dev/, `ClusterName=${cluster}`), "/etc/slurm/cgroup.conf": oldCgroup + "\n", "/etc/slurm/gres.conf": golden("dev.gres.conf") } };
+      expect(docker(["run", "--rm", "--entrypoint", "slurmd", oldImage, "-V"])).toMatch(/slurm-wlm 22\.05/);
+      docker(["network", "create", old22.net]);
+      start("controller", ["HYPERSCALER_ROLE=controller"], key, [], old22);
+      const node = spec.nodes.find((n) => n.name === "cpu001")!;
+      start("cpu001", ["HYPERSCALER_ROLE=compute", ...envList(computeNodeEnv(spec, node))], key, [], old22);
+      await waitFor("the 22.05 slurmd to give up", () => /cgroup|Hybrid mode/i.test(dockerTry(["logs", old22.name("cpu001")]).output) &&
+        !/slurmd/.test(dockerTry(["exec", old22.name("cpu001"), "pgrep", "-l", "slurmd"]).stdout), 90);
+      expect(dockerTry(["logs", old22.name("cpu001")]).output).toMatch(/fatal|Plugin init\(\) callback failed|Hybrid mode is not supported/);
+    } finally {
+      const names = docker(["ps", "-aq", "--filter", `name=^${cluster}-v2old-`]).split("\n").filter(Boolean);
+      if (names.length) dockerTry(["rm", "-f", ...names]);
+      dockerTry(["network", "rm", `${cluster}-v2old`]);
+      fs.rmSync(old, { recursive: true, force: true });
     }
   });
 });

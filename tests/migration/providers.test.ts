@@ -6,7 +6,8 @@ import { afterAll, describe, expect, it } from "vitest";
 import { docker, dockerTry } from "../support/docker";
 import { REPO, run, tempBackend } from "../support/run";
 import { jobState as slurmJobState } from "../support/slurm";
-import { ok, SHARED_CPUS } from "../support/stack";
+import { ok, removeLabelled, SHARED_CPUS } from "../support/stack";
+import { checkoutOf, DEBIAN_12_COMMIT, debian12Base } from "../support/previous";
 import { waitFor } from "../support/wait";
 
 // A stack deployed by the last commit before the move to the real providers (its
@@ -28,10 +29,10 @@ if (run("git", ["-C", REPO, "cat-file", "-e", `${PRE_PROVIDERS_COMMIT}^{commit}`
 }
 const before = checkout("before");
 execFileSync("sh", ["-c", `git -C "${REPO}" archive ${PRE_PROVIDERS_COMMIT} Pulumi.yaml package.json tsconfig.json components stacks images scripts | tar -x -C "${before}"`]);
-const after = checkout("after");
-for (const entry of ["Pulumi.yaml", "package.json", "tsconfig.json", "components", "stacks", "images", "scripts"]) {
-  fs.symlinkSync(path.join(REPO, entry), path.join(after, entry));
-}
+// The move is made with the last code on Debian 12, whose images (SLURM 22.05) the stack
+// runs; today's code would meet SLURM 22.05's state, which its preflight refuses.
+const after = checkoutOf(DEBIAN_12_COMMIT, "after");
+debian12Base(after);
 const pulumiIn = (dir: string, ...args: string[]) => run("pulumi", [...args, "--stack", stack, "--non-interactive"], { cwd: dir, env: backend.env });
 const ctl = (...cmd: string[]) => docker(["exec", `${cluster}-controller`, ...cmd]);
 const jobState = (id: string) => slurmJobState(ctl, id);
@@ -43,10 +44,7 @@ const markers = () => MARKED.map(([c, dir]) => dockerTry(["exec", `${cluster}-${
 afterAll(() => {
   pulumiIn(after, "state", "unprotect", "--all", "--yes");
   pulumiIn(after, "destroy", "--yes");
-  const left = docker(["ps", "-aq", "--filter", `label=hyperscaler.cluster=${cluster}`]).trim().split("\n").filter(Boolean);
-  if (left.length) dockerTry(["rm", "-f", ...left]);
-  dockerTry(["network", "rm", `${cluster}-net`]);
-  for (const v of docker(["volume", "ls", "-q", "--filter", `label=hyperscaler.cluster=${cluster}`]).trim().split("\n").filter(Boolean)) dockerTry(["volume", "rm", v]);
+  removeLabelled(cluster);
   for (const dir of [before, after, backend.dir]) fs.rmSync(dir, { recursive: true, force: true });
 });
 
@@ -93,5 +91,24 @@ describe("moving a stack made before the providers", () => {
     ctl("scancel", job);
     ok(pulumiIn(after, "preview", "--expect-no-changes"));
     expect(ctl("srun", "-N1", "hostname").trim()).toBe("cpu001");
+  });
+  it("is refused by today's code before anything changes: SLURM 22.05's state and PostgreSQL 15's data are named, with the guide", () => {
+    const today = checkout("today");
+    try {
+      for (const entry of ["Pulumi.yaml", "package.json", "tsconfig.json", "components", "stacks", "images", "scripts", "providers"]) {
+        fs.symlinkSync(path.join(REPO, entry), path.join(today, entry));
+      }
+      fs.copyFileSync(path.join(after, `Pulumi.${stack}.yaml`), path.join(today, `Pulumi.${stack}.yaml`));
+      const ids = docker(["ps", "-q", "--filter", `label=hyperscaler.cluster=${cluster}`]);
+      const r = pulumiIn(today, "up", "--yes");
+      expect(r.code).not.toBe(0);
+      expect(r.output).toMatch(new RegExp(`volume ${cluster}-slurmctld-state: slurmctld state of an older SLURM .*nothing was changed; move it with docs/operations/maintenance\\.md#upgrade-a-stack-from-debian-12`));
+      expect(r.output).toMatch(new RegExp(`volume ${cluster}-postgres-data: a PostgreSQL 15 data directory, which PostgreSQL 17 cannot open`));
+      expect(docker(["ps", "-q", "--filter", `label=hyperscaler.cluster=${cluster}`])).toBe(ids);
+      expect(markers()).toEqual(marks);
+      expect(psql("SELECT note FROM moved")).toBe("written before the move");
+    } finally {
+      fs.rmSync(today, { recursive: true, force: true });
+    }
   });
 });

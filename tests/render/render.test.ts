@@ -48,11 +48,19 @@ describe("renderers", () => {
 
   it("render a GPU group's every possible node in one gres.conf line, so scaling leaves the file as it is", () => {
     const gres = renderGresConf(clusterSpec(configFrom(mixedValues)));
-    expect(gres).toContain("NodeName=gpu[001-999] Name=gpu Type=a100 File=/dev/nvidia[0-1]");
+    expect(gres).toContain("NodeName=gpu[001-999] AutoDetect=off Name=gpu Type=a100 File=/dev/nvidia[0-1]");
     const scaled = { ...mixedValues, nodeGroups: { ...mixedValues.nodeGroups, gpu: { ...mixedValues.nodeGroups.gpu, count: 7 } } };
     expect(renderGresConf(clusterSpec(configFrom(scaled)))).toBe(gres);
     expect(renderSlurmConf(clusterSpec(configFrom(mixedValues)))).toContain("GresTypes=gpu");
     expect(renderSlurmConf(clusterSpec(configFrom(devValues)))).not.toContain("GresTypes");
+  });
+
+  it("let slurmd find a group's GPUs through NVML when the group asks, and name them by device file otherwise", () => {
+    const withGpus = (gpus: Record<string, unknown>) => renderGresConf(clusterSpec(configFrom({ ...devValues,
+      nodeGroups: { gpu: { count: 1, gpus: { count: 1, type: "h200", ...gpus } } } })));
+    expect(withGpus({ access: "toolkit", autoDetect: "nvml" })).toContain("NodeName=gpu[001-999] AutoDetect=nvml\n");
+    expect(withGpus({ access: "toolkit" })).toContain("NodeName=gpu[001-999] AutoDetect=off Name=gpu Type=h200 File=/dev/nvidia0\n");
+    expect(withGpus({ ids: [2, 3], count: 2 })).toContain("AutoDetect=off Name=gpu Type=h200 File=/dev/nvidia[2-3]");
   });
 
   it("hash content, not identity", () => {

@@ -36,6 +36,12 @@ describe("preview report", () => {
     expect(summary.touchedNodes).toEqual(["cpu002"]);
   });
 
+  it("says a stack made before SLURM 24.11 drops its slurmctld restart, and that nothing runs", () => {
+    const upgraded = summarizePreview("dev", { config: { "hyperscaler:clusterName": "dev" }, steps: [step("delete", "dev-slurmctld-restart")] });
+    expect(upgraded.actions).toEqual(["drop the slurmctld restart SLURM 22.05 needed after a reconfigure (nothing runs)"]);
+    expect(upgraded.risks).toEqual([]);
+  });
+
   it("reads a rebuilt image (a replaced image resource, as the docker provider shows it) as every container replaced", () => {
     const rebuilt = summarizePreview("dev", { config: { "hyperscaler:clusterName": "dev" }, steps: [
       step("create-replacement", "dev-slurm-image-build"), step("replace", "dev-slurm-image-build"), step("delete-replaced", "dev-slurm-image-build"),

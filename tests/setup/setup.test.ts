@@ -16,11 +16,11 @@ describe("scripts/setup.sh", () => {
     expect(r.stdout).not.toMatch(/: started/);
   });
 
-  it("makes a base image that runs Debian bookworm", () => {
+  it("makes a base image that runs Debian 13 (trixie)", () => {
     const image = process.env.HYPERSCALER_BASE_IMAGE!;
     const r = run("docker", ["run", "--rm", image, "sh", "-c", ". /etc/os-release && echo $VERSION_CODENAME"]);
     expect(r.code, r.output).toBe(0);
-    expect(r.stdout.trim()).toBe("bookworm");
+    expect(r.stdout.trim()).toBe("trixie");
   });
 
   // An empty module cache with the proxy off: building the plugin from providers/ fails at once.

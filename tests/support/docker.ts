@@ -14,16 +14,15 @@ export function dockerTry(args: string[], input?: string | Buffer): RunResult {
   return run("docker", args, { input });
 }
 
-/** Builds a role image (images/<role>/Dockerfile, context images/) on the configured base image, or on `base`. */
-export function buildRoleImage(role: ImageRole, tag: string, base = process.env.HYPERSCALER_BASE_IMAGE): string {
-  docker(["build", "-q", "--build-arg", `BASE_IMAGE=${base}`, "-t", tag,
-    "-f", path.join(REPO, "images", role, "Dockerfile"), path.join(REPO, "images")]);
+/** Builds a role image (images/<role>/Dockerfile, context images/) on the configured base image, or on `base`; from another checkout's images/ when given. */
+export function buildRoleImage(role: ImageRole, tag: string, base = process.env.HYPERSCALER_BASE_IMAGE, images = path.join(REPO, "images")): string {
+  docker(["build", "-q", "--build-arg", `BASE_IMAGE=${base}`, "-t", tag, "-f", path.join(images, role, "Dockerfile"), images]);
   return tag;
 }
 
-/** The stand-in for the official postgres:15 image (tests/fixtures/official-postgres), built on the base image. */
+/** The stand-in for the official postgres:17 image (tests/fixtures/official-postgres), built on the base image. */
 export function buildOfficialPostgresStandIn(): string {
-  const tag = "hyperscaler/official-postgres-standin:15";
+  const tag = "hyperscaler/official-postgres-standin:17";
   const dir = path.join(REPO, "tests/fixtures/official-postgres");
   docker(["build", "-q", "--build-arg", `BASE_IMAGE=${process.env.HYPERSCALER_BASE_IMAGE}`, "-t", tag, dir]);
   return tag;

@@ -12,7 +12,7 @@ export interface Registered { type: string; name: string; parent?: string; props
  */
 export async function mockedCluster(): Promise<typeof import("../../components/cluster")> {
   await pulumi.runtime.setMocks({
-    newResource: (args) => ({ id: `${args.name}-id`, state: { ...args.inputs, name: args.inputs.name ?? args.name, imageId: "sha256:image", stdout: "slurm-wlm 22.05.8", result: MOCK_SECRET } }),
+    newResource: (args) => ({ id: `${args.name}-id`, state: { ...args.inputs, name: args.inputs.name ?? args.name, imageId: "sha256:image", stdout: "slurm-wlm 24.11.5", result: MOCK_SECRET } }),
     call: (args) => { throw new Error(`unexpected call to ${args.token}`); },
   }, "hyperscaler", "test", false);
   return import("../../components/cluster");

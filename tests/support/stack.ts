@@ -31,6 +31,16 @@ export const SHARED_CPUS = "  hyperscaler:overcommit:\n    cpu: 4\n";
 /** Config lines for test stacks with monitoring: scraped every 5 s, no port on the host (stacks run side by side). */
 export const TEST_MONITORING = "  hyperscaler:monitoring:\n    scrapeIntervalSec: 5\n    prometheus:\n      port: false\n    alertmanager:\n      port: false";
 
+/** Removes whatever carries a cluster's label: containers, then volumes and networks (what a failed test or an upgrade left). */
+export function removeLabelled(cluster: string): void {
+  const labelled = (...list: string[]) => docker([...list, "--filter", `label=hyperscaler.cluster=${cluster}`]).trim().split("\n").filter(Boolean);
+  for (const id of labelled("ps", "-aq")) dockerTry(["rm", "-f", id]);
+  for (const v of labelled("volume", "ls", "-q")) dockerTry(["volume", "rm", v]);
+  for (const n of labelled("network", "ls", "-q")) dockerTry(["network", "rm", n]);
+  // Stacks made before the providers left their network without the label.
+  if (dockerTry(["network", "inspect", `${cluster}-net`]).code === 0) dockerTry(["network", "rm", `${cluster}-net`]);
+}
+
 /** A throwaway copy of the project on a throwaway file backend, for real `pulumi` runs. */
 export class TestProject {
   readonly backend = tempBackend();
@@ -71,10 +81,7 @@ export class TestProject {
    */
   destroy(stack: string): void {
     this.pulumi(stack, "destroy", "--yes");
-    const labelled = (...list: string[]) => docker([...list, "--filter", `label=hyperscaler.cluster=${stack}`]).trim().split("\n").filter(Boolean);
-    for (const id of labelled("ps", "-aq")) dockerTry(["rm", "-f", id]);
-    for (const v of labelled("volume", "ls", "-q")) dockerTry(["volume", "rm", v]);
-    for (const n of labelled("network", "ls", "-q")) dockerTry(["network", "rm", n]);
+    removeLabelled(stack);
     this.remove();
   }
 
