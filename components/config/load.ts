@@ -48,8 +48,15 @@ function describeIssues(error: z.ZodError, raw: Record<string, unknown>): string
     }
     const given = valueAt(raw, issue.path);
     const shown = given === undefined ? "nothing" : JSON.stringify(given);
-    return `${path}: ${issue.message} (given: ${shown}); fix with: pulumi config set ${path} <value>`;
+    return `${path}: ${issue.message} (given: ${shown}); fix with: ${configSetCommand(issue.path)}`;
   });
+}
+
+/** The command that sets one config value: a nested one by `--path` (a.b, a[0]). */
+function configSetCommand(path: PropertyKey[]): string {
+  if (path.length <= 1) return `pulumi config set ${CONFIG_NAMESPACE}:${String(path[0] ?? "")} <value>`;
+  const key = path.map((k, i) => (typeof k === "number" ? `[${k}]` : i ? `.${String(k)}` : String(k))).join("");
+  return `pulumi config set --path '${CONFIG_NAMESPACE}:${key}' <value>`;
 }
 
 function valueAt(raw: unknown, path: PropertyKey[]): unknown {

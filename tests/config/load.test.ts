@@ -44,6 +44,13 @@ describe("parseStackConfig", () => {
     expect(p.join("\n")).toMatch(/hyperscaler:protect: .*given: "yes"/);
   });
 
+  it("gives the fix of a nested value as pulumi takes it: --path, quoted, indexes in brackets", () => {
+    expect(problems({ "hyperscaler:clusterName": "dev", "hyperscaler:nodeGroups": '{"cpu":{"count":0}}' })[0])
+      .toMatch(/fix with: pulumi config set --path 'hyperscaler:nodeGroups\.cpu\.count' <value>$/);
+    expect(problems({ "hyperscaler:clusterName": "dev", "hyperscaler:nodeGroups": '{"cpu":{"count":1,"features":["ok","Bad feature"]}}' }).join("\n"))
+      .toMatch(/pulumi config set --path 'hyperscaler:nodeGroups\.cpu\.features\[1\]' <value>/);
+  });
+
   it("requires the cluster name", () => {
     expect(problems({})[0]).toMatch(/^hyperscaler:clusterName: .*given: nothing/);
   });
