@@ -11,8 +11,8 @@ import { PolicyPack, PolicyResource, validateResourceOfType } from "@pulumi/poli
 /** Capabilities a container may keep after dropping ALL: what SLURM, MUNGE and PostgreSQL need (components/docker). */
 export const ALLOWED_CAPABILITIES = ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_KILL", "CAP_SETGID", "CAP_SETUID"];
 
-/** Volumes whose loss loses data: SLURM's state, PostgreSQL's data and its backups. */
-const DATA_VOLUME = /-(slurmctld-state|postgres-data|postgres-backups)$/;
+/** Volumes whose loss loses data: SLURM's state, PostgreSQL's and MariaDB's (accounting) data and their backups. */
+const DATA_VOLUME = /-(slurmctld-state|postgres-data|postgres-backups|mariadb-data|mariadb-backups)$/;
 
 /** Commands (by the components' names) whose stdin is a secret: the MUNGE key, database logins, password files. */
 const SECRET_DELIVERY = /-(munge-key|login|password-file)$/;
@@ -93,7 +93,7 @@ new PolicyPack("hyperscaler", {
     },
     {
       name: "data-volumes-protected",
-      description: "In the stacks the pack's config names (default: prod), SLURM's state and PostgreSQL's volumes are protected.",
+      description: "In the stacks the pack's config names (default: prod), SLURM's state and the PostgreSQL and MariaDB volumes are protected.",
       configSchema: { properties: { protectedStacks: { type: "array", items: { type: "string" }, default: ["prod"] } } },
       validateResource: validateResourceOfType(docker.Volume, (v, args, report) => {
         const stacks = args.getConfig<{ protectedStacks?: string[] }>().protectedStacks ?? ["prod"];

@@ -41,6 +41,7 @@ describe("each policy fails a stack that breaks it", () => {
     ["latest-image", "images-pinned", /runs image 'debian:latest', which is not pinned/],
     ["untagged-image", "images-pinned", /image 'debian' is not pinned/],
     ["unprotected-volume", "data-volumes-protected", /volume 'policy-\d+-slurmctld-state' holds data but is not protected in stack 'prod'/],
+    ["unprotected-accounting-volume", "data-volumes-protected", /volume 'policy-\d+-mariadb-data' holds data but is not protected in stack 'prod'/],
     ["literal-secret", "secrets-from-random", /gets APP_PASSWORD from no random resource/],
   ])("breaking %s fails the preview on %s, mandatory", (breaks, policy, message) => {
     const r = previewBreaking(breaks);
@@ -57,7 +58,7 @@ describe("each policy fails a stack that breaks it", () => {
     expect(r.code, r.output).toBe(1);
     expect(r.stdout).toMatch(/\*\*Policy violations\*\*\n- ⛔ \[mandatory\] hyperscaler\/no-privileged-containers on `node`: .*privileged/);
     // What the change would do is still reported.
-    expect(r.stdout).toMatch(/\*\*5 to create, 0 to update/);
+    expect(r.stdout).toMatch(/\*\*6 to create, 0 to update/);
     ok(pulumi("config", "set", "break", "none"));
     const clean = run("npx", ["tsx", path.join(REPO, "scripts/preview-report.ts"), "--stack", "prod"], { cwd: dir, env: backend.env });
     expect(clean.code, clean.output).toBe(0);
