@@ -171,6 +171,7 @@ export function renderGresConf(spec: ClusterSpec): string {
 export function computeNodeEnv(spec: ClusterSpec, node: ComputeNodeSpec): Record<string, string> {
   return {
     HYPERSCALER_NODE_CONF: nodeConf(node), HYPERSCALER_CONF_SERVER: `${spec.placement?.controllerAddress ?? spec.controllerHost}:${spec.slurmctldPort}`,
+    ...(spec.placement ? { HYPERSCALER_REGISTER_ADDRESS: "1" } : {}),
     ...(node.gpus ? gpuEnv(node.gpus) : {}),
   };
 }

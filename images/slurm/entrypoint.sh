@@ -31,16 +31,21 @@ until present; do
 done
 hyperscaler-munge-restart
 # rejoin: once this start's slurmd has registered (scontrol reads the config it fetched),
-# resume the node if slurmctld set it DOWN for the reboot that registration reported.
-# (Its address needs nothing: SLURM 24.11 takes a dynamic node's address from each
-# registration, also when a restarted engine gives the container another.) slurmctld may
-# mark the reboot a moment after the registration (a controller that restarted with the
-# engine is still recovering its state), or twice: slurmd -b reports an uptime of whole
-# seconds from its start, so a second registration in its first seconds (slurmctld asks for
-# one when a node it could not reach answers again) reads as one more reboot. So the reason
+# make slurmctld reach the node at its address, and resume it if slurmctld set it DOWN for the
+# reboot that registration reported. The address is set each start: a dynamic node keeps
+# the address of its first registration, and a container's address changes when the
+# engine restarts. It is the name, resolved at each use (CommunicationParameters=NoAddrCache),
+# or on several workstations, where no engine's DNS knows every node, the container's own IP. slurmctld may mark
+# the reboot a moment after the registration (a controller that restarted with the engine
+# is still recovering its state), or twice: slurmd -b reports an uptime of whole seconds
+# from its start, so a second registration in its first seconds (slurmctld asks for one
+# when a node it could not reach answers again) reads as one more reboot. So the reason
 # is watched for 30 s after the registration, and each DOWN it causes is resumed.
+node_address() {
+  if [ "${HYPERSCALER_REGISTER_ADDRESS:-}" = 1 ]; then hostname -i | cut -d' ' -f1; else hostname; fi
+}
 rejoin() {
-  local host started info registered i watch_until=0; host=$(hostname) started=$(date +%s)
+  local host address started info registered i watch_until=0; host=$(hostname) address=$(node_address) started=$(date +%s)
   for i in $(seq 1 900); do
     sleep 0.2
     info=$(scontrol show node "$host" 2>/dev/null) || continue
@@ -49,6 +54,7 @@ rejoin() {
       [ "$registered" -ge "$started" ] || continue
       watch_until=$((i + 150))
     fi
+    case "$info" in *"NodeAddr=$address "*) ;; *) scontrol update nodename="$host" nodeaddr="$address" ;; esac
     case "$info" in *"Reason=Node unexpectedly rebooted"*)
       scontrol update nodename="$host" state=resume &&
         echo "hyperscaler: $host resumed after its container (re)start; slurmctld ended the jobs it had here" ;;

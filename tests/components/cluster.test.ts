@@ -317,7 +317,7 @@ describe("HyperscalerCluster under mocks", () => {
     const ctlNet = await outputOf(pulumi.output(container("dev-controller").props.networksAdvanced as { ipv4Address?: string }[]));
     expect(ctlNet[0].ipv4Address).toBe("192.168.1.10");
     const envs = await outputOf(pulumi.output(container("dev-gpu001").props.envs as string[]));
-    expect(envs).toEqual(expect.arrayContaining(["HYPERSCALER_CONF_SERVER=192.168.1.10:6817"]));
+    expect(envs).toEqual(expect.arrayContaining(["HYPERSCALER_CONF_SERVER=192.168.1.10:6817", "HYPERSCALER_REGISTER_ADDRESS=1"]));
     // Every address of the LAN has a name ahead of DNS, on every node of every workstation:
     // the controller by its own, the rest ip-A-B-C-D (SLURM looks up each request's sender).
     for (const node of ["dev-controller", "dev-gpu001", "dev-cpu001"]) {

@@ -92,16 +92,13 @@ describe("a cluster on several workstations (Docker engines over SSH)", () => {
     expect(nodeNames(ctl)).toEqual(ALL);
     const hosts = ctl("srun", "-N4", "-w", ALL.join(","), "hostname").trim().split("\n").sort();
     expect(hosts).toEqual(ALL);
-    // Each node is reached at an address of its own workstation's range: SLURM takes it from
-    // the node's registration, named from the controller's hosts file, not the LAN's DNS
-    // (which drops the query here: each of SLURM's lookups would wait 10 s).
-    const addr = (node: string) => {
-      const nodeAddr = /NodeAddr=(\S+)/.exec(ctl("scontrol", "show", "node", node))?.[1] ?? "";
-      return ctl("getent", "hosts", nodeAddr).split(/\s+/)[0];
-    };
+    // Each node is at an address of its own workstation's range.
+    const addr = (node: string) => /NodeAddr=(\S+)/.exec(ctl("scontrol", "show", "node", node))?.[1];
     expect(addr("far001")).toMatch(/^10\.77\.0\.(1[2-5]\d)$/);
     expect(addr("edge001")).toMatch(/^10\.77\.0\.(9[6-9]|1[01]\d|12[0-7])$/);
-    expect(ctl("getent", "hosts", addr("far001"))).toMatch(/^10\.77\.0\.1\d\d\s+ip-10-77-0-1\d\d$/m);
+    // The controller names a node elsewhere from its hosts file, not the LAN's DNS (which
+    // drops the query here: each of SLURM's lookups would wait 10 s).
+    expect(ctl("getent", "hosts", addr("far001")!)).toMatch(/^10\.77\.0\.1\d\d\s+ip-10-77-0-1\d\d$/m);
     ok(pulumi("refresh", "--yes", "--skip-preview"));
     const preview = ok(pulumi("preview", "--diff", "--expect-no-changes"));
     expect(preview.stdout).not.toMatch(/[+~-]\s+(docker|command)/);
