@@ -65,7 +65,7 @@ export function lanGateway(network: ClusterNetworkConfig): string {
 }
 
 /** The most addresses one workstation may hand out: each gets a line in every node's hosts file. */
-export const MAX_WORKSTATION_ADDRESSES = 1024;
+const MAX_WORKSTATION_ADDRESSES = 1024;
 
 /**
  * A name for every address a node can have on the LAN, as hosts-file lines: the controller

@@ -13,6 +13,7 @@ set -uo pipefail
 tarball=$1 conf=$2 out=$3
 dev=${HYPERSCALER_DEV:-/dev}
 root=$(mktemp -d /tmp/hyperscaler-gpu-root.XXXXXX)
+chmod 755 "$root" # the root of the node: its daemons' users (munge, slurm) must get through it
 section() { echo; echo "######## $*"; }
 die() { echo "gpu-native: $*" >&2; exit 1; }
 in_root() { env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root chroot "$root" "$@"; }
@@ -96,14 +97,18 @@ if [ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ]; then
   cgroup_conf "IgnoreSystemd=yes"
   mkdir -p /sys/fs/cgroup/system.slice
 fi
+# node_up SLURMD_CMD LOG: slurmd started as gpu001; fails unless it registers and goes idle.
+node_up() {
+  as_host gpu001 "$1" >"$2" 2>&1 &
+  registered || { echo "gpu001 did not register"; return 1; }
+  in_root scontrol update nodename=gpu001 nodeaddr=gpu001
+  for _ in $(seq 1 150); do in_root sinfo -h -N -n gpu001 -o %t | grep -q idle && break; sleep 0.2; done
+  in_root sinfo -N -o '%N %t %G %P' || true
+  in_root scontrol show node gpu001 | grep -E 'Gres=|State=|Reason='
+  in_root sinfo -h -N -n gpu001 -o %t | grep -q idle || { echo "gpu001 is not idle"; return 1; }
+}
 echo "-- slurmd with this host's cgroups:"
-as_host gpu001 "$slurmd_cmd" >"$out/slurmd.log" 2>&1 &
-registered || { tail -20 "$out/slurmd.log"; die "gpu001 did not register"; }
-in_root scontrol update nodename=gpu001 nodeaddr=gpu001
-for _ in $(seq 1 150); do in_root sinfo -h -N -n gpu001 -o %t | grep -q idle && break; sleep 0.2; done
-in_root sinfo -N -o '%N %t %G %P' || true
-in_root scontrol show node gpu001 | grep -E 'Gres=|State='
-in_root sinfo -h -N -n gpu001 -o %t | grep -q idle || { tail -20 "$out/slurmd.log"; die "gpu001 is not idle"; }
+node_up "$slurmd_cmd" "$out/slurmd.log" || { tail -20 "$out/slurmd.log"; die "gpu001 is not up"; }
 
 section "scripts/gpu-check.sh"
 bash scripts/gpu-check.sh --exec "env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin:/usr/local/sbin:/usr/local/bin chroot $root"
@@ -120,16 +125,10 @@ else
   cp "$conf/nvml/slurm.conf" "$conf/nvml/gres.conf" "$root/etc/slurm/" && in_root scontrol reconfigure
   cat "$root/etc/slurm/gres.conf"
   set -a; . "$conf/nvml/node.env"; set +a
-  as_host gpu001 "slurmd -D -Z -N gpu001 --conf-server $HYPERSCALER_CONF_SERVER --conf '$HYPERSCALER_NODE_CONF'" >"$out/slurmd-nvml.log" 2>&1 &
   nvml=1
-  if registered; then
-    in_root scontrol update nodename=gpu001 nodeaddr=gpu001
-    for _ in $(seq 1 150); do in_root sinfo -h -N -n gpu001 -o %t | grep -q idle && break; sleep 0.2; done
-    in_root scontrol show node gpu001 | grep -E 'Gres=|State=|Reason='
-    # The GPU slurmd found, and a job that asks for it sees it.
-    in_root sinfo -h -N -n gpu001 -o %t | grep -q idle &&
-      in_root srun -w gpu001 --gres=gpu:1 sh -c 'echo "CUDA_VISIBLE_DEVICES=$CUDA_VISIBLE_DEVICES"; nvidia-smi -L 2>/dev/null || true' && nvml=0
-  fi
+  # The GPU slurmd found, and a job that asks for it sees it.
+  node_up "slurmd -D -Z -N gpu001 --conf-server $HYPERSCALER_CONF_SERVER --conf '$HYPERSCALER_NODE_CONF'" "$out/slurmd-nvml.log" &&
+    in_root srun -w gpu001 --gres=gpu:1 sh -c 'echo "CUDA_VISIBLE_DEVICES=$CUDA_VISIBLE_DEVICES"; nvidia-smi -L 2>/dev/null || true' && nvml=0
   grep -iE 'nvml|gres' "$out/slurmd-nvml.log" | tail -8
   [ "$nvml" = 0 ] && echo "nvml: the GPU found and given to a job" || { echo "nvml: FAILED"; check=1; }
 fi
