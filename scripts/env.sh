@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Source this file from the repo root to make plain `pulumi` commands work here:
 #   source scripts/env.sh && pulumi stack ls
 # It puts the locally built CLI on PATH, points Pulumi at the repo's file backend and

@@ -12,7 +12,7 @@
 # `docker exec` into the stack's controller (a cluster run without Docker).
 set -euo pipefail
 usage="usage: scripts/gpu-check.sh (--stack STACK | --exec PREFIX) [--node NODE]"
-stack= prefix= node=
+stack='' prefix='' node=''
 while [ $# -gt 0 ]; do
   case "$1" in
     --help) echo "$usage"; exit 0 ;;

@@ -8,7 +8,7 @@
 # than the drill's own backup.
 set -euo pipefail
 usage="usage: scripts/pg-dr-drill.sh --stack STACK [--database DB] [--size-mb N]"
-stack= db= size_mb=64
+stack='' db='' size_mb=64
 while [ $# -gt 0 ]; do
   case "$1" in
     --help) echo "$usage"; exit 0 ;;

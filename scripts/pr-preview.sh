@@ -7,7 +7,7 @@
 # that the report then shows the whole cluster being created.
 set -euo pipefail
 usage="usage: scripts/pr-preview.sh --stack STACK [--out FILE]"
-stack= out=preview.md
+stack='' out=preview.md
 while [ $# -gt 0 ]; do
   case "$1" in
     --stack) stack=$2; shift 2 ;;

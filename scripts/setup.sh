@@ -5,9 +5,9 @@
 # caches present takes seconds. A failed or partial build never counts as ready.
 #
 #   bash scripts/setup.sh            # everything
-#   bash scripts/setup.sh engine     # one step: node | engine | providers | docker | base-image
+#   bash scripts/setup.sh engine     # one step: node | engine | providers | lint | docker | base-image
 set -euo pipefail
-if [ "${1:-}" = --help ]; then echo "usage: scripts/setup.sh [node|engine|providers|docker|base-image]..."; exit 0; fi
+if [ "${1:-}" = --help ]; then echo "usage: scripts/setup.sh [node|engine|providers|lint|docker|base-image]..."; exit 0; fi
 # shellcheck source=lib/paths.sh
 source "$(dirname "$0")/lib/paths.sh"
 cd "$HYPERSCALER_REPO"
@@ -150,6 +150,13 @@ step_compose() {
   say "compose: $(docker-compose version --short) installed"
 }
 
+# --- lint: shellcheck for the project's shell (npm run lint) --------------------------
+step_lint() {
+  if command -v shellcheck >/dev/null; then say "lint: shellcheck $(shellcheck --version | sed -n 's/^version: //p') present"; return; fi
+  apt_install shellcheck shellcheck-install
+  say "lint: shellcheck $(shellcheck --version | sed -n 's/^version: //p') installed"
+}
+
 # --- docker: use the engine that answers, else install Debian's and start it --------
 step_docker() {
   # dockerd lives in sbin, which a plain user's (or a CI runner's) PATH may leave out.
@@ -210,12 +217,12 @@ step_base_image() {
     --message "debootstrap $suite minbase from $DEBIAN_MIRROR" "$tarball" "$HYPERSCALER_BASE_IMAGE"
 }
 
-steps=("$@"); [ ${#steps[@]} -gt 0 ] || steps=(node engine providers docker base-image)
+steps=("$@"); [ ${#steps[@]} -gt 0 ] || steps=(node engine providers lint docker base-image)
 for s in "${steps[@]}"; do
   case "$s" in
-    node|engine|providers|docker|compose) "step_$s" ;;
+    node|engine|providers|lint|docker|compose) "step_$s" ;;
     base-image) step_base_image ;;
-    *) die "unknown step '$s' (one of: node engine providers docker base-image compose)" ;;
+    *) die "unknown step '$s' (one of: node engine providers lint docker base-image compose)" ;;
   esac
 done
 # Where state is: your own backend (a password someone put in its URL masked), else the file one.

@@ -54,7 +54,7 @@ wait_ready() {
 }
 
 start() {
-  local network= image fresh=
+  local network='' image fresh=''
   while [ $# -gt 0 ]; do
     case "$1" in --network) network=$2; shift 2 ;; *) echo "$usage" >&2; exit 64 ;; esac
   done

@@ -86,8 +86,10 @@ if [ -n "$rollback" ]; then
 fi
 
 # What the volumes hold decides whether there is anything to do.
-versions=$(in_volumes $(for v in "${volumes[@]}"; do case "$v" in
-  *-slurmctld-state) echo "-v $v:/d/slurm:ro" ;; *-postgres-data) echo "-v $v:/d/postgres:ro" ;; *-mariadb-data) echo "-v $v:/d/mariadb:ro" ;; esac; done) \
+mounts=()
+for v in "${volumes[@]}"; do case "$v" in
+  *-slurmctld-state) mounts+=(-v "$v:/d/slurm:ro") ;; *-postgres-data) mounts+=(-v "$v:/d/postgres:ro") ;; *-mariadb-data) mounts+=(-v "$v:/d/mariadb:ro") ;; esac; done
+versions=$(in_volumes "${mounts[@]}" \
   --entrypoint sh "$base" -c "$(cat "$here/lib/data-versions.sh")")
 slurm_state=$(sed -n 's/^slurm //p' <<<"$versions")
 [ -n "$slurm_state" ] && [ "$slurm_state" -lt $((39 << 8)) ] || die "$cluster's slurmctld state is not SLURM 22.05's (${slurm_state:-none}): nothing to upgrade"

@@ -1,3 +1,4 @@
+# shellcheck shell=sh disable=SC2154 # dir, cluster, db, engine, ext, retain, dump: set by the sourcing script
 # Shared by the database images' backup and restore tools (sourced, not run): how a
 # verified backup is recorded, kept, published and checked before a restore. The engine's
 # own tools (pg_dump, mariadb-dump) stay in each image's scripts.

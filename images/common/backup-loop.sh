@@ -8,8 +8,10 @@ backup=$1
 conf=/etc/hyperscaler/backup.conf
 while :; do
   INTERVAL_MIN=60 RETAIN=24 DATABASES=
+  # shellcheck source=/dev/null # written by the components (backup.conf)
   [ -f "$conf" ] && . "$conf"
   sleep $((INTERVAL_MIN * 60))
+  # shellcheck source=/dev/null
   [ -f "$conf" ] && . "$conf"
   for db in $DATABASES; do
     "$backup" "$db" "$RETAIN" || echo "hyperscaler: scheduled backup of $db failed" >&2

@@ -1,4 +1,5 @@
 #!/bin/bash
+# shellcheck disable=SC2034 # dir, cluster, engine, ext, retain: read by backup-lib.sh
 # hyperscaler-mariadb-backup DATABASE [RETAIN]
 # A logical backup (mariadb-dump --single-transaction, gzip) into /backups, verified by
 # restoring it into a scratch database, recorded beside it (<backup>.json: time, size,
@@ -9,6 +10,7 @@ set -euo pipefail
 RETAIN=24; [ -f /etc/hyperscaler/backup.conf ] && . /etc/hyperscaler/backup.conf
 db=$1 retain=${2:-$RETAIN}
 dir=/backups cluster=${HYPERSCALER_CLUSTER:?set HYPERSCALER_CLUSTER} engine=mariadb ext=sql.gz
+# shellcheck source=../common/backup-lib.sh
 . /usr/local/lib/hyperscaler/backup-lib.sh
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 file="$dir/$db-$stamp.sql.gz"

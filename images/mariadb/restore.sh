@@ -1,4 +1,5 @@
 #!/bin/sh
+# shellcheck disable=SC2034 # dir, cluster, engine, ext, retain: read by backup-lib.sh
 # hyperscaler-mariadb-restore DATABASE [BACKUP|newest] [--into NEW_DATABASE]
 # Restores a verified backup. Refuses, changing nothing, a backup that is missing, has no
 # record, fails its checksum, or comes from another cluster. The restore goes into a new
@@ -10,6 +11,7 @@ set -eu
 db=$1 which=${2:-newest} into=
 [ "${3:-}" = "--into" ] && into=${4:?--into needs a database name}
 dir=/backups cluster=${HYPERSCALER_CLUSTER:?set HYPERSCALER_CLUSTER} engine=mariadb ext=sql.gz
+# shellcheck source=../common/backup-lib.sh
 . /usr/local/lib/hyperscaler/backup-lib.sh
 readable() { gunzip -t "$1" 2>/dev/null; }
 backup_choose "$which"

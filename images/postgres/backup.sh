@@ -1,4 +1,5 @@
 #!/bin/sh
+# shellcheck disable=SC2034 # dir, cluster, engine, ext, retain: read by backup-lib.sh
 # hyperscaler-pg-backup DATABASE [RETAIN]
 # A logical backup (pg_dump -Fc) into /backups, verified by restoring it into a scratch
 # database, recorded beside it (<dump>.json: time, size, sha256, cluster), then the
@@ -11,6 +12,7 @@ set -eu
 RETAIN=24; [ -f /etc/hyperscaler/backup.conf ] && . /etc/hyperscaler/backup.conf
 db=$1 retain=${2:-$RETAIN}
 dir=/backups cluster=${HYPERSCALER_CLUSTER:?set HYPERSCALER_CLUSTER} engine=postgres ext=dump
+# shellcheck source=../common/backup-lib.sh
 . /usr/local/lib/hyperscaler/backup-lib.sh
 as_pg() { runuser -u postgres -- "$@"; }
 stamp=$(date -u +%Y%m%dT%H%M%SZ)

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034 # the variables are for the scripts that source this
 # Where hyperscaler keeps what it builds and runs: one place, sourced by setup.sh and env.sh.
 # Everything heavy lives outside the work tree, keyed by version, so a clean clone reuses it.
 # Always the checkout these scripts are in: a value left by another checkout's env.sh must not leak in.

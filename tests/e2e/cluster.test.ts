@@ -53,7 +53,7 @@ describe("bad input fails before any resource exists, naming the config path", (
       [/hyperscaler:nodeGroups\.cpu\.count: must be at least 1 node/, /hyperscaler:nodeGroups\.cpu: unknown key 'cpu'/]],
     ["an invalid hostname and an unknown partition group", "  hyperscaler:clusterName: Bad_Name\n  hyperscaler:nodeGroups:\n    cpu:\n      count: 1\n" +
       "  hyperscaler:partitions:\n    batch:\n      nodeGroups: [gpu]\n      default: true\n",
-      [/hyperscaler:clusterName: must be a lowercase DNS label .*given: "Bad_Name"/, /partitions\.batch\.nodeGroups\.0: names unknown node group 'gpu'/]],
+    [/hyperscaler:clusterName: must be a lowercase DNS label .*given: "Bad_Name"/, /partitions\.batch\.nodeGroups\.0: names unknown node group 'gpu'/]],
     ["GPUs without a type and memory below a node's minimum", "  hyperscaler:clusterName: bad3\n  hyperscaler:nodeGroups:\n    gpu:\n      count: 1\n      memoryMiB: 100\n      gpus:\n        count: 1\n",
       [/nodeGroups\.gpu\.gpus\.type: GPUs need a GRES type/, /nodeGroups\.gpu\.memoryMiB: must be at least 256 MiB/]],
     ["a base image that does not exist", "  hyperscaler:clusterName: bad4\n  hyperscaler:baseImage: hyperscaler/no-such-base:1\n  hyperscaler:nodeGroups:\n    cpu:\n      count: 1\n",
@@ -228,10 +228,18 @@ describe("the dev stack's life with jobs running", () => {
     timed("recover-node", () => pulumi("up", "--yes"));
     expect(hostnames(2)).toEqual(["cpu001", "cpu002"]);
     ok(pulumi("preview", "--expect-no-changes"));
-    // No ghost: the job no process runs any more was requeued, not left RUNNING on the new node.
+    // No ghost: the job no process runs any more was requeued once, not left RUNNING on the
+    // new node. SLURM holds a requeued job about 2 minutes, then starts it again: whether it
+    // is still held when `up` ends depends on the machine's speed, so either state is right,
+    // but a RUNNING job must have its process.
     const after = ctl("scontrol", "show", "job", job);
-    expect(after).toMatch(/Restarts=1/);
-    expect(jobState(job)).toBe("PENDING");
+    expect(after).toMatch(/Restarts=1\b/);
+    const state = /JobState=(\S+)/.exec(after)![1];
+    expect(["PENDING", "RUNNING", "COMPLETED"]).toContain(state);
+    if (state === "RUNNING") {
+      const node = /\bNodeList=(\S+)/.exec(after)![1];
+      await waitFor(`job ${job}'s process on ${node}`, () => dockerTry(["exec", `${cluster}-${node}`, "pgrep", "-f", "sleep 300"]).code === 0, 30);
+    }
     expect(ctl("scontrol", "show", "node", "cpu002")).not.toMatch(/Reason=/);
     ctl("scancel", job);
   });

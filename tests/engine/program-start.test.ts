@@ -7,6 +7,7 @@ import { REPO, run } from "../support/run";
 // stacks/start.js is what Pulumi runs: the program bundled by esbuild (stacks/bundle.js),
 // the SDK's heavy imports deferred. Every e2e test runs the real program through it; these
 // check what those cannot see: when it bundles, and what loads when.
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- bundle.js is plain CommonJS, loaded as Pulumi loads it
 const { programBundle } = require(path.join(REPO, "stacks/bundle.js")) as {
   programBundle: (entry: string, dir: string) => string;
 };

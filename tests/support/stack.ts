@@ -65,6 +65,7 @@ export class TestProject {
     ok(this.pulumi(stack, "config", "set", "--path", `hyperscaler:${key}`, value));
   }
 
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a stack output: each test reads the shape it expects
   output(stack: string, name: string, showSecrets = false): any {
     return JSON.parse(ok(this.pulumi(stack, "stack", "output", name, "--json", ...(showSecrets ? ["--show-secrets"] : []))).stdout);
   }
