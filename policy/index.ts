@@ -1,6 +1,8 @@
 import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import { PolicyPack, PolicyResource, validateResourceOfType } from "@pulumi/policy";
+// Which volumes hold data (SLURM's state, the databases and their backups): the naming module's list.
+import { isDataVolume } from "../components/config/names";
 
 /**
  * hyperscaler's policy pack: rules every stack of the project must keep, checked by
@@ -10,9 +12,6 @@ import { PolicyPack, PolicyResource, validateResourceOfType } from "@pulumi/poli
 
 /** Capabilities a container may keep after dropping ALL: what SLURM, MUNGE and PostgreSQL need (components/docker). */
 export const ALLOWED_CAPABILITIES = ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_KILL", "CAP_SETGID", "CAP_SETUID"];
-
-/** Volumes whose loss loses data: SLURM's state, PostgreSQL's and MariaDB's (accounting) data and their backups. */
-const DATA_VOLUME = /-(slurmctld-state|postgres-data|postgres-backups|mariadb-data|mariadb-backups)$/;
 
 /** Commands (by the components' names) whose stdin is a secret: the MUNGE key, database logins, password files. */
 const SECRET_DELIVERY = /-(munge-key|login|password-file)$/;
@@ -97,7 +96,7 @@ new PolicyPack("hyperscaler", {
       configSchema: { properties: { protectedStacks: { type: "array", items: { type: "string" }, default: ["prod"] } } },
       validateResource: validateResourceOfType(docker.Volume, (v, args, report) => {
         const stacks = args.getConfig<{ protectedStacks?: string[] }>().protectedStacks ?? ["prod"];
-        if (stacks.includes(stackOf(args.urn)) && DATA_VOLUME.test(v.name ?? "") && !args.opts.protect) {
+        if (stacks.includes(stackOf(args.urn)) && isDataVolume(v.name ?? "") && !args.opts.protect) {
           report(`volume '${v.name}' holds data but is not protected in stack '${stackOf(args.urn)}': set hyperscaler:protect true`);
         }
       }),

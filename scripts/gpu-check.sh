@@ -23,8 +23,9 @@ while [ $# -gt 0 ]; do
   esac
 done
 if [ -n "$stack" ]; then
-  controller=$(pulumi stack output manifest --stack "$stack" --json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).controller.container))')
-  prefix="docker exec -i $controller"
+  # The controller's container and its engine's Docker host, as the manifest records them.
+  read -r controller host < <(pulumi stack output manifest --stack "$stack" --json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const m=JSON.parse(s),c=m.controller.container;console.log(c,m.engines?.[c]?.dockerHost??"")})')
+  prefix="docker ${host:+-H $host }exec -i $controller"
 fi
 [ -n "$prefix" ] || { echo "$usage" >&2; exit 64; }
 slurm() { $prefix "$@"; }

@@ -13,6 +13,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { ADOPT_VOLUMES_ENV, CLUSTER_LABEL } from "../components/docker";
+import { dockerNames } from "../components/config/names";
 import { cliArgs } from "./lib/args";
 
 const OLD_TYPE = "pulumi-nodejs:dynamic:Resource";
@@ -44,7 +45,7 @@ if (old.length === 0) {
 const cluster = pulumi("config", "get", "hyperscaler:clusterName").trim();
 const containers = docker("ps", "-a", "--filter", `label=${CLUSTER_LABEL}=${cluster}`, "--format", "{{.Names}}").split("\n").filter(Boolean).sort();
 const volumes = docker("volume", "ls", "--filter", `label=${CLUSTER_LABEL}=${cluster}`, "--format", "{{.Name}}").split("\n").filter(Boolean).sort();
-const network = `${cluster}-net`;
+const network = dockerNames(cluster).network;
 
 console.log([
   `stack '${stack}' (cluster '${cluster}'): ${old.length} dynamic-provider resources to move`,

@@ -4,6 +4,7 @@
 // this is the proof that the new password works. Prints one line per role, never a secret.
 import { spawnSync } from "node:child_process";
 import { cliArgs } from "./lib/args";
+import { dockerFor, stackManifest } from "./lib/manifest";
 
 const usage = "pg-logins --stack STACK [--role ROLE]";
 const values = cliArgs(usage, { stack: { type: "string" }, role: { type: "string" } });
@@ -12,10 +13,10 @@ if (!values.stack) {
   process.exit(64);
 }
 const pulumi = (...args: string[]) => spawnSync("pulumi", [...args, "--stack", values.stack!, "--non-interactive"], { encoding: "utf8" });
-const manifest = pulumi("stack", "output", "manifest", "--json");
-const container: string | undefined = manifest.status === 0 ? JSON.parse(manifest.stdout).postgres?.container : undefined;
-if (!container) {
-  console.error(`stack ${values.stack} has no PostgreSQL (hyperscaler:postgres), or is not deployed: ${manifest.stderr.trim()}`);
+const manifest = stackManifest(values.stack);
+const container = manifest?.postgres?.container;
+if (!manifest || !container) {
+  console.error(`stack ${values.stack} has no PostgreSQL (hyperscaler:postgres), or is not deployed (no manifest output)`);
   process.exit(65);
 }
 const logins: Record<string, { database: string; user: string; password: string }> =
@@ -29,7 +30,8 @@ for (const role of roles) {
     failed++;
     continue;
   }
-  const r = spawnSync("docker", ["exec", "-i", container, "hyperscaler-pg-login", login.user, login.database], { input: `${login.password}\n`, encoding: "utf8" });
+  // On the engine that runs PostgreSQL (the manifest's).
+  const r = dockerFor(manifest, container, ["exec", "-i", container, "hyperscaler-pg-login", login.user, login.database], { input: `${login.password}\n` });
   if (r.status === 0) console.log(`${role}: ${r.stdout.trim()}`);
   else { console.error(`${role}: login FAILED: ${(r.stderr || r.stdout).trim()}`); failed++; }
 }

@@ -6,9 +6,9 @@
 // input, so no secret can appear in it.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { dockerSync } from "../components/docker";
-import { parseSqueue, renderPreviewReport, summarizePreview } from "../components/report";
+import { renderPreviewReport, summarizePreview } from "../components/report";
 import { cliArgs } from "./lib/args";
+import { runningJobs, stackManifest } from "./lib/manifest";
 import { runPreview } from "./lib/preview";
 
 const usage = "preview-report --stack STACK [--out FILE]";
@@ -25,12 +25,9 @@ if (!preview) {
   process.exit(1);
 }
 const summary = summarizePreview(values.stack, preview);
-const cluster = preview.config?.["hyperscaler:clusterName"] ?? values.stack;
-// Jobs on the nodes the change touches; undefined when the cluster does not answer.
-const squeue = summary.touchedNodes.length > 0
-  ? dockerSync(["exec", `${cluster}-controller`, "squeue", "-h", "-o", "%i|%u|%j|%N"], preview.config?.["hyperscaler:dockerHost"])
-  : undefined;
-const jobs = !squeue ? [] : squeue.status === 0 ? parseSqueue(squeue.stdout) : undefined;
+// Jobs on the nodes the change touches, from the controller's engine (the manifest's);
+// undefined when the cluster does not answer.
+const jobs = summary.touchedNodes.length === 0 ? [] : runningJobs(stackManifest(values.stack), preview.config?.["hyperscaler:dockerHost"]);
 const errors = (preview.diagnostics ?? []).filter((d) => d.severity === "error").map((d) => d.message.trim().split("\n")[0]);
 const report = renderPreviewReport(summary, jobs, errors, policyViolations);
 if (values.out) fs.writeFileSync(values.out, report);

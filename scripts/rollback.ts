@@ -13,6 +13,7 @@ import * as readline from "node:readline/promises";
 import { stringify } from "yaml";
 import { auditRecords, HistoryEntry, renderPreviewReport, summarizePreview } from "../components/report";
 import { cliArgs } from "./lib/args";
+import { runningJobs, stackManifest } from "./lib/manifest";
 import { runPreview } from "./lib/preview";
 
 const usage = "rollback --stack STACK --to VERSION|previous [--yes] [--reason TEXT]";
@@ -73,7 +74,9 @@ const { preview, stderr } = runPreview(stack!, ["--save-plan", plan], programDir
 if (!preview) { cleanup(); fail(`the preview failed, nothing was changed:\n${stderr}`); }
 const summary = summarizePreview(stack!, preview);
 process.stdout.write(`Rollback of ${stack} to version ${target} (${record.time}, ${record.who}: ${record.why})${commit ? `, program at ${commit.slice(0, 12)}` : ""}\n\n`);
-process.stdout.write(renderPreviewReport(summary, [], []));
+// The jobs running on the nodes the rollback touches, asked of the controller's engine.
+const jobs = summary.touchedNodes.length === 0 ? [] : runningJobs(stackManifest(stack!, projectDir), preview.config?.["hyperscaler:dockerHost"]);
+process.stdout.write(renderPreviewReport(summary, jobs, []));
 
 async function confirmed(): Promise<boolean> {
   if (values.yes) return true;

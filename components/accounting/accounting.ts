@@ -1,7 +1,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { AccountingConfig, AccountingSpec, DBD_HOST, MARIADB_HOST } from "../config";
+import { AccountingConfig, AccountingSpec, DBD_HOST, dockerNames, MARIADB_HOST } from "../config";
 import { CLUSTER_LABEL, clusterVolume, containerCommand, DAEMON_CAPABILITIES, hardenedContainer, scheduledBackups } from "../docker";
 import { RoleImage } from "../images";
 import { WorkstationNode, WorkstationNodeArgs } from "../node";
@@ -46,11 +46,11 @@ export class Accounting extends pulumi.ComponentResource {
     const { cluster, config, spec } = args;
     const dockerHost = args.node.dockerHost;
     const keep = { parent: this, protect: !!args.protect, retainOnDelete: !!args.protect };
-    const data = clusterVolume(`${name}-mariadb-data`, `${cluster}-mariadb-data`, cluster, keep);
-    const backups = clusterVolume(`${name}-mariadb-backups`, `${cluster}-mariadb-backups`, cluster, keep);
-    const image = new RoleImage(`${name}-mariadb-image`, { role: "mariadb", baseImage: args.baseImage, tag: `hyperscaler/mariadb:${cluster}` }, { parent: this });
+    const data = clusterVolume(`${name}-mariadb-data`, cluster, "mariadb-data", keep);
+    const backups = clusterVolume(`${name}-mariadb-backups`, cluster, "mariadb-backups", keep);
+    const image = new RoleImage(`${name}-mariadb-image`, { role: "mariadb", baseImage: args.baseImage, tag: dockerNames(cluster).image("mariadb") }, { parent: this });
     const mariadb = hardenedContainer(`${name}-mariadb`, {
-      name: `${cluster}-${MARIADB_HOST}`,
+      name: dockerNames(cluster).container(MARIADB_HOST),
       image: image.imageId,
       hostname: MARIADB_HOST,
       network: args.network,
@@ -82,7 +82,7 @@ export class Accounting extends pulumi.ComponentResource {
     }, { parent: this });
 
     this.dbd = new WorkstationNode(`${name}-${DBD_HOST}`, {
-      ...args.node, hostname: DBD_HOST, containerName: `${cluster}-${DBD_HOST}`, role: "dbd",
+      ...args.node, hostname: DBD_HOST, containerName: dockerNames(cluster).container(DBD_HOST), role: "dbd",
       cpus: config.slurmdbd.cpus, memoryMiB: config.slurmdbd.memoryMiB,
     }, { parent: this });
     // Then slurmdbd gets it: on a new container the entrypoint starts slurmdbd once this

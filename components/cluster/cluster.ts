@@ -1,7 +1,7 @@
 import * as docker from "@pulumi/docker";
 import { Accounting } from "../accounting";
 import * as pulumi from "@pulumi/pulumi";
-import { ACCOUNTING_DATABASE, applicationRoles, cdiDeviceName, lanHosts, DBD_HOST, MARIADB_HOST, ClusterSpec, clusterSpec, ComputeNodeSpec, CONTROLLER_HOST, GpuSpec, GRAFANA_DB_ROLE, PlacementSpec, platformDockerHost, StackConfig, WorkstationSpec } from "../config";
+import { ACCOUNTING_DATABASE, applicationRoles, cdiDeviceName, lanHosts, DBD_HOST, MARIADB_HOST, ClusterSpec, clusterSpec, ComputeNodeSpec, CONTROLLER_HOST, dockerNames, GpuSpec, GRAFANA_DB_ROLE, PlacementSpec, platformDockerHost, StackConfig, WorkstationSpec } from "../config";
 import { CLUSTER_LABEL, clusterVolume, containerCommand, dockerLabels } from "../docker";
 import { copiedImage, RoleImage } from "../images";
 import { Monitoring } from "../monitoring";
@@ -33,7 +33,16 @@ export interface ClusterManifest {
   postgres?: { container: string; databases: string[]; backup: { intervalMin: number; retain: number }; passwordEpochs: Record<string, number> };
   monitoring?: { prometheus: string; alertmanager: string; grafana?: string; scrapedNodes: number; alertRulesHash: string };
   accounting?: { slurmdbd: string; mariadb: string; database: string; passwordEpoch: number; backup: { intervalMin: number; retain: number } };
+  /**
+   * The engine of each of the cluster's containers, by container name: the workstation it is
+   * on (with hyperscaler:workstations) and its Docker host URL (none: DOCKER_HOST's engine).
+   * Scripts that `docker exec` into a container ask this engine.
+   */
+  engines: Record<string, ContainerEngine>;
 }
+
+/** Where a container runs: its workstation and the Docker host URL of its engine. */
+export interface ContainerEngine { workstation?: string; dockerHost?: string }
 
 /**
  * A SLURM cluster on one workstation's Docker engine, or on several (hyperscaler:workstations):
@@ -58,14 +67,14 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
     const { config } = args;
     const spec = (this.spec = clusterSpec(config));
     const cluster = spec.clusterName;
-    const containerName = (host: string) => `${cluster}-${host}`;
+    const names = dockerNames(cluster);
     const keep = { parent: this, protect: config.protect };
 
     // The controller's engine (the stack's provider): PostgreSQL, monitoring and accounting run there too.
     const dockerHost = platformDockerHost(config);
     const placement = spec.placement;
     const network = clusterNetwork(`${name}-network`, cluster, placement && { placement, on: workstation(placement, placement.controllerWorkstation) }, { parent: this });
-    const slurmTag = `hyperscaler/slurm:${cluster}`;
+    const slurmTag = names.image("slurm");
     const image = new RoleImage(`${name}-slurm-image`, { role: "slurm", baseImage: config.baseImage, tag: slurmTag }, { parent: this });
     const mungeKey = new MungeKey(`${name}-munge-key`, { epoch: config.rotation.mungeKeyEpoch }, keep);
     // Every other workstation: its own provider, network and copy of the SLURM image.
@@ -95,9 +104,9 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
       ...(placement ? { lanHosts: lanHosts({ ...placement, controllerHost: CONTROLLER_HOST }) } : {}),
     };
     // slurmctld's state (jobs, dynamic node records) outlives a re-created controller container.
-    const controllerState = clusterVolume(`${name}-slurmctld-state`, `${cluster}-slurmctld-state`, cluster, keep);
+    const controllerState = clusterVolume(`${name}-slurmctld-state`, cluster, "slurmctld-state", keep);
     const controller = new WorkstationNode(`${name}-${CONTROLLER_HOST}`, {
-      ...common, hostname: CONTROLLER_HOST, containerName: containerName(CONTROLLER_HOST), role: "controller", files,
+      ...common, hostname: CONTROLLER_HOST, containerName: names.container(CONTROLLER_HOST), role: "controller", files,
       address: placement?.controllerAddress,
       volumes: [{ volume: controllerState.name, path: "/var/spool/slurmctld" }],
       cpus: config.controller.cpus, memoryMiB: config.controller.memoryMiB,
@@ -126,7 +135,7 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
     const compute = spec.nodes.map((node) => {
       const elsewhere = node.workstation ? remote.get(node.workstation) : undefined;
       const on = elsewhere ? { ...common, dockerHost: elsewhere.dockerHost, network: elsewhere.network, image: elsewhere.image } : common;
-      return this.computeNode(name, node, on, controller, containerName(node.name), slurmctldNeeds, elsewhere?.provider);
+      return this.computeNode(name, node, on, controller, names.container(node.name), slurmctldNeeds, elsewhere?.provider);
     });
     const resumed = rotation("resume", [controller.keyInstalled, ...controller.filesInstalled, ...compute.map((c) => c.node.keyInstalled), ...(accounting ? [accounting.dbd.keyInstalled] : [])]);
 
@@ -171,12 +180,17 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
       dockerHost,
     }, { parent: this, dependsOn: [controller.keyInstalled] });
 
+    const engineOn = (workstation: string | undefined): ContainerEngine => {
+      const host = workstation ? placement?.workstations.find((w) => w.name === workstation)?.dockerHost : dockerHost;
+      return { ...(workstation ? { workstation } : {}), ...(host ? { dockerHost: host } : {}) };
+    };
+    const platformEngine = engineOn(placement?.controllerWorkstation);
     this.manifest = pulumi.all([controller.containerName, version.stdout, mungeKey.fingerprint, image.imageId, postgres?.containerName,
       monitoring?.prometheusContainer, monitoring?.alertmanagerContainer, pulumi.all([monitoring?.grafanaContainer, accounting?.mariadbContainer])]).apply(
       ([ctl, slurmVersion, fingerprint, imageId, pgContainer, prom, am, [grafana, mariadb]]): ClusterManifest => ({
         cluster,
         controller: { hostname: CONTROLLER_HOST, container: ctl },
-        computeNodes: spec.nodes.map((n) => ({ name: n.name, group: n.group, container: containerName(n.name) })),
+        computeNodes: spec.nodes.map((n) => ({ name: n.name, group: n.group, container: names.container(n.name) })),
         partitions: spec.partitions.map((p) => p.name),
         slurmVersion: slurmVersion.trim(),
         mungeKey: { fingerprint, epoch: config.rotation.mungeKeyEpoch },
@@ -193,6 +207,11 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
           prometheus: prom, alertmanager: am, ...(grafana ? { grafana } : {}), scrapedNodes: scrapeHosts.length,
           alertRulesHash: monitoring.alertRulesHash,
         } } : {}),
+        engines: Object.fromEntries([
+          ...[ctl, pgContainer, prom, am, grafana, mariadb, ...(accounting ? [accounting.dbd.containerName] : [])]
+            .filter((c): c is string => !!c).map((c) => [c, platformEngine]),
+          ...compute.map((c) => [names.container(c.name), engineOn(c.workstation ?? placement?.controllerWorkstation)]),
+        ].sort(([a], [b]) => (a < b ? -1 : 1))),
         ...(config.accounting && accounting && mariadb ? { accounting: {
           slurmdbd: accounting.dbd.containerName, mariadb, database: ACCOUNTING_DATABASE,
           passwordEpoch: config.rotation.accountingPasswordEpoch,
@@ -237,7 +256,7 @@ function workstation(placement: PlacementSpec, name: string): WorkstationSpec {
  */
 function clusterNetwork(name: string, cluster: string, lan: { placement: PlacementSpec; on: WorkstationSpec } | undefined, opts: pulumi.CustomResourceOptions) {
   return new docker.Network(name, {
-    name: `${cluster}-net`, labels: dockerLabels({ [CLUSTER_LABEL]: cluster }),
+    name: dockerNames(cluster).network, labels: dockerLabels({ [CLUSTER_LABEL]: cluster }),
     ...(lan ? {
       driver: "macvlan", options: { parent: lan.on.interface },
       ipamConfigs: [{ subnet: lan.placement.subnet, ipRange: lan.on.addresses, gateway: lan.placement.gateway }],

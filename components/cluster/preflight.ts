@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
-import { cdiDeviceName, containerSizes, GpuSpec, gpuSpec, groupWorkstation, StackConfig } from "../config";
+import { cdiDeviceName, containerSizes, dockerNames, GpuSpec, gpuSpec, groupWorkstation, StackConfig } from "../config";
 import { dockerSync } from "../docker";
 import type { SpawnSyncReturns } from "node:child_process";
 import type { ClusterManifest } from "./cluster";
@@ -189,7 +189,8 @@ const DATA_VERSIONS_SCRIPT = path.resolve(__dirname, "../../scripts/lib/data-ver
 /** Reads the versions out of the stack's data volumes that exist (one throwaway container, no network). */
 function dataProblems(config: StackConfig, docker: (...args: string[]) => SpawnSyncReturns<string>): string[] {
   const cluster = config.clusterName;
-  const volumes = { slurm: `${cluster}-slurmctld-state`, postgres: `${cluster}-postgres-data`, mariadb: `${cluster}-mariadb-data` };
+  const volume = dockerNames(cluster).volume;
+  const volumes = { slurm: volume("slurmctld-state"), postgres: volume("postgres-data"), mariadb: volume("mariadb-data") };
   const present = Object.entries(volumes).filter(([, v]) => docker("volume", "inspect", v).status === 0);
   if (present.length === 0) return [];
   const r = docker("run", "--rm", "--pull", "never", "--network", "none", ...present.flatMap(([k, v]) => ["-v", `${v}:/d/${k}:ro`]),

@@ -3,3 +3,4 @@ export * from "./load";
 export * from "./spec";
 export * from "./accounting";
 export * from "./workstations";
+export * from "./names";

@@ -1,5 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { dockerNames, VolumePart } from "../config/names";
 
 /** Linux capabilities the daemons need (slurmd/slurmctld, munged, postgres: they switch users and own their files); everything else is dropped. */
 export const DAEMON_CAPABILITIES = ["CHOWN", "DAC_OVERRIDE", "FOWNER", "KILL", "SETGID", "SETUID"] as const;
@@ -97,7 +98,8 @@ export function hardenedContainer(name: string, args: HardenedContainerArgs, opt
 export const ADOPT_VOLUMES_ENV = "HYPERSCALER_ADOPT_VOLUMES";
 
 /** A named local volume labelled with its cluster: state that outlives the container using it. */
-export function clusterVolume(name: string, volumeName: string, cluster: string, opts?: pulumi.CustomResourceOptions): docker.Volume {
+export function clusterVolume(name: string, cluster: string, part: VolumePart, opts?: pulumi.CustomResourceOptions): docker.Volume {
+  const volumeName = dockerNames(cluster).volume(part);
   const adopt = (process.env[ADOPT_VOLUMES_ENV] ?? "").split(/\s+/).includes(volumeName);
   return new docker.Volume(name, { name: volumeName, driver: "local", labels: dockerLabels({ [CLUSTER_LABEL]: cluster }) },
     { ...opts, ...(adopt ? { import: volumeName } : {}) });

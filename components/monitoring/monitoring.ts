@@ -1,7 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "node:path";
-import { ALERTMANAGER_SIZE, GRAFANA_SIZE, MonitoringConfig } from "../config";
+import { ALERTMANAGER_SIZE, dockerNames, GRAFANA_SIZE, MonitoringConfig } from "../config";
 import { CLUSTER_LABEL, clusterVolume, containerCommand, DAEMON_CAPABILITIES, hardenedContainer } from "../docker";
 import { RoleImage } from "../images";
 import type { PostgresLogin } from "../postgres";
@@ -59,7 +59,7 @@ export class Monitoring extends pulumi.ComponentResource {
     super("hyperscaler:monitoring:Monitoring", name, {}, opts);
     const { cluster, config, dockerHost } = args;
     const labels = { [CLUSTER_LABEL]: cluster };
-    const image = new RoleImage(`${name}-image`, { role: "monitoring", baseImage: args.baseImage, tag: `hyperscaler/monitoring:${cluster}` }, { parent: this });
+    const image = new RoleImage(`${name}-image`, { role: "monitoring", baseImage: args.baseImage, tag: dockerNames(cluster).image("monitoring") }, { parent: this });
     const grafanaHost = config.grafana ? "grafana" : undefined;
     const spec = {
       cluster, scrapeIntervalSec: config.scrapeIntervalSec, thresholds: config.thresholds,
@@ -68,13 +68,13 @@ export class Monitoring extends pulumi.ComponentResource {
 
     // Grafana's provisioning is written by the Prometheus container (it has the install tool)
     // into a volume Grafana mounts read-only: any Grafana image works unchanged.
-    const grafanaProvisioning = config.grafana && clusterVolume(`${name}-grafana-provisioning`, `${cluster}-grafana-provisioning`, cluster, { parent: this });
+    const grafanaProvisioning = config.grafana && clusterVolume(`${name}-grafana-provisioning`, cluster, "grafana-provisioning", { parent: this });
     type Mount = { volume: pulumi.Input<string>; path: string; readOnly?: boolean };
     const daemon = (role: "prometheus" | "alertmanager", port: number | false, cpus: number, memoryMiB: number, env: Record<string, string> = {}, extraVolumes: Mount[] = []) => {
-      const data = clusterVolume(`${name}-${role}-data`, `${cluster}-${role}-data`, cluster, { parent: this, protect: !!args.protect });
+      const data = clusterVolume(`${name}-${role}-data`, cluster, `${role}-data`, { parent: this, protect: !!args.protect });
       const internal = role === "prometheus" ? 9090 : 9093;
       return hardenedContainer(`${name}-${role}`, {
-        name: `${cluster}-${role}`, image: image.imageId, hostname: role, network: args.network,
+        name: dockerNames(cluster).container(role), image: image.imageId, hostname: role, network: args.network,
         env: { HYPERSCALER_ROLE: role, ...env },
         capabilities: [...DAEMON_CAPABILITIES],
         volumes: [{ volume: data.name, path: `/${role}` }, ...extraVolumes],
@@ -130,7 +130,7 @@ export class Monitoring extends pulumi.ComponentResource {
   /** Grafana from the configured image; with the platform's PostgreSQL, its store is there. */
   private grafana(name: string, args: MonitoringArgs, grafana: NonNullable<MonitoringConfig["grafana"]>, prometheus: docker.Container, provisioning: docker.Volume) {
     const labels = { [CLUSTER_LABEL]: args.cluster };
-    const data = clusterVolume(`${name}-grafana-data`, `${args.cluster}-grafana-data`, args.cluster, { parent: this, protect: !!args.protect });
+    const data = clusterVolume(`${name}-grafana-data`, args.cluster, "grafana-data", { parent: this, protect: !!args.protect });
     const files: [string, string][] = [
       ["datasources/hyperscaler.yml", renderGrafanaDatasources("http://prometheus:9090")],
       ["dashboards/hyperscaler.yml", renderGrafanaDashboardProvider()],
@@ -149,7 +149,7 @@ export class Monitoring extends pulumi.ComponentResource {
       GF_DATABASE_USER: db.user, GF_DATABASE_PASSWORD: db.password,
     } : {};
     return hardenedContainer(`${name}-grafana`, {
-      name: `${args.cluster}-grafana`, image: grafana.image, hostname: "grafana", network: args.network,
+      name: dockerNames(args.cluster).container("grafana"), image: grafana.image, hostname: "grafana", network: args.network,
       env: { ...env, GF_PATHS_PROVISIONING: GRAFANA_PROVISIONING_DIR, GF_ANALYTICS_REPORTING_ENABLED: "false", GF_ANALYTICS_CHECK_FOR_UPDATES: "false" },
       capabilities: [],
       volumes: [{ volume: provisioning.name, path: GRAFANA_PROVISIONING_DIR, readOnly: true }, { volume: data.name, path: "/var/lib/grafana" }],

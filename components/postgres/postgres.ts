@@ -1,7 +1,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { PostgresConfig } from "../config";
+import { dockerNames, PostgresConfig } from "../config";
 import { CLUSTER_LABEL, clusterVolume, containerCommand, DAEMON_CAPABILITIES, dockerSync, hardenedContainer, scheduledBackups } from "../docker";
 import { RoleImage } from "../images";
 
@@ -51,12 +51,12 @@ export class Postgres extends pulumi.ComponentResource {
     // Data outlives the container; in prod it is protected and kept even if the stack goes.
     const keep = { parent: this, protect: !!args.protect, retainOnDelete: !!args.protect };
     const { dockerHost } = args;
-    const data = clusterVolume(`${name}-data`, `${cluster}-postgres-data`, cluster, keep);
-    const backups = clusterVolume(`${name}-backups`, `${cluster}-postgres-backups`, cluster, keep);
-    const image = new RoleImage(`${name}-image`, { role: "postgres", baseImage: config.image ?? args.baseImage, tag: `hyperscaler/postgres:${cluster}` }, { parent: this });
+    const data = clusterVolume(`${name}-data`, cluster, "postgres-data", keep);
+    const backups = clusterVolume(`${name}-backups`, cluster, "postgres-backups", keep);
+    const image = new RoleImage(`${name}-image`, { role: "postgres", baseImage: config.image ?? args.baseImage, tag: dockerNames(cluster).image("postgres") }, { parent: this });
 
     const container = hardenedContainer(name, {
-      name: `${cluster}-postgres`,
+      name: dockerNames(cluster).container("postgres"),
       image: image.imageId,
       hostname: "postgres",
       network: args.network,

@@ -1,3 +1,5 @@
+import { CONTROLLER_HOST, DBD_HOST } from "../config/spec";
+import { resourcePart } from "../config/names";
 import { compressHostlist, expandHostlist } from "../render/hostlist";
 
 /** One step of `pulumi preview --json` (the fields read here; inputs are never read). */
@@ -39,8 +41,6 @@ export interface PreviewSummary {
   readonly changes: readonly { readonly op: string; readonly name: string }[];
 }
 
-const FILES = ["slurm.conf", "cgroup.conf", "gres.conf"];
-
 /** Reads a preview: what each change means for SLURM, and what is risky. Never looks at inputs. */
 export function summarizePreview(stack: string, preview: PreviewJson): PreviewSummary {
   const cluster = preview.config?.["hyperscaler:clusterName"] ?? stack;
@@ -59,81 +59,108 @@ export function summarizePreview(stack: string, preview: PreviewJson): PreviewSu
   const risks: string[] = [];
   const touched = new Set<string>();
   const keyRestarts: string[] = [];
-  const prefix = `${cluster}-`;
-  for (const [name, op] of ops) {
-    if (op === "same" || !name.startsWith(prefix)) continue;
-    const rest = name.slice(prefix.length);
-    const file = FILES.find((f) => rest.endsWith(`-${f}`));
-    const host = (suffix: string) => rest.slice(0, -suffix.length);
-    if (/^accounting-(qos|account|user)-/.test(rest) && op !== "same") {
-      const [, kind, entity] = /^accounting-(qos|account|user)-(.+)$/.exec(rest)!;
-      const what = kind === "qos" ? "QOS" : kind;
-      actions.push(`sacctmgr: ${{ create: "add", update: "change", replace: "re-create", delete: "remove" }[op] ?? op} ${what} ${entity}`);
-      if (op === "delete") risks.push(`removes ${what} ${entity} from the accounting database${kind === "account" ? " (refused while it has running jobs)" : ""}`);
-    } else if (rest.endsWith("-membership")) {
-      const node = host("-membership");
-      if (op === "delete") { actions.push(`drain ${node}, wait for its jobs, delete it from SLURM, then remove its container`); risks.push(`removes compute node ${node}`); touched.add(node); }
-      if (op === "create") actions.push(`${node} joins SLURM as a dynamic node (no daemon restarts) and runs a job step`);
-    } else if (file && op === "update" && host(`-${file}`) === "controller") {
-      actions.push(`scontrol reconfigure with the new ${file} (slurmctld pushes it to every node)`);
-    } else if (rest === "slurmctld-restart" && op === "delete") {
+  for (const [urn, op] of byUrn) {
+    const r = op === "same" ? undefined : resourcePart(cluster, urn);
+    if (!r) continue;
+    const subject = r.subject ?? "";
+    const verb = { create: "add", update: "change", replace: "re-create", delete: "remove" }[op] ?? op;
+    switch (r.part) {
+      case "accounting-qos": case "accounting-account": case "accounting-user": {
+        const kind = r.part.slice("accounting-".length);
+        const what = kind === "qos" ? "QOS" : kind;
+        actions.push(`sacctmgr: ${verb} ${what} ${subject}`);
+        if (op === "delete") risks.push(`removes ${what} ${subject} from the accounting database${kind === "account" ? " (refused while it has running jobs)" : ""}`);
+        break;
+      }
+      case "membership":
+        if (op === "delete") { actions.push(`drain ${subject}, wait for its jobs, delete it from SLURM, then remove its container`); risks.push(`removes compute node ${subject}`); touched.add(subject); }
+        if (op === "create") actions.push(`${subject} joins SLURM as a dynamic node (no daemon restarts) and runs a job step`);
+        break;
+      case "slurm-file":
+        if (op === "update") actions.push(`scontrol reconfigure with the new ${subject} (slurmctld pushes it to every node)`);
+        break;
       // Stacks made before SLURM 24.11 hold it; its delete runs nothing.
-      actions.push("drop the slurmctld restart SLURM 22.05 needed after a reconfigure (nothing runs)");
-    } else if (rest.endsWith("-munge-key") && op === "update") {
-      keyRestarts.push(host("-munge-key").replace(/^accounting-/, ""));
-    } else if (rest === "munge-key-bytes" && op !== "create") {
-      risks.push("rotates the MUNGE key (secret)");
-    } else if (rest === "slurm-image-build" && op !== "create" && op !== "delete") {
-      // A rebuilt image is a new image resource (its triggers changed): a replace.
-      actions.push("rebuild the SLURM image: every node's container is replaced (the jobs running there are requeued)");
-      risks.push("replaces every SLURM container");
-    } else if (/^workstation-[a-z][a-z0-9-]*$/.test(rest) && (op === "create" || op === "delete")) {
-      const ws = rest.slice("workstation-".length);
-      if (op === "create") actions.push(`start using workstation ${ws}: the cluster's network there and a copy of the SLURM image, then its nodes`);
-      else { actions.push(`stop using workstation ${ws} once its nodes are drained and removed`); risks.push(`leaves workstation ${ws}`); }
-    } else if (/^slurm-image-copy-[a-z][a-z0-9-]*$/.test(rest) && op === "replace") {
-      actions.push(`copy the rebuilt SLURM image to workstation ${rest.slice("slurm-image-copy-".length)}`);
-    } else if (/^(controller|[a-z][a-z0-9-]*\d{3})$/.test(rest) && op !== "create") {
-      const node = rest;
-      if (op === "replace") {
-        actions.push(node === "controller" ? "restart slurmctld in a new container (its state stays on the volume)" : `replace ${node}'s container (the jobs running there are requeued)`);
-        risks.push(`restarts ${node}`);
-        if (node !== "controller") touched.add(node);
-      } else if (op === "update") actions.push(`change ${node}'s CPU/memory limits in place`);
-      else if (op === "delete") actions.push(`remove ${node}'s container`);
-    } else if (/-(data|backups|state)$/.test(rest) && (op === "delete" || op === "replace")) {
-      risks.push(`${op === "delete" ? "deletes" : "replaces"} volume ${name}: its data is lost unless retained`);
-    } else if (rest === "postgres" && op === "replace") {
-      actions.push("PostgreSQL restarts in a new container (data on its volume)");
-      risks.push("restarts PostgreSQL");
-    } else if (/^postgres-.+-password$/.test(rest) && op === "replace") {
-      const role = rest.slice("postgres-".length, -"-password".length);
-      actions.push(`set the new password of PostgreSQL role ${role} in the running server`);
-      risks.push(`rotates the password of PostgreSQL role ${role} (secret)`);
-    } else if (/^postgres-.+-password-file$/.test(rest) && op !== "delete") {
-      actions.push(`write the password into application ${rest.slice("postgres-".length, -"-password-file".length)}'s container (after the server has it)`);
-    } else if (rest === "postgres-backup-before-replace" && op === "delete") {
-      actions.push("take a verified backup of every database before PostgreSQL is replaced");
-    } else if (/^monitoring-(prometheus|alerts|alertmanager)\.yml$/.test(rest) && op === "update") {
-      actions.push(`check and reload ${rest.slice("monitoring-".length)} (no restart)`);
-    } else if (rest === "monitoring-node.json" && op === "update") {
-      actions.push("Prometheus scrape targets follow the node set (no reload)");
-    } else if (rest === "rotation-pause" && op === "update") {
-      actions.push("pause scheduling while the key is swapped (UP partitions set DOWN: new jobs wait in the queue, running jobs carry on)");
-    } else if (rest === "rotation-resume" && op === "update") {
-      actions.push("resume scheduling on the partitions it paused");
-    } else if (rest === "accounting-password" && op === "replace") {
-      actions.push("set the new accounting database password in MariaDB, then restart slurmdbd with it (slurmctld queues job records meanwhile)");
-      risks.push("rotates the accounting database password (secret)");
-    } else if (rest === "accounting-mariadb" && op === "replace") {
-      actions.push("MariaDB (accounting) restarts in a new container (data on its volume; slurmctld queues job records meanwhile)");
-      risks.push("restarts the accounting database");
-    } else if (rest === "accounting-mariadb-backup-before-replace" && op === "delete") {
-      actions.push("take a verified backup of the accounting database before MariaDB is replaced");
-    } else if (rest === "accounting-slurmdbd" && op === "replace") {
-      actions.push("slurmdbd restarts in a new container (slurmctld queues job records meanwhile)");
-    } else if (rest === "validation" && op !== "delete") {
-      actions.push("run a job step across every compute node to prove the result");
+      case "slurmctld-restart":
+        if (op === "delete") actions.push("drop the slurmctld restart SLURM 22.05 needed after a reconfigure (nothing runs)");
+        break;
+      case "munge-key":
+        if (op === "update") keyRestarts.push(subject);
+        break;
+      case "munge-key-bytes":
+        if (op !== "create") risks.push("rotates the MUNGE key (secret)");
+        break;
+      case "slurm-image-build":
+        // A rebuilt image is a new image resource (its triggers changed): a replace.
+        if (op !== "create" && op !== "delete") {
+          actions.push("rebuild the SLURM image: every node's container is replaced (the jobs running there are requeued)");
+          risks.push("replaces every SLURM container");
+        }
+        break;
+      case "workstation":
+        if (op === "create") actions.push(`start using workstation ${subject}: the cluster's network there and a copy of the SLURM image, then its nodes`);
+        if (op === "delete") { actions.push(`stop using workstation ${subject} once its nodes are drained and removed`); risks.push(`leaves workstation ${subject}`); }
+        break;
+      case "slurm-image-copy":
+        if (op === "replace") actions.push(`copy the rebuilt SLURM image to workstation ${subject}`);
+        break;
+      case "node":
+        if (subject === DBD_HOST) {
+          if (op === "replace") actions.push("slurmdbd restarts in a new container (slurmctld queues job records meanwhile)");
+        } else if (op === "replace") {
+          actions.push(subject === CONTROLLER_HOST ? "restart slurmctld in a new container (its state stays on the volume)" : `replace ${subject}'s container (the jobs running there are requeued)`);
+          risks.push(`restarts ${subject}`);
+          if (subject !== CONTROLLER_HOST) touched.add(subject);
+        } else if (op === "update") actions.push(`change ${subject}'s CPU/memory limits in place`);
+        else if (op === "delete") actions.push(`remove ${subject}'s container`);
+        break;
+      case "volume":
+        if (op === "delete" || op === "replace") risks.push(`${op === "delete" ? "deletes" : "replaces"} volume ${cluster}-${r.rest}: its data is lost unless retained`);
+        break;
+      case "postgres":
+        if (op === "replace") { actions.push("PostgreSQL restarts in a new container (data on its volume)"); risks.push("restarts PostgreSQL"); }
+        break;
+      case "postgres-password":
+        if (op === "replace") {
+          actions.push(`set the new password of PostgreSQL role ${subject} in the running server`);
+          risks.push(`rotates the password of PostgreSQL role ${subject} (secret)`);
+        }
+        break;
+      case "postgres-password-file":
+        if (op !== "delete") actions.push(`write the password into application ${subject}'s container (after the server has it)`);
+        break;
+      case "postgres-backup-before-replace":
+        if (op === "delete") actions.push("take a verified backup of every database before PostgreSQL is replaced");
+        break;
+      case "monitoring-prometheus.yml": case "monitoring-alerts.yml": case "monitoring-alertmanager.yml":
+        if (op === "update") actions.push(`check and reload ${r.part.slice("monitoring-".length)} (no restart)`);
+        break;
+      case "monitoring-node.json":
+        if (op === "update") actions.push("Prometheus scrape targets follow the node set (no reload)");
+        break;
+      case "rotation-pause":
+        if (op === "update") actions.push("pause scheduling while the key is swapped (UP partitions set DOWN: new jobs wait in the queue, running jobs carry on)");
+        break;
+      case "rotation-resume":
+        if (op === "update") actions.push("resume scheduling on the partitions it paused");
+        break;
+      case "accounting-password":
+        if (op === "replace") {
+          actions.push("set the new accounting database password in MariaDB, then restart slurmdbd with it (slurmctld queues job records meanwhile)");
+          risks.push("rotates the accounting database password (secret)");
+        }
+        break;
+      case "accounting-mariadb":
+        if (op === "replace") {
+          actions.push("MariaDB (accounting) restarts in a new container (data on its volume; slurmctld queues job records meanwhile)");
+          risks.push("restarts the accounting database");
+        }
+        break;
+      case "accounting-mariadb-backup-before-replace":
+        if (op === "delete") actions.push("take a verified backup of the accounting database before MariaDB is replaced");
+        break;
+      case "validation":
+        if (op !== "delete") actions.push("run a job step across every compute node to prove the result");
+        break;
     }
   }
   if (keyRestarts.length > 0) {

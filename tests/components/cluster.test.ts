@@ -5,7 +5,7 @@ import * as path from "node:path";
 import * as preflight from "../../components/cluster/preflight";
 import { parse } from "yaml";
 import { beforeAll, describe, expect, it } from "vitest";
-import { devValues, mixedValues } from "../support/config";
+import { devValues, mixedValues, workstationsValues } from "../support/config";
 import { buildMocked, commandLine, MOCK_SECRET, mockedCluster, Registered } from "../support/mocks";
 import { REPO } from "../support/run";
 
@@ -27,8 +27,8 @@ const stackValues = (stack: string) => {
 };
 
 describe("HyperscalerCluster under mocks", () => {
-  it.each(["dev", "prod"])("keeps the URN contract of the %s stack (sorted type and name list)", (stack) => {
-    const { registered } = build(stackValues(stack));
+  it.each(["dev", "prod", "workstations"])("keeps the URN contract of the %s stack (sorted type and name list)", (stack) => {
+    const { registered } = build(stack === "workstations" ? workstationsValues : stackValues(stack));
     const urns = registered.map((r) => `${r.type} ${r.name} <- ${r.parent ?? "(stack)"}`).sort().join("\n") + "\n";
     const golden = path.join(__dirname, "golden", `${stack}.urns.txt`);
     if (process.env.UPDATE_GOLDEN) fs.writeFileSync(golden, urns);
@@ -331,5 +331,17 @@ describe("HyperscalerCluster under mocks", () => {
     // docker exec into the remote node goes to its engine; the membership runs on the controller's.
     expect(await outputOf(pulumi.output(named("dev-gpu001-munge-key").props.environment as Record<string, string>))).toEqual({ DOCKER_HOST: "ssh://ops@gpu1" });
     expect(await outputOf(pulumi.output(named("dev-gpu001-membership").props.environment as Record<string, string>))).toEqual({ DOCKER_HOST: "unix:///var/run/docker.sock" });
+  });
+
+  it("records each container's engine in the manifest: the workstation and Docker host the scripts must ask", async () => {
+    const { c } = build(workstationsValues);
+    const main = { workstation: "main", dockerHost: "unix:///var/run/docker.sock" };
+    expect((await outputOf(c.manifest)).engines).toEqual({
+      "dev-controller": main, "dev-cpu001": main, "dev-mariadb": main, "dev-slurmdbd": main,
+      "dev-gpu001": { workstation: "gpu", dockerHost: "ssh://ops@gpu1" },
+    });
+    // On one engine: the stack's dockerHost, or none (DOCKER_HOST's engine).
+    expect((await outputOf(build(devValues).c.manifest)).engines).toEqual({ "dev-controller": {}, "dev-cpu001": {}, "dev-cpu002": {} });
+    expect((await outputOf(build({ ...devValues, dockerHost: "tcp://ws:2376" }).c.manifest)).engines["dev-cpu001"]).toEqual({ dockerHost: "tcp://ws:2376" });
   });
 });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Lab } from "../support/lab";
 import { ok, TEST_MONITORING, TestProject } from "../support/stack";
+import { run } from "../support/run";
 import { docker } from "../support/docker";
 import { jobState as slurmJobState, nodeNames, nodeState } from "../support/slurm";
 import { waitFor } from "../support/wait";
@@ -107,6 +108,22 @@ describe("a cluster on several workstations (Docker engines over SSH)", () => {
   it("scrapes the nodes on other workstations at their addresses", async () => {
     await waitFor("every node exporter scraped", () => (prometheus("query?query=up%7Bjob%3D%22node%22%7D").data.result as { value: string[] }[])
       .filter((r) => r.value[1] === "1").length === 5, 120);
+  });
+
+  it("the preview report asks the controller's recorded engine for the jobs a change touches, whatever DOCKER_HOST says", async () => {
+    const job = submit("-w", "edge002", "--wrap", "sleep 300");
+    await waitFor("the job on edge002 to run", () => jobState(job) === "RUNNING");
+    project.setConfig(stack, "nodeGroups.edge.count", "1");
+    let report;
+    try {
+      // DOCKER_HOST is the other workstation's engine, which has no controller: only the manifest leads there.
+      report = run("npx", ["tsx", "scripts/preview-report.ts", "--stack", stack], { cwd: project.dir, env: { ...project.backend.env, ...lab.env, DOCKER_HOST: lab.host(1) } });
+    } finally {
+      project.setConfig(stack, "nodeGroups.edge.count", "2");
+      ctl("scancel", job);
+    }
+    expect(report.stdout).toMatch(/drain edge002, wait for its jobs/);
+    expect(report.stdout).toContain(`job ${job} (root, wrap) on edge002`);
   });
 
   it("rotates the MUNGE key on every workstation: each node gets it through its own engine, and a job step runs across all", () => {

@@ -1,7 +1,11 @@
 import { describe, expect, it } from "vitest";
+import { goldenResources } from "../support/golden";
 import { auditRecords, HistoryEntry, parseSqueue, renderAuditMarkdown, renderPreviewReport, summarizePreview } from "../../components/report";
 
-const urn = (name: string, parents = "hyperscaler:cluster:HyperscalerCluster$command:local:Command") => `urn:pulumi:dev::hyperscaler::${parents}::${name}`;
+// Steps name the dev stack's real resources (its golden URN list; where a component and its
+// container share a name, the container); a name not there is a command.
+const dev = new Map(goldenResources("dev").filter((r) => !r.type.startsWith("hyperscaler:")).map((r) => [r.name, r.urn]));
+const urn = (name: string) => dev.get(name) ?? `urn:pulumi:dev::hyperscaler::hyperscaler:cluster:HyperscalerCluster$command:local:Command::${name}`;
 const step = (op: string, name: string) => ({ op, urn: urn(name) });
 
 describe("preview report", () => {

@@ -36,3 +36,21 @@ export const accountingValues = {
     purge: { jobsAfterMonths: 12, stepsAfterMonths: 3 },
   },
 };
+
+/** Two workstations in use (a third idle), with accounting entities: the parts only such a stack has. */
+export const workstationsValues = {
+  ...devValues,
+  workstations: {
+    main: { dockerHost: "unix:///var/run/docker.sock", interface: "eth0", addresses: "192.168.1.64/27" },
+    gpu: { dockerHost: "ssh://ops@gpu1", interface: "enp3s0", addresses: "192.168.1.96/27" },
+    idle: { dockerHost: "ssh://ops@idle", interface: "eth0", addresses: "192.168.1.128/27" },
+  },
+  network: { subnet: "192.168.1.0/24", controllerAddress: "192.168.1.10" },
+  controller: { workstation: "main" },
+  nodeGroups: { cpu: { count: 1 }, gpu: { count: 1, workstation: "gpu" } },
+  accounting: {
+    qos: { short: { maxJobsPerUser: 2 } },
+    accounts: { physics: { qos: ["normal", "short"] } },
+    users: { alice: { accounts: ["physics"] } },
+  },
+};

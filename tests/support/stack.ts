@@ -3,6 +3,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { expect } from "vitest";
 import { docker, dockerTry } from "./docker";
+import { dockerNames } from "../../components/config/names";
 import { run, RunResult, tempBackend, tempProject, TEST_PASSPHRASE } from "./run";
 
 /** `pulumi ARGS` in the background, so that something else can happen while it runs (a fault, a second update). */
@@ -38,7 +39,8 @@ export function removeLabelled(cluster: string): void {
   for (const v of labelled("volume", "ls", "-q")) dockerTry(["volume", "rm", v]);
   for (const n of labelled("network", "ls", "-q")) dockerTry(["network", "rm", n]);
   // Stacks made before the providers left their network without the label.
-  if (dockerTry(["network", "inspect", `${cluster}-net`]).code === 0) dockerTry(["network", "rm", `${cluster}-net`]);
+  const network = dockerNames(cluster).network;
+  if (dockerTry(["network", "inspect", network]).code === 0) dockerTry(["network", "rm", network]);
 }
 
 /** A throwaway copy of the project on a throwaway file backend, for real `pulumi` runs. */

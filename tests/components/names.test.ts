@@ -1,0 +1,54 @@
+import { describe, expect, it } from "vitest";
+import { DATA_VOLUMES, dockerNames, isDataVolume, resourcePart, VOLUMES, volumePart } from "../../components/config/names";
+import { summarizePreview } from "../../components/report";
+import { GOLDEN_STACKS, goldenResources } from "../support/golden";
+
+// The naming module read back over every golden URN list (tests/components/golden): what the
+// preview report and the policy pack know of each resource comes from there, by lookup.
+describe.each(GOLDEN_STACKS)("the %s stack's resources, as the report and the policy read them", (list) => {
+  const resources = goldenResources(list);
+  const cluster = resources.find((r) => r.type === "hyperscaler:cluster:HyperscalerCluster")!.name;
+  const ofType = (type: string) => resources.filter((r) => r.type === type);
+  const nodeContainers = ofType("docker:index/container:Container").filter((r) => r.urn.includes("hyperscaler:node:WorkstationNode$"));
+  const hosts = nodeContainers.map((r) => resourcePart(cluster, r.urn)?.subject);
+  const computeHosts = resources.map((r) => resourcePart(cluster, r.urn)).filter((p) => p?.part === "membership").map((p) => p!.subject!).sort();
+  const report = (op: string) => summarizePreview(list, { config: { "hyperscaler:clusterName": cluster }, steps: resources.map((r) => ({ op, urn: r.urn })) });
+
+  it("reads every SLURM node's container as that node, and every key delivery and membership as one of them", () => {
+    expect(nodeContainers.length).toBeGreaterThan(1);
+    expect(hosts).toEqual(nodeContainers.map((r) => r.name.slice(cluster.length + 1).replace(/^accounting-/, "")));
+    expect(hosts).toContain("controller");
+    for (const r of resources) {
+      const p = resourcePart(cluster, r.urn);
+      if (p?.part === "munge-key" || p?.part === "membership") expect(hosts).toContain(p.subject);
+    }
+    expect(computeHosts.length).toBeGreaterThan(0);
+  });
+
+  it("knows every volume, by the name Docker gives it", () => {
+    for (const v of ofType("docker:index/volume:Volume")) {
+      const part = resourcePart(cluster, v.urn)?.subject;
+      expect(part, v.name).toBeDefined();
+      expect(volumePart(dockerNames(cluster).volume(part as keyof typeof VOLUMES))).toBe(part);
+    }
+  });
+
+  it("reports every compute node a replacement touches, and every volume whose loss it risks", () => {
+    const replaced = report("replace");
+    expect(replaced.touchedNodes).toEqual(computeHosts);
+    for (const h of hosts.filter((h) => h !== "slurmdbd")) expect(replaced.risks).toContain(`restarts ${h}`);
+    const deleted = report("delete");
+    for (const v of ofType("docker:index/volume:Volume")) expect(deleted.risks).toContain(`deletes volume ${v.name}: its data is lost unless retained`);
+    for (const h of computeHosts) expect(deleted.risks).toContain(`removes compute node ${h}`);
+  });
+});
+
+describe("data volumes (the policy's data-volumes-protected rule)", () => {
+  it("are the prod stack's SLURM state and both databases' data and backups, found in its golden list", () => {
+    const prod = goldenResources("prod").filter((r) => r.type === "docker:index/volume:Volume").map((r) => resourcePart("prod", r.urn)!.subject!);
+    expect(prod.filter((v) => VOLUMES[v as keyof typeof VOLUMES].data).sort()).toEqual([...DATA_VOLUMES].sort());
+    expect(DATA_VOLUMES.map((v) => isDataVolume(dockerNames("prod").volume(v)))).toEqual(DATA_VOLUMES.map(() => true));
+    expect(isDataVolume("prod-prometheus-data")).toBe(false);
+    expect(isDataVolume("prod-unknown-data")).toBe(false);
+  });
+});
