@@ -11,6 +11,7 @@ export default defineConfig({
       "tests/render/hostlist.test.ts",
       "tests/render/render.test.ts",
       "tests/render/report.test.ts",
+      "tests/render/image-commands.test.ts",
       "tests/docs/alerts-table.test.ts",
     ],
     testTimeout: 60_000,

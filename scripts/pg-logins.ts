@@ -5,6 +5,7 @@
 import { spawnSync } from "node:child_process";
 import { cliArgs } from "./lib/args";
 import { dockerFor, stackManifest } from "./lib/manifest";
+import { CMD } from "../components/images/commands";
 
 const usage = "pg-logins --stack STACK [--role ROLE]";
 const values = cliArgs(usage, { stack: { type: "string" }, role: { type: "string" } });
@@ -31,7 +32,7 @@ for (const role of roles) {
     continue;
   }
   // On the engine that runs PostgreSQL (the manifest's).
-  const r = dockerFor(manifest, container, ["exec", "-i", container, "hyperscaler-pg-login", login.user, login.database], { input: `${login.password}\n` });
+  const r = dockerFor(manifest, container, ["exec", "-i", container, CMD.pgLogin, login.user, login.database], { input: `${login.password}\n` });
   if (r.status === 0) console.log(`${role}: ${r.stdout.trim()}`);
   else { console.error(`${role}: login FAILED: ${(r.stderr || r.stdout).trim()}`); failed++; }
 }

@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { AccountingConfig, AccountingSpec, DBD_HOST, dockerNames, MARIADB_HOST } from "../config";
 import { CLUSTER_LABEL, clusterVolume, containerCommand, DAEMON_CAPABILITIES, hardenedContainer, scheduledBackups } from "../docker";
-import { RoleImage } from "../images";
+import { CMD, RoleImage } from "../images";
 import { WorkstationNode, WorkstationNodeArgs } from "../node";
 import { renderSlurmdbdConf } from "../render";
 import { AccountingEntity, declaredEntities } from "./sacctmgr";
@@ -71,14 +71,14 @@ export class Accounting extends pulumi.ComponentResource {
     // A new password is set in the server first; connections already open keep working.
     const login = containerCommand(`${name}-mariadb-login`, {
       container: mariadb.name,
-      create: ["hyperscaler-mariadb-set-password", STORAGE_USER, spec.database],
+      create: [CMD.mariadbSetPassword, STORAGE_USER, spec.database],
       stdin: password,
       triggers: [mariadb.id],
       dockerHost,
     }, { parent: this });
     scheduledBackups(`${name}-mariadb`, {
       container: mariadb.name, containerId: mariadb.id, databases: [spec.database],
-      backup: config.backup, command: "hyperscaler-mariadb-backup", after: [login], dockerHost,
+      backup: config.backup, command: CMD.mariadbBackup, after: [login], dockerHost,
     }, { parent: this });
 
     this.dbd = new WorkstationNode(`${name}-${DBD_HOST}`, {
@@ -87,11 +87,11 @@ export class Accounting extends pulumi.ComponentResource {
     }, { parent: this });
     // Then slurmdbd gets it: on a new container the entrypoint starts slurmdbd once this
     // and the key are there; on a running one slurmdbd restarts with it.
-    const install = ["hyperscaler-install", "/etc/slurm/slurmdbd.conf", "0600", "slurm:slurm"];
+    const install = [CMD.install, "/etc/slurm/slurmdbd.conf", "0600", "slurm:slurm"];
     this.ready = containerCommand(`${name}-slurmdbd.conf`, {
       container: this.dbd.containerName,
       create: install,
-      update: ["sh", "-c", `${install.join(" ")} && hyperscaler-dbd-restart`],
+      update: ["sh", "-c", `${install.join(" ")} && ${CMD.dbdRestart}`],
       stdin: pulumi.secret(password.apply((p) => renderSlurmdbdConf(spec, p))),
       triggers: [this.dbd.container.id],
       dockerHost,

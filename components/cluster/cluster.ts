@@ -3,7 +3,7 @@ import { Accounting } from "../accounting";
 import * as pulumi from "@pulumi/pulumi";
 import { ACCOUNTING_DATABASE, applicationRoles, cdiDeviceName, lanHosts, DBD_HOST, MARIADB_HOST, ClusterSpec, clusterSpec, ComputeNodeSpec, CONTROLLER_HOST, dockerNames, GpuSpec, GRAFANA_DB_ROLE, PlacementSpec, platformDockerHost, StackConfig, WorkstationSpec } from "../config";
 import { CLUSTER_LABEL, clusterVolume, containerCommand, dockerLabels } from "../docker";
-import { copiedImage, RoleImage } from "../images";
+import { CMD, copiedImage, RoleImage } from "../images";
 import { Monitoring } from "../monitoring";
 import { MungeKey } from "../munge";
 import { Postgres } from "../postgres";
@@ -110,7 +110,7 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
       address: placement?.controllerAddress,
       volumes: [{ volume: controllerState.name, path: "/var/spool/slurmctld" }],
       cpus: config.controller.cpus, memoryMiB: config.controller.memoryMiB,
-      afterFileUpdate: ["hyperscaler-reconfigure"],
+      afterFileUpdate: [CMD.reconfigure],
       // slurmctld loads its accounting plugin only at start: turning accounting on or off
       // restarts it in a new container (its state stays on the volume).
       env: spec.accounting ? { HYPERSCALER_DBD: `${spec.accounting.dbdHost}:${spec.accounting.dbdPort}` } : {},
@@ -118,7 +118,7 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
 
     // Only an update (a new key) pauses and resumes; creating them does nothing.
     const rotation = (step: "pause" | "resume", dependsOn: pulumi.Resource[]) => containerCommand(`${name}-rotation-${step}`, {
-      container: controller.containerName, update: ["hyperscaler-scheduling", step], stdin: mungeKey.fingerprint, dockerHost,
+      container: controller.containerName, update: [CMD.scheduling, step], stdin: mungeKey.fingerprint, dockerHost,
     }, { parent: this, dependsOn });
     pauseMade(rotation("pause", [controller.container]));
 
@@ -146,7 +146,7 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
       // set, the configs, the image or the key change.
       containerCommand(`${name}-validation`, {
         container: controller.containerName,
-        create: ["hyperscaler-validate", hostlist, String(VALIDATION_TIMEOUT_SEC)],
+        create: [CMD.validate, hostlist, String(VALIDATION_TIMEOUT_SEC)],
         stdin: pulumi.interpolate`${image.imageId} ${mungeKey.fingerprint} ${files.map((f) => contentHash(f.content)).join(" ")}\n`,
         dockerHost,
       }, { parent: this, dependsOn: ready });
@@ -236,8 +236,8 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
     const membership = containerCommand(`${name}-${node.name}-membership`, {
       container: controller.containerName,
       // Created once the node has registered and run a job step.
-      create: ["hyperscaler-validate", node.name, String(VALIDATION_TIMEOUT_SEC)],
-      delete: ["hyperscaler-node-remove", node.name, String(DRAIN_TIMEOUT_SEC)],
+      create: [CMD.validate, node.name, String(VALIDATION_TIMEOUT_SEC)],
+      delete: [CMD.nodeRemove, node.name, String(DRAIN_TIMEOUT_SEC)],
       dockerHost: controller.dockerHost,
     }, { parent: this, dependsOn: [...slurmctldNeeds, computeNode.container, computeNode.keyInstalled] });
     return { name: node.name, workstation: node.workstation, node: computeNode, membership };

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { containerCommand } from "./exec";
+import { CMD } from "../images/commands";
 
 export interface ScheduledBackupsArgs {
   /** The database server's container, by name, and its ID (a re-created one gets the schedule again). */
@@ -25,7 +26,7 @@ export function scheduledBackups(name: string, args: ScheduledBackupsArgs, opts:
   const triggers = [args.containerId];
   containerCommand(`${name}-backup-schedule`, {
     container: args.container,
-    create: ["hyperscaler-install", "/etc/hyperscaler/backup.conf", "0644", "root:root"],
+    create: [CMD.install, "/etc/hyperscaler/backup.conf", "0644", "root:root"],
     stdin: `INTERVAL_MIN=${backup.intervalMin}\nRETAIN=${backup.retain}\nDATABASES="${databases.join(" ")}"\n`,
     triggers,
     dockerHost,

@@ -1,2 +1,3 @@
 export * from "./role-image";
 export * from "./image-copy";
+export * from "./commands";

@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as path from "node:path";
 import { ALERTMANAGER_SIZE, dockerNames, GRAFANA_SIZE, MonitoringConfig } from "../config";
 import { CLUSTER_LABEL, clusterVolume, containerCommand, DAEMON_CAPABILITIES, hardenedContainer } from "../docker";
-import { RoleImage } from "../images";
+import { CMD, RoleImage } from "../images";
 import type { PostgresLogin } from "../postgres";
 import {
   ALERTMANAGER_DIR, AlertSpec, contentHash, GRAFANA_DASHBOARDS_DIR, GRAFANA_PROVISIONING_DIR, PROMETHEUS_DIR, renderAlertmanagerConfig,
@@ -91,11 +91,11 @@ export class Monitoring extends pulumi.ComponentResource {
 
     // Files into a running daemon; a change is checked by its own tool, then reloaded.
     const deliver = (container: docker.Container, file: string, content: pulumi.Input<string>, reload: boolean, dependsOn: pulumi.Resource[] = []) => {
-      const install = ["hyperscaler-install", file, "0644", "root:root"];
+      const install = [CMD.install, file, "0644", "root:root"];
       return containerCommand(`${name}-${path.basename(file)}`, {
         container: container.name,
         create: install,
-        update: reload ? ["sh", "-c", `${install.join(" ")} && hyperscaler-reload`] : install,
+        update: reload ? ["sh", "-c", `${install.join(" ")} && ${CMD.reload}`] : install,
         stdin: content,
         triggers: [container.id],
         dockerHost,
@@ -115,7 +115,7 @@ export class Monitoring extends pulumi.ComponentResource {
     // The update's proof: every node exporter the cluster has is scraped and up.
     containerCommand(`${name}-targets-up`, {
       container: prometheus.name,
-      create: ["hyperscaler-wait-targets", "node", String(args.scrapeHosts.length), String(TARGETS_TIMEOUT_SEC)],
+      create: [CMD.waitTargets, "node", String(args.scrapeHosts.length), String(TARGETS_TIMEOUT_SEC)],
       stdin: nodeTargets,
       triggers: [prometheus.id],
       dockerHost,
@@ -138,7 +138,7 @@ export class Monitoring extends pulumi.ComponentResource {
     ];
     const provisioned = files.map(([rel, content]) => containerCommand(`${name}-grafana-${rel.replace(/[/.]/g, "-")}`, {
       container: prometheus.name,
-      create: ["hyperscaler-install", `${GRAFANA_STAGING_DIR}/${rel}`, "0644", "root:root"],
+      create: [CMD.install, `${GRAFANA_STAGING_DIR}/${rel}`, "0644", "root:root"],
       stdin: content,
       triggers: [prometheus.id],
       dockerHost: args.dockerHost,

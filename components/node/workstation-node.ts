@@ -4,6 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as path from "node:path";
 import { CLUSTER_LABEL, containerCommand, DAEMON_CAPABILITIES, hardenedContainer, HardenedContainerArgs } from "../docker";
 import { MungeKey } from "../munge";
+import { CMD } from "../images/commands";
 
 /** A config file delivered into the node. */
 export interface NodeFile {
@@ -110,7 +111,7 @@ export class WorkstationNode extends pulumi.ComponentResource {
     // The container ID as a trigger: a re-created container gets its files again.
     const triggers = [this.container.id];
     const installs = this.filesInstalled = (args.files ?? []).map((f) => {
-      const install = ["hyperscaler-install", f.path, "0644", "root:root"];
+      const install = [CMD.install, f.path, "0644", "root:root"];
       return containerCommand(`${name}-${path.basename(f.path)}`, {
         container: args.containerName,
         create: install,
@@ -121,15 +122,15 @@ export class WorkstationNode extends pulumi.ComponentResource {
       }, { parent: this });
     });
     const hosts = args.lanHosts === undefined ? [] : [containerCommand(`${name}-lan-hosts`, {
-      container: args.containerName, create: ["hyperscaler-lan-hosts"], stdin: args.lanHosts, triggers, dockerHost: args.dockerHost,
+      container: args.containerName, create: [CMD.lanHosts], stdin: args.lanHosts, triggers, dockerHost: args.dockerHost,
     }, { parent: this })];
-    const installKey = "hyperscaler-install /etc/munge/munge.key 0400 munge:munge";
+    const installKey = `${CMD.install} /etc/munge/munge.key 0400 munge:munge`;
     this.keyInstalled = containerCommand(`${name}-munge-key`, {
       container: args.containerName,
       // On a new container the entrypoint starts munged once the key is there.
       create: ["sh", "-c", installKey],
       // On a running one munged reads the key only at start: restart it in place.
-      update: ["sh", "-c", `${installKey} && hyperscaler-munge-restart`],
+      update: ["sh", "-c", `${installKey} && ${CMD.mungeRestart}`],
       stdin: args.mungeKey.key,
       triggers,
       dockerHost: args.dockerHost,

@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { dockerNames, PostgresConfig } from "../config";
 import { CLUSTER_LABEL, clusterVolume, containerCommand, DAEMON_CAPABILITIES, dockerSync, hardenedContainer, scheduledBackups } from "../docker";
-import { RoleImage } from "../images";
+import { CMD, RoleImage } from "../images";
 
 /** The superuser the image makes. */
 export const SUPERUSER = "postgres";
@@ -81,7 +81,7 @@ export class Postgres extends pulumi.ComponentResource {
     // rotation) also sets the password in the running server.
     const superuser = containerCommand(`${name}-${SUPERUSER}-login`, {
       container: container.name,
-      create: ["sh", "-c", `hyperscaler-install /run/hyperscaler/superuser-password 0400 root:root < /dev/stdin && hyperscaler-pg-set-password ${SUPERUSER} < /run/hyperscaler/superuser-password`],
+      create: ["sh", "-c", `${CMD.install} /run/hyperscaler/superuser-password 0400 root:root < /dev/stdin && ${CMD.pgSetPassword} ${SUPERUSER} < /run/hyperscaler/superuser-password`],
       stdin: pulumi.secret(password(SUPERUSER)),
       triggers,
       dockerHost,
@@ -93,7 +93,7 @@ export class Postgres extends pulumi.ComponentResource {
       const secret = pulumi.secret(password(role));
       roleLogins[role] = containerCommand(`${name}-${role}-login`, {
         container: container.name,
-        create: ["hyperscaler-pg-set-password", role, r.database],
+        create: [CMD.pgSetPassword, role, r.database],
         stdin: secret,
         triggers,
         dockerHost,
@@ -123,7 +123,7 @@ export class Postgres extends pulumi.ComponentResource {
 
     scheduledBackups(name, {
       container: container.name, containerId: container.id, databases: Object.values(config.roles).map((r) => r.database).sort(),
-      backup: config.backup, command: "hyperscaler-pg-backup", after: [superuser], dockerHost,
+      backup: config.backup, command: CMD.pgBackup, after: [superuser], dockerHost,
     }, { parent: this });
     this.registerOutputs({ containerName: this.containerName });
   }

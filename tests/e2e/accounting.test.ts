@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { leakedSecrets } from "../support/run";
+import { leakedSecrets, run } from "../support/run";
 import { ok, SHARED_CPUS, TEST_MONITORING, TestProject } from "../support/stack";
 import { docker, dockerTry } from "../support/docker";
 import { jobState } from "../support/slurm";
@@ -140,6 +140,26 @@ describe("SLURM accounting (slurmdbd, MariaDB)", () => {
   it("shows a change made by hand with sacctmgr as drift on refresh, and up puts the declared settings back", () => {
     sacctmgr("modify", "qos", "where", "name=short", "set", "MaxJobsPerUser=5");
     sacctmgr("delete", "user", "root", "account=chemistry");
+    // The drift watch names each change made by hand, and changes none of them.
+    const node = (n: string, ...cmd: string[]) => docker(["exec", `${stack}-${n}`, ...cmd]);
+    node("cpu001", "sh", "-c", "cp -p /etc/munge/munge.key /root/munge.key && printf x >>/etc/munge/munge.key");
+    ctl("scontrol", "update", "nodename=cpu002", "state=drain", "reason=disk check");
+    docker(["stop", `${stack}-prometheus`]);
+    const watch = run("bash", ["scripts/drift-watch.sh", "--stack", stack], { cwd: project.dir, env: project.backend.env });
+    // Untouched by the watch: what was changed by hand is still so.
+    const keyHeld = node("cpu001", "sha256sum", "/etc/munge/munge.key");
+    const untouched = [ctl("sinfo", "-h", "-n", "cpu002", "-o", "%T").trim(), docker(["inspect", "--format", "{{.State.Status}}", `${stack}-prometheus`]).trim()];
+    node("cpu001", "sh", "-c", "cp -p /root/munge.key /etc/munge/munge.key");
+    ctl("scontrol", "update", "nodename=cpu002", "state=resume");
+    docker(["start", `${stack}-prometheus`]);
+    expect(watch.code, watch.output).toBe(2);
+    expect(watch.stdout).toMatch(/`[\w-]+-accounting-qos-short` \(.*Qos\) differs from the stack: .*maxJobsPerUser/i);
+    expect(watch.stdout).toMatch(/`[\w-]+-accounting-user-root` \(.*User\) differs from the stack: /);
+    expect(watch.stdout).toContain(`${stack}-prometheus is exited, not running`);
+    expect(watch.stdout).toMatch(/cpu002 is (drained|draining)\S* by hand \(reason: disk check\)/);
+    expect(watch.stdout).toContain(`${stack}-cpu001 holds key sha256:${keyHeld.slice(0, 16)}, not the stack's`);
+    expect(untouched).toEqual([expect.stringMatching(/^drain/), "exited"]);
+    expect(sacctmgr("show", "qos", "short", "format=MaxJobsPU").trim()).toBe("5");
     const drift = record(ok(pulumi("refresh", "--preview-only", "--diff"))).stdout;
     expect(drift).toMatch(/~ MaxJobsPerUser\s*: "1" => "5"/);
     expect(drift).toMatch(/~ Accounts\s*: "chemistry,physics,root" => "physics,root"/);

@@ -1,0 +1,29 @@
+import type { ImageRole } from "./role-image";
+
+/**
+ * The commands the role images provide (each image's Dockerfile installs them in
+ * /usr/local/sbin) that components and scripts run in the containers: one name each, and
+ * the images that must have it. tests/render/image-commands.test.ts holds every Dockerfile to it.
+ */
+export const IMAGE_COMMANDS = {
+  /** Installs stdin as a file (path, mode, owner), atomically. */
+  install: { name: "hyperscaler-install", images: ["slurm", "postgres", "mariadb", "monitoring"] },
+  lanHosts: { name: "hyperscaler-lan-hosts", images: ["slurm"] },
+  mungeRestart: { name: "hyperscaler-munge-restart", images: ["slurm"] },
+  dbdRestart: { name: "hyperscaler-dbd-restart", images: ["slurm"] },
+  reconfigure: { name: "hyperscaler-reconfigure", images: ["slurm"] },
+  scheduling: { name: "hyperscaler-scheduling", images: ["slurm"] },
+  validate: { name: "hyperscaler-validate", images: ["slurm"] },
+  nodeRemove: { name: "hyperscaler-node-remove", images: ["slurm"] },
+  reload: { name: "hyperscaler-reload", images: ["monitoring"] },
+  waitTargets: { name: "hyperscaler-wait-targets", images: ["monitoring"] },
+  pgSetPassword: { name: "hyperscaler-pg-set-password", images: ["postgres"] },
+  pgBackup: { name: "hyperscaler-pg-backup", images: ["postgres"] },
+  pgLogin: { name: "hyperscaler-pg-login", images: ["postgres"] },
+  mariadbSetPassword: { name: "hyperscaler-mariadb-set-password", images: ["mariadb"] },
+  mariadbBackup: { name: "hyperscaler-mariadb-backup", images: ["mariadb"] },
+} as const satisfies Record<string, { name: `hyperscaler-${string}`; images: readonly ImageRole[] }>;
+
+/** A command's name, by its key: `CMD.validate` is "hyperscaler-validate". */
+export const CMD = Object.fromEntries(Object.entries(IMAGE_COMMANDS).map(([k, c]) => [k, c.name])) as
+  { readonly [K in keyof typeof IMAGE_COMMANDS]: (typeof IMAGE_COMMANDS)[K]["name"] };
