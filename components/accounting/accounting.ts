@@ -44,7 +44,7 @@ export class Accounting extends pulumi.ComponentResource {
   constructor(name: string, args: AccountingArgs, opts?: pulumi.ComponentResourceOptions) {
     super("hyperscaler:accounting:Accounting", name, {}, opts);
     const { cluster, config, spec } = args;
-    const dockerHost = args.node.dockerHost;
+    const { engine } = args.node;
     const keep = { parent: this, protect: !!args.protect, retainOnDelete: !!args.protect };
     const data = clusterVolume(`${name}-mariadb-data`, cluster, "mariadb-data", keep);
     const backups = clusterVolume(`${name}-mariadb-backups`, cluster, "mariadb-backups", keep);
@@ -74,11 +74,11 @@ export class Accounting extends pulumi.ComponentResource {
       create: [CMD.mariadbSetPassword, STORAGE_USER, spec.database],
       stdin: password,
       triggers: [mariadb.id],
-      dockerHost,
+      engine,
     }, { parent: this });
     scheduledBackups(`${name}-mariadb`, {
       container: mariadb.name, containerId: mariadb.id, databases: [spec.database],
-      backup: config.backup, command: CMD.mariadbBackup, after: [login], dockerHost,
+      backup: config.backup, command: CMD.mariadbBackup, after: [login], engine,
     }, { parent: this });
 
     this.dbd = new WorkstationNode(`${name}-${DBD_HOST}`, {
@@ -94,14 +94,14 @@ export class Accounting extends pulumi.ComponentResource {
       update: ["sh", "-c", `${install.join(" ")} && ${CMD.dbdRestart}`],
       stdin: pulumi.secret(password.apply((p) => renderSlurmdbdConf(spec, p))),
       triggers: [this.dbd.container.id],
-      dockerHost,
+      engine,
     }, { parent: this, dependsOn: [login, this.dbd.container] });
 
     // The declared QOS, accounts and users, parents first (removal goes the other way).
     const made = new Map<string, AccountingEntity>();
     for (const e of declaredEntities(config)) {
       made.set(`${e.kind}/${e.name}`, new AccountingEntity(`${name}-${e.kind}-${e.name}`, {
-        container: args.sacctmgr.container, dockerHost: dockerHost ?? "", cluster, kind: e.kind, name: e.name, settings: e.settings,
+        container: args.sacctmgr.container, dockerHost: engine?.dockerHost ?? "", cluster, kind: e.kind, name: e.name, settings: e.settings,
       }, { parent: this, dependsOn: [...args.sacctmgr.after, this.ready, this.dbd.keyInstalled, ...e.after.map((k) => made.get(k)!)] }));
     }
     this.registerOutputs({ mariadbContainer: this.mariadbContainer });

@@ -1,9 +1,10 @@
-import * as docker from "@pulumi/docker";
 import { Accounting } from "../accounting";
 import * as pulumi from "@pulumi/pulumi";
-import { ACCOUNTING_DATABASE, applicationRoles, cdiDeviceName, lanHosts, DBD_HOST, MARIADB_HOST, ClusterSpec, clusterSpec, ComputeNodeSpec, CONTROLLER_HOST, dockerNames, GpuSpec, GRAFANA_DB_ROLE, PlacementSpec, platformDockerHost, StackConfig, WorkstationSpec } from "../config";
-import { CLUSTER_LABEL, clusterVolume, containerCommand, dockerLabels } from "../docker";
-import { CMD, copiedImage, RoleImage } from "../images";
+import { ACCOUNTING_DATABASE, applicationRoles, cdiDeviceName, ClusterSpec, clusterSpec, ComputeNodeSpec, CONTROLLER_HOST, DBD_HOST, dockerNames, GpuSpec, GRAFANA_DB_ROLE, lanHosts, MARIADB_HOST, platformDockerHost, StackConfig } from "../config";
+import { clusterVolume, containerCommand, engineRecord } from "../docker";
+import { CMD, RoleImage } from "../images";
+import { ClusterManifest, clusterManifest } from "./manifest";
+import { placeCluster } from "./placement";
 import { Monitoring } from "../monitoring";
 import { MungeKey } from "../munge";
 import { Postgres } from "../postgres";
@@ -19,30 +20,6 @@ export interface HyperscalerClusterArgs {
   /** The parsed stack config (components/config). */
   readonly config: StackConfig;
 }
-
-/** Non-secret facts about a deployed cluster: the stack's `manifest` output. */
-export interface ClusterManifest {
-  cluster: string;
-  controller: { hostname: string; container: string };
-  computeNodes: { name: string; group: string; container: string }[];
-  partitions: string[];
-  slurmVersion: string;
-  mungeKey: { fingerprint: string; epoch: number };
-  configHashes: Record<string, string>;
-  image: string;
-  postgres?: { container: string; databases: string[]; backup: { intervalMin: number; retain: number }; passwordEpochs: Record<string, number> };
-  monitoring?: { prometheus: string; alertmanager: string; grafana?: string; scrapedNodes: number; alertRulesHash: string };
-  accounting?: { slurmdbd: string; mariadb: string; database: string; passwordEpoch: number; backup: { intervalMin: number; retain: number } };
-  /**
-   * The engine of each of the cluster's containers, by container name: the workstation it is
-   * on (with hyperscaler:workstations) and its Docker host URL (none: DOCKER_HOST's engine).
-   * Scripts that `docker exec` into a container ask this engine.
-   */
-  engines: Record<string, ContainerEngine>;
-}
-
-/** Where a container runs: its workstation and the Docker host URL of its engine. */
-export interface ContainerEngine { workstation?: string; dockerHost?: string }
 
 /**
  * A SLURM cluster on one workstation's Docker engine, or on several (hyperscaler:workstations):
@@ -70,24 +47,11 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
     const names = dockerNames(cluster);
     const keep = { parent: this, protect: config.protect };
 
-    // The controller's engine (the stack's provider): PostgreSQL, monitoring and accounting run there too.
-    const dockerHost = platformDockerHost(config);
-    const placement = spec.placement;
-    const network = clusterNetwork(`${name}-network`, cluster, placement && { placement, on: workstation(placement, placement.controllerWorkstation) }, { parent: this });
-    const slurmTag = names.image("slurm");
-    const image = new RoleImage(`${name}-slurm-image`, { role: "slurm", baseImage: config.baseImage, tag: slurmTag }, { parent: this });
+    const image = new RoleImage(`${name}-slurm-image`, { role: "slurm", baseImage: config.baseImage, tag: names.image("slurm") }, { parent: this });
     const mungeKey = new MungeKey(`${name}-munge-key`, { epoch: config.rotation.mungeKeyEpoch }, keep);
-    // Every other workstation: its own provider, network and copy of the SLURM image.
-    const remote = new Map((placement?.workstations ?? [])
-      .filter((w) => w.name !== placement!.controllerWorkstation && spec.nodes.some((n) => n.workstation === w.name))
-      .map((w) => {
-        const provider = new docker.Provider(`${name}-workstation-${w.name}`, { host: w.dockerHost }, { parent: this });
-        return [w.name, {
-          dockerHost: w.dockerHost, provider,
-          network: clusterNetwork(`${name}-network-${w.name}`, cluster, { placement: placement!, on: w }, { parent: this, provider }).name,
-          image: copiedImage(`${name}-slurm-image-copy-${w.name}`, { imageId: image.imageId, tag: slurmTag, from: dockerHost, to: w.dockerHost }, { parent: this }),
-        }];
-      }));
+    const placement = spec.placement;
+    const where = placeCluster(name, spec, platformDockerHost(config), image, this);
+    const engine = where.platform;
 
     const files = [
       { path: "/etc/slurm/slurm.conf", content: renderSlurmConf(spec) },
@@ -100,7 +64,7 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
     let pauseMade!: (r: pulumi.Resource) => void;
     const paused = new Promise<pulumi.Resource>((resolve) => { pauseMade = resolve; });
     const common = {
-      image: image.imageId, network: network.name, mungeKey, cluster, keyAfter: [paused], dockerHost,
+      image: image.imageId, network: where.network.name, mungeKey, cluster, keyAfter: [paused], engine,
       ...(placement ? { lanHosts: lanHosts({ ...placement, controllerHost: CONTROLLER_HOST }) } : {}),
     };
     // slurmctld's state (jobs, dynamic node records) outlives a re-created controller container.
@@ -118,13 +82,13 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
 
     // Only an update (a new key) pauses and resumes; creating them does nothing.
     const rotation = (step: "pause" | "resume", dependsOn: pulumi.Resource[]) => containerCommand(`${name}-rotation-${step}`, {
-      container: controller.containerName, update: [CMD.scheduling, step], stdin: mungeKey.fingerprint, dockerHost,
+      container: controller.containerName, update: [CMD.scheduling, step], stdin: mungeKey.fingerprint, engine,
     }, { parent: this, dependsOn });
     pauseMade(rotation("pause", [controller.container]));
 
     const accounting = this.accounting = config.accounting && spec.accounting && new Accounting(`${name}-accounting`, {
       cluster, config: config.accounting, spec: spec.accounting, passwordEpoch: config.rotation.accountingPasswordEpoch,
-      baseImage: config.baseImage, network: network.name, protect: config.protect, node: common,
+      baseImage: config.baseImage, network: where.network.name, protect: config.protect, node: common,
       sacctmgr: { container: controller.containerName, after: [controller.keyInstalled, ...controller.filesInstalled] },
     }, { parent: this });
 
@@ -133,9 +97,9 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
     // or, at the engine's parallelism, they could hold every slot while slurmdbd's config waits.
     const slurmctldNeeds = [controller.container, ...controller.filesInstalled, ...(accounting ? [accounting.ready] : [])];
     const compute = spec.nodes.map((node) => {
-      const elsewhere = node.workstation ? remote.get(node.workstation) : undefined;
-      const on = elsewhere ? { ...common, dockerHost: elsewhere.dockerHost, network: elsewhere.network, image: elsewhere.image } : common;
-      return this.computeNode(name, node, on, controller, names.container(node.name), slurmctldNeeds, elsewhere?.provider);
+      const elsewhere = node.workstation ? where.elsewhere.get(node.workstation) : undefined;
+      const on = elsewhere ? { ...common, engine: elsewhere.engine, network: elsewhere.network, image: elsewhere.image } : common;
+      return this.computeNode(name, node, on, controller, names.container(node.name), slurmctldNeeds);
     });
     const resumed = rotation("resume", [controller.keyInstalled, ...controller.filesInstalled, ...compute.map((c) => c.node.keyInstalled), ...(accounting ? [accounting.dbd.keyInstalled] : [])]);
 
@@ -148,13 +112,13 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
         container: controller.containerName,
         create: [CMD.validate, hostlist, String(VALIDATION_TIMEOUT_SEC)],
         stdin: pulumi.interpolate`${image.imageId} ${mungeKey.fingerprint} ${files.map((f) => contentHash(f.content)).join(" ")}\n`,
-        dockerHost,
+        engine,
       }, { parent: this, dependsOn: ready });
     }
     const roles = applicationRoles(config);
     const postgres = this.postgres = config.postgres && new Postgres(`${name}-postgres`, {
       cluster, config: { ...config.postgres, roles }, passwordEpochs: config.rotation.postgresPasswordEpochs,
-      baseImage: config.baseImage, network: network.name, protect: config.protect, dockerHost,
+      baseImage: config.baseImage, network: where.network.name, protect: config.protect, engine,
     }, { parent: this });
 
     const databases = Object.values(roles).map((r) => r.database).sort();
@@ -165,71 +129,42 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
       ...(accounting ? [{ host: DBD_HOST, role: "dbd" } as const, { host: MARIADB_HOST, role: "mariadb" } as const] : []),
     ];
     const monitoring = this.monitoring = config.monitoring && new Monitoring(`${name}-monitoring`, {
-      cluster, config: config.monitoring, baseImage: config.baseImage, network: network.name, scrapeHosts, protect: config.protect,
+      cluster, config: config.monitoring, baseImage: config.baseImage, network: where.network.name, scrapeHosts, protect: config.protect,
       postgres: config.postgres && { databases, backupIntervalMin: config.postgres.backup.intervalMin },
       accounting: config.accounting && { database: ACCOUNTING_DATABASE, backupIntervalMin: config.accounting.backup.intervalMin },
-      grafanaDatabase: postgres?.logins[GRAFANA_DB_ROLE], scrapeHostsReady: ready, dockerHost,
+      grafanaDatabase: postgres?.logins[GRAFANA_DB_ROLE], scrapeHostsReady: ready, engine,
       // On several workstations, nodes elsewhere are scraped at their addresses (no shared DNS).
-      ...(remote.size ? { scrapeAddresses: Object.fromEntries(compute.filter((c) => remote.has(c.workstation ?? "")).map((c) => [c.name, c.node.address])) } : {}),
+      ...(where.elsewhere.size ? { scrapeAddresses: Object.fromEntries(compute.filter((c) => where.elsewhere.has(c.workstation ?? "")).map((c) => [c.name, c.node.address])) } : {}),
     }, { parent: this });
 
     const version = containerCommand(`${name}-slurm-version`, {
       container: controller.containerName,
       create: ["slurmctld", "-V"],
       triggers: [image.imageId],
-      dockerHost,
+      engine,
     }, { parent: this, dependsOn: [controller.keyInstalled] });
 
-    const engineOn = (workstation: string | undefined): ContainerEngine => {
-      const host = workstation ? placement?.workstations.find((w) => w.name === workstation)?.dockerHost : dockerHost;
-      return { ...(workstation ? { workstation } : {}), ...(host ? { dockerHost: host } : {}) };
-    };
-    const platformEngine = engineOn(placement?.controllerWorkstation);
-    this.manifest = pulumi.all([controller.containerName, version.stdout, mungeKey.fingerprint, image.imageId, postgres?.containerName,
-      monitoring?.prometheusContainer, monitoring?.alertmanagerContainer, pulumi.all([monitoring?.grafanaContainer, accounting?.mariadbContainer])]).apply(
-      ([ctl, slurmVersion, fingerprint, imageId, pgContainer, prom, am, [grafana, mariadb]]): ClusterManifest => ({
-        cluster,
-        controller: { hostname: CONTROLLER_HOST, container: ctl },
-        computeNodes: spec.nodes.map((n) => ({ name: n.name, group: n.group, container: names.container(n.name) })),
-        partitions: spec.partitions.map((p) => p.name),
-        slurmVersion: slurmVersion.trim(),
-        mungeKey: { fingerprint, epoch: config.rotation.mungeKeyEpoch },
-        configHashes: Object.fromEntries(files.map((f) => [f.path.replace("/etc/slurm/", ""), contentHash(f.content)])),
-        image: imageId,
-        ...(config.postgres && pgContainer ? { postgres: {
-          container: pgContainer,
-          databases,
-          backup: config.postgres.backup,
-          passwordEpochs: Object.fromEntries(["postgres", ...Object.keys(roles).sort()]
-            .map((r) => [r, config.rotation.postgresPasswordEpochs[r] ?? 0])),
-        } } : {}),
-        ...(monitoring && prom && am ? { monitoring: {
-          prometheus: prom, alertmanager: am, ...(grafana ? { grafana } : {}), scrapedNodes: scrapeHosts.length,
-          alertRulesHash: monitoring.alertRulesHash,
-        } } : {}),
-        engines: Object.fromEntries([
-          ...[ctl, pgContainer, prom, am, grafana, mariadb, ...(accounting ? [accounting.dbd.containerName] : [])]
-            .filter((c): c is string => !!c).map((c) => [c, platformEngine]),
-          ...compute.map((c) => [names.container(c.name), engineOn(c.workstation ?? placement?.controllerWorkstation)]),
-        ].sort(([a], [b]) => (a < b ? -1 : 1))),
-        ...(config.accounting && accounting && mariadb ? { accounting: {
-          slurmdbd: accounting.dbd.containerName, mariadb, database: ACCOUNTING_DATABASE,
-          passwordEpoch: config.rotation.accountingPasswordEpoch,
-          backup: { intervalMin: config.accounting.backup.intervalMin, retain: config.accounting.backup.retain },
-        } } : {}),
-      }));
+    this.manifest = clusterManifest(config, spec, {
+      controller: controller.containerName, slurmVersion: version.stdout, mungeFingerprint: mungeKey.fingerprint, image: image.imageId, files,
+      postgres: postgres?.containerName,
+      monitoring: monitoring && { prometheus: monitoring.prometheusContainer, alertmanager: monitoring.alertmanagerContainer, grafana: monitoring.grafanaContainer,
+        scrapedNodes: scrapeHosts.length, alertRulesHash: monitoring.alertRulesHash },
+      accounting: accounting ? { slurmdbd: accounting.dbd.containerName, mariadb: accounting.mariadbContainer } : undefined,
+      platformEngine: engineRecord(engine),
+      nodeEngines: Object.fromEntries(compute.map((c) => [names.container(c.name), engineRecord(c.node.engine)])),
+    });
     this.registerOutputs({ manifest: this.manifest });
   }
 
   private computeNode(
     name: string, node: ComputeNodeSpec, common: Omit<ConstructorParameters<typeof WorkstationNode>[1], "hostname" | "containerName" | "role" | "cpus" | "memoryMiB">,
-    controller: WorkstationNode, container: string, slurmctldNeeds: pulumi.Resource[], provider?: docker.Provider,
+    controller: WorkstationNode, container: string, slurmctldNeeds: pulumi.Resource[],
   ) {
     const computeNode = new WorkstationNode(`${name}-${node.name}`, {
       ...common, hostname: node.name, containerName: container, role: "compute",
       cpus: node.cpus, memoryMiB: node.memoryMiB, gpus: node.gpus && gpuAccess(node.gpus),
       env: computeNodeEnv(this.spec, node),
-    }, { parent: this, ...(provider ? { providers: [provider] } : {}) });
+    }, { parent: this });
     // Scale-in: deleting this (before the node's container, which it depends on) drains
     // the node, waits for its jobs, and removes it from SLURM. It is never replaced: a new
     // image replaces the containers under it, and SLURM requeues the jobs they were running.
@@ -238,30 +173,10 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
       // Created once the node has registered and run a job step.
       create: [CMD.validate, node.name, String(VALIDATION_TIMEOUT_SEC)],
       delete: [CMD.nodeRemove, node.name, String(DRAIN_TIMEOUT_SEC)],
-      dockerHost: controller.dockerHost,
+      engine: controller.engine,
     }, { parent: this, dependsOn: [...slurmctldNeeds, computeNode.container, computeNode.keyInstalled] });
     return { name: node.name, workstation: node.workstation, node: computeNode, membership };
   }
-}
-
-function workstation(placement: PlacementSpec, name: string): WorkstationSpec {
-  return placement.workstations.find((w) => w.name === name)!;
-}
-
-/**
- * The cluster's network on one engine. On one workstation a bridge, where containers find
- * each other by name. On several, a macvlan network on each workstation's LAN interface,
- * each handing out addresses from its own range of one subnet: every container reaches
- * every other at its own address, across workstations, without NAT, routes or privileges.
- */
-function clusterNetwork(name: string, cluster: string, lan: { placement: PlacementSpec; on: WorkstationSpec } | undefined, opts: pulumi.CustomResourceOptions) {
-  return new docker.Network(name, {
-    name: dockerNames(cluster).network, labels: dockerLabels({ [CLUSTER_LABEL]: cluster }),
-    ...(lan ? {
-      driver: "macvlan", options: { parent: lan.on.interface },
-      ipamConfigs: [{ subnet: lan.placement.subnet, ipRange: lan.on.addresses, gateway: lan.placement.gateway }],
-    } : { driver: "bridge" }),
-  }, { ...opts, deleteBeforeReplace: true });
 }
 
 /** How a node's container gets its GPUs, by the group's `access`. */

@@ -4,7 +4,7 @@ import { parse as parseYaml } from "yaml";
 import { cdiDeviceName, containerSizes, dockerNames, GpuSpec, gpuSpec, groupWorkstation, StackConfig } from "../config";
 import { dockerSync } from "../docker";
 import type { SpawnSyncReturns } from "node:child_process";
-import type { ClusterManifest } from "./cluster";
+import type { ClusterManifest } from "./manifest";
 
 /** What the Docker host has: `docker info`'s NCPU and MemTotal. */
 export interface HostCapacity { readonly cpus: number; readonly memoryMiB: number }

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import type { Engine } from "./engine";
 import { containerCommand } from "./exec";
 import { CMD } from "../images/commands";
 
@@ -13,7 +14,7 @@ export interface ScheduledBackupsArgs {
   readonly command: string;
   /** What must be in place before a last backup can run (the server's logins). */
   readonly after: pulumi.Resource[];
-  readonly dockerHost?: string;
+  readonly engine?: Engine;
 }
 
 /**
@@ -22,14 +23,14 @@ export interface ScheduledBackupsArgs {
  * replaced or removed.
  */
 export function scheduledBackups(name: string, args: ScheduledBackupsArgs, opts: pulumi.CustomResourceOptions): void {
-  const { databases, backup, dockerHost } = args;
+  const { databases, backup, engine } = args;
   const triggers = [args.containerId];
   containerCommand(`${name}-backup-schedule`, {
     container: args.container,
     create: [CMD.install, "/etc/hyperscaler/backup.conf", "0644", "root:root"],
     stdin: `INTERVAL_MIN=${backup.intervalMin}\nRETAIN=${backup.retain}\nDATABASES="${databases.join(" ")}"\n`,
     triggers,
-    dockerHost,
+    engine,
   }, opts);
   if (backup.beforeReplace && databases.length > 0) {
     // Deleted (so run) before the container it depends on is replaced or removed: the
@@ -41,7 +42,7 @@ export function scheduledBackups(name: string, args: ScheduledBackupsArgs, opts:
       create: ["test", "-w", "/backups"],
       delete: ["sh", "-c", databases.map((db) => `${args.command} ${db} ${backup.retain}`).join(" && ")],
       triggers,
-      dockerHost,
+      engine,
     }, { ...opts, deleteBeforeReplace: true, dependsOn: args.after });
   }
 }

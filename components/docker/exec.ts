@@ -1,5 +1,6 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
+import type { Engine } from "./engine";
 
 /** Quotes one word for /bin/sh. */
 export function shellQuote(word: string): string {
@@ -19,8 +20,8 @@ export interface ContainerCommandArgs {
   readonly stdin?: pulumi.Input<string>;
   /** Any change here replaces the resource (create runs again). @default [] */
   readonly triggers?: pulumi.Input<unknown>[];
-  /** The Docker engine (`DOCKER_HOST`), when it is not the local one. */
-  readonly dockerHost?: string;
+  /** The engine the container runs on (its host as `DOCKER_HOST`). @default - DOCKER_HOST's engine */
+  readonly engine?: Engine;
 }
 
 /**
@@ -45,7 +46,7 @@ export function containerCommand(name: string, args: ContainerCommandArgs, opts?
     delete: remove,
     stdin: args.stdin,
     triggers: args.triggers,
-    environment: args.dockerHost ? { DOCKER_HOST: args.dockerHost } : undefined,
+    environment: args.engine?.dockerHost ? { DOCKER_HOST: args.engine.dockerHost } : undefined,
     logging: "none",
     addPreviousOutputInEnv: false,
   }, opts);

@@ -2,7 +2,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "node:path";
 import { ALERTMANAGER_SIZE, dockerNames, GRAFANA_SIZE, MonitoringConfig } from "../config";
-import { CLUSTER_LABEL, clusterVolume, containerCommand, DAEMON_CAPABILITIES, hardenedContainer } from "../docker";
+import { CLUSTER_LABEL, clusterVolume, containerCommand, DAEMON_CAPABILITIES, Engine, hardenedContainer } from "../docker";
 import { CMD, RoleImage } from "../images";
 import type { PostgresLogin } from "../postgres";
 import {
@@ -38,7 +38,7 @@ export interface MonitoringArgs {
   /** Protect the metrics volume (prod). @default false */
   readonly protect?: boolean;
   /** The Docker engine (the provider's `host`). @default - DOCKER_HOST or the local socket */
-  readonly dockerHost?: string;
+  readonly engine?: Engine;
 }
 
 /**
@@ -57,7 +57,7 @@ export class Monitoring extends pulumi.ComponentResource {
 
   constructor(name: string, args: MonitoringArgs, opts?: pulumi.ComponentResourceOptions) {
     super("hyperscaler:monitoring:Monitoring", name, {}, opts);
-    const { cluster, config, dockerHost } = args;
+    const { cluster, config, engine } = args;
     const labels = { [CLUSTER_LABEL]: cluster };
     const image = new RoleImage(`${name}-image`, { role: "monitoring", baseImage: args.baseImage, tag: dockerNames(cluster).image("monitoring") }, { parent: this });
     const grafanaHost = config.grafana ? "grafana" : undefined;
@@ -98,7 +98,7 @@ export class Monitoring extends pulumi.ComponentResource {
         update: reload ? ["sh", "-c", `${install.join(" ")} && ${CMD.reload}`] : install,
         stdin: content,
         triggers: [container.id],
-        dockerHost,
+        engine,
       }, { parent: this, dependsOn });
     };
     const nodeTargets = args.scrapeAddresses
@@ -118,7 +118,7 @@ export class Monitoring extends pulumi.ComponentResource {
       create: [CMD.waitTargets, "node", String(args.scrapeHosts.length), String(TARGETS_TIMEOUT_SEC)],
       stdin: nodeTargets,
       triggers: [prometheus.id],
-      dockerHost,
+      engine,
     }, { parent: this, dependsOn: [promConfig, ...(args.scrapeHostsReady ?? [])] });
 
     this.prometheusContainer = prometheus.name;
@@ -141,7 +141,7 @@ export class Monitoring extends pulumi.ComponentResource {
       create: [CMD.install, `${GRAFANA_STAGING_DIR}/${rel}`, "0644", "root:root"],
       stdin: content,
       triggers: [prometheus.id],
-      dockerHost: args.dockerHost,
+      engine: args.engine,
     }, { parent: this }));
     const db = args.grafanaDatabase;
     const env: Record<string, pulumi.Input<string>> = db ? {

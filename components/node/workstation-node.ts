@@ -2,7 +2,7 @@ import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "node:path";
-import { CLUSTER_LABEL, containerCommand, DAEMON_CAPABILITIES, hardenedContainer, HardenedContainerArgs } from "../docker";
+import { CLUSTER_LABEL, containerCommand, DAEMON_CAPABILITIES, Engine, hardenedContainer, HardenedContainerArgs, onEngine } from "../docker";
 import { MungeKey } from "../munge";
 import { CMD } from "../images/commands";
 
@@ -56,8 +56,8 @@ export interface WorkstationNodeArgs {
   readonly keyAfter?: pulumi.Input<pulumi.Resource>[];
   /** Cluster name, as a label on the container. */
   readonly cluster: string;
-  /** The Docker engine, for `docker exec` (the provider's `host`). @default - DOCKER_HOST or the local socket */
-  readonly dockerHost?: string;
+  /** The engine it runs on: its provider makes the container, `docker exec` goes to its host. @default - the stack's own */
+  readonly engine?: Engine;
 }
 
 const HEALTH: Record<NodeRole, string> = {
@@ -77,8 +77,8 @@ const HEALTH: Record<NodeRole, string> = {
 export class WorkstationNode extends pulumi.ComponentResource {
   /** The container's name (known before it exists; depend on `container` for it to be there). */
   readonly containerName: string;
-  /** The engine it runs on, for `docker exec`. @default - DOCKER_HOST or the local socket */
-  readonly dockerHost?: string;
+  /** The engine it runs on. */
+  readonly engine: Engine;
   readonly container: docker.Container;
   /** The container's address on the cluster network. */
   readonly address: pulumi.Output<string>;
@@ -103,9 +103,9 @@ export class WorkstationNode extends pulumi.ComponentResource {
       cpus: args.cpus,
       healthCommand: HEALTH[args.role],
       labels: { [CLUSTER_LABEL]: args.cluster, "hyperscaler.role": args.role },
-    }, { parent: this });
+    }, { parent: this, ...onEngine(args.engine) });
     this.containerName = args.containerName;
-    this.dockerHost = args.dockerHost;
+    this.engine = args.engine ?? {};
     this.address = this.container.networkDatas.apply((n) => n?.[0]?.ipAddress ?? "");
 
     // The container ID as a trigger: a re-created container gets its files again.
@@ -118,11 +118,11 @@ export class WorkstationNode extends pulumi.ComponentResource {
         update: args.afterFileUpdate ? ["sh", "-c", `${install.join(" ")} && ${args.afterFileUpdate.join(" ")}`] : install,
         stdin: f.content,
         triggers,
-        dockerHost: args.dockerHost,
+        engine: this.engine,
       }, { parent: this });
     });
     const hosts = args.lanHosts === undefined ? [] : [containerCommand(`${name}-lan-hosts`, {
-      container: args.containerName, create: [CMD.lanHosts], stdin: args.lanHosts, triggers, dockerHost: args.dockerHost,
+      container: args.containerName, create: [CMD.lanHosts], stdin: args.lanHosts, triggers, engine: this.engine,
     }, { parent: this })];
     const installKey = `${CMD.install} /etc/munge/munge.key 0400 munge:munge`;
     this.keyInstalled = containerCommand(`${name}-munge-key`, {
@@ -133,7 +133,7 @@ export class WorkstationNode extends pulumi.ComponentResource {
       update: ["sh", "-c", `${installKey} && ${CMD.mungeRestart}`],
       stdin: args.mungeKey.key,
       triggers,
-      dockerHost: args.dockerHost,
+      engine: this.engine,
     }, { parent: this, dependsOn: [...installs, ...hosts, ...(args.keyAfter ?? [])] });
     this.registerOutputs({ containerName: this.containerName });
   }

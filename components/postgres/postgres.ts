@@ -2,7 +2,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { dockerNames, PostgresConfig } from "../config";
-import { CLUSTER_LABEL, clusterVolume, containerCommand, DAEMON_CAPABILITIES, dockerSync, hardenedContainer, scheduledBackups } from "../docker";
+import { CLUSTER_LABEL, clusterVolume, containerCommand, DAEMON_CAPABILITIES, dockerSync, Engine, hardenedContainer, scheduledBackups } from "../docker";
 import { CMD, RoleImage } from "../images";
 
 /** The superuser the image makes. */
@@ -22,7 +22,7 @@ export interface PostgresArgs {
   /** Protect and retain the data and backup volumes (prod). @default false */
   readonly protect?: boolean;
   /** The Docker engine (the provider's `host`). @default - DOCKER_HOST or the local socket */
-  readonly dockerHost?: string;
+  readonly engine?: Engine;
 }
 
 /** How an application reaches its database; the password is secret. */
@@ -50,7 +50,7 @@ export class Postgres extends pulumi.ComponentResource {
     const { cluster, config } = args;
     // Data outlives the container; in prod it is protected and kept even if the stack goes.
     const keep = { parent: this, protect: !!args.protect, retainOnDelete: !!args.protect };
-    const { dockerHost } = args;
+    const { engine } = args;
     const data = clusterVolume(`${name}-data`, cluster, "postgres-data", keep);
     const backups = clusterVolume(`${name}-backups`, cluster, "postgres-backups", keep);
     const image = new RoleImage(`${name}-image`, { role: "postgres", baseImage: config.image ?? args.baseImage, tag: dockerNames(cluster).image("postgres") }, { parent: this });
@@ -84,7 +84,7 @@ export class Postgres extends pulumi.ComponentResource {
       create: ["sh", "-c", `${CMD.install} /run/hyperscaler/superuser-password 0400 root:root < /dev/stdin && ${CMD.pgSetPassword} ${SUPERUSER} < /run/hyperscaler/superuser-password`],
       stdin: pulumi.secret(password(SUPERUSER)),
       triggers,
-      dockerHost,
+      engine,
     }, { parent: this });
 
     this.logins = {};
@@ -96,7 +96,7 @@ export class Postgres extends pulumi.ComponentResource {
         create: [CMD.pgSetPassword, role, r.database],
         stdin: secret,
         triggers,
-        dockerHost,
+        engine,
       }, { parent: this, dependsOn: [superuser] });
       this.logins[role] = { host: "postgres", port: POSTGRES_PORT, database: r.database, user: role, password: secret };
     }
@@ -108,7 +108,7 @@ export class Postgres extends pulumi.ComponentResource {
       // By ID, the container as it is now (read while the program runs): one its owner
       // re-created gets the file again (a replacement), and removing the file from the old
       // one cannot touch the new one.
-      const id = dockerSync(["inspect", "--format", "{{.Id}}", a.container], dockerHost);
+      const id = dockerSync(["inspect", "--format", "{{.Id}}", a.container], engine?.dockerHost);
       const appContainer = id.status === 0 ? id.stdout.trim() : a.container;
       containerCommand(`${name}-${app}-password-file`, {
         container: appContainer,
@@ -117,13 +117,13 @@ export class Postgres extends pulumi.ComponentResource {
         // Another container (its owner re-created it): a delivery of its own.
         triggers: [appContainer],
         stdin: pulumi.secret(pulumi.interpolate`${a.format === "pgpass" ? `*:*:${login.database}:${login.user}:` : ""}${login.password}${a.format === "pgpass" ? "\n" : ""}`),
-        dockerHost,
+        engine,
       }, { parent: this, dependsOn: [roleLogins[a.role]] });
     }
 
     scheduledBackups(name, {
       container: container.name, containerId: container.id, databases: Object.values(config.roles).map((r) => r.database).sort(),
-      backup: config.backup, command: CMD.pgBackup, after: [superuser], dockerHost,
+      backup: config.backup, command: CMD.pgBackup, after: [superuser], engine,
     }, { parent: this });
     this.registerOutputs({ containerName: this.containerName });
   }

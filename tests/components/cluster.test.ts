@@ -309,7 +309,8 @@ describe("HyperscalerCluster under mocks", () => {
     expect(network("dev-network-gpu")).toMatchObject({ driver: "macvlan", options: { parent: "enp3s0" }, ipamConfigs: [{ subnet: "192.168.1.0/24", ipRange: "192.168.1.96/27" }] });
     expect((named("dev-network-gpu").opts.provider as unknown as { __name: string }).__name).toBe("dev-workstation-gpu");
     // The remote node's container is made by the remote provider, from the copied image.
-    expect(((named("dev-gpu001").opts as pulumi.ComponentResourceOptions).providers as unknown as { __name: string }[])[0].__name).toBe("dev-workstation-gpu");
+    expect((container("dev-gpu001").opts.provider as unknown as { __name: string }).__name).toBe("dev-workstation-gpu");
+    expect(container("dev-cpu001").opts.provider).toBeUndefined();
     const copy = named("dev-slurm-image-copy-gpu");
     expect(await commandLine(copy.props, "create")).toMatch(/save "\$TAG" \| docker -H "\$TO" load/);
     expect(await outputOf(pulumi.output(copy.props.environment as Record<string, string>))).toMatchObject({ TO: "ssh://ops@gpu1", TAG: "hyperscaler/slurm:dev", FROM: "unix:///var/run/docker.sock" });
