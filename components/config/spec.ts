@@ -122,10 +122,9 @@ export interface ContainerSize {
 export function containerSizes(config: StackConfig): ContainerSize[] {
   const platform = config.controller.workstation;
   const sizes: ContainerSize[] = [{ container: CONTROLLER_HOST, path: "controller", cpus: config.controller.cpus, memoryMiB: config.controller.memoryMiB }];
-  for (const [group, g] of Object.entries(config.nodeGroups)) {
-    for (let i = 1; i <= g.count; i++) {
-      sizes.push({ container: nodeName(group, i), path: `nodeGroups.${group}`, cpus: g.cpus, memoryMiB: g.memoryMiB, workstation: groupWorkstation(config, group) });
-    }
+  // The nodes as the cluster makes them: the groups' counts are expanded in one place.
+  for (const n of clusterSpec(config).nodes) {
+    sizes.push({ container: n.name, path: `nodeGroups.${n.group}`, cpus: n.cpus, memoryMiB: n.memoryMiB, workstation: n.workstation });
   }
   if (config.postgres) sizes.push({ container: "postgres", path: "postgres", cpus: config.postgres.cpus, memoryMiB: config.postgres.memoryMiB });
   if (config.accounting) {
