@@ -2,8 +2,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
 import { cdiDeviceName, containerSizes, dockerNames, GpuSpec, gpuSpec, groupWorkstation, StackConfig } from "../config";
-import { dockerSync } from "../docker";
-import type { SpawnSyncReturns } from "node:child_process";
+import { CLUSTER_LABEL, dockerSync } from "../docker";
+import { spawnSync, type SpawnSyncReturns } from "node:child_process";
 import type { ClusterManifest } from "./manifest";
 
 /** What the Docker host has: `docker info`'s NCPU and MemTotal. */
@@ -111,7 +111,7 @@ function engineProblems(config: StackConfig, engine: Engine): string[] {
     if (gpus) problems.push(...gpuProblems(`hyperscaler:nodeGroups.${name}.gpus`, gpus, { local, baseImage: engine.platform && r.status === 0 ? config.baseImage : undefined, docker }));
   }
   if (!engine.platform) return problems;
-  if (r.status === 0) problems.push(...dataProblems(config, docker));
+  if (r.status === 0) problems.push(...dataProblems(config, docker), ...portProblems(config, docker, local));
   // An official PostgreSQL image is used as it is on the host: no pull in the middle of an update.
   const pgImage = config.postgres?.image;
   if (pgImage && docker("image", "inspect", pgImage).status !== 0) {
@@ -127,6 +127,53 @@ function engineProblems(config: StackConfig, engine: Engine): string[] {
     }
   }
   return problems;
+}
+
+/** The ports the config publishes on the controller's engine (127.0.0.1), by config path. */
+export function publishedPorts(config: StackConfig): { path: string; port: number }[] {
+  const m = config.monitoring;
+  return [
+    { path: "postgres.publishPort", port: config.postgres?.publishPort },
+    { path: "monitoring.prometheus.port", port: m?.prometheus.port },
+    { path: "monitoring.alertmanager.port", port: m?.alertmanager.port },
+    { path: "monitoring.grafana.port", port: m?.grafana?.port },
+  ].filter((p): p is { path: string; port: number } => typeof p.port === "number");
+}
+
+/**
+ * A published port another stack's container or another program holds: the update would
+ * fail halfway ("port is already allocated") with containers made. The cluster's own
+ * containers may hold theirs. A program is seen only where the engine is this machine's.
+ */
+function portProblems(config: StackConfig, docker: (...args: string[]) => SpawnSyncReturns<string>, local: boolean): string[] {
+  const ports = publishedPorts(config);
+  const byPort = new Map<number, string[]>();
+  for (const p of ports) byPort.set(p.port, [...(byPort.get(p.port) ?? []), p.path]);
+  const problems = [...byPort].filter(([, paths]) => paths.length > 1)
+    .map(([port, paths]) => `hyperscaler:${paths[1]}: port ${port} is also hyperscaler:${paths[0]}'s; give each its own`);
+  const fix = (path: string) => `choose another: pulumi config set --path hyperscaler:${path} <port>${path.startsWith("monitoring.") ? " (or false: none)" : ""}`;
+  for (const { path, port } of ports) {
+    const holders = docker("ps", "--filter", `publish=${port}`, "--format", `{{.Names}}\t{{.Label "${CLUSTER_LABEL}"}}`).stdout
+      .trim().split("\n").filter(Boolean).map((l) => l.split("\t"));
+    const other = holders.find(([, cluster]) => cluster !== config.clusterName);
+    if (other) problems.push(`hyperscaler:${path}: port ${port} is held by container '${other[0]}'${other[1] ? ` (cluster ${other[1]})` : ""}; ${fix(path)}`);
+    else if (holders.length === 0 && local) {
+      const held = portHolder(port);
+      if (held) problems.push(`hyperscaler:${path}: port ${port} on 127.0.0.1 is held by ${held} on this host; ${fix(path)}`);
+    }
+  }
+  return problems;
+}
+
+/** What holds 127.0.0.1:PORT on this machine (a program, by name where `ss` tells), or undefined when it is free. */
+function portHolder(port: number): string | undefined {
+  const probe = spawnSync(process.execPath, ["-e",
+    `require("net").createServer().once("error", (e) => { console.log(e.code); process.exit(1); }).listen(${port}, "127.0.0.1", function () { this.close(); })`],
+  { encoding: "utf8", timeout: 10_000 });
+  if (probe.status === 0) return undefined;
+  const ss = spawnSync("ss", ["-Hltnp", `sport = :${port}`], { encoding: "utf8" });
+  const name = /users:\(\("([^"]+)",pid=(\d+)/.exec(ss.stdout ?? "");
+  return name ? `program ${name[1]} (pid ${name[2]})` : `another program (${probe.stdout.trim() || "in use"})`;
 }
 
 /**
@@ -170,15 +217,16 @@ export interface DataVersions { slurmState?: number; postgres?: number; mariadb?
 export function dataVersionProblems(cluster: string, found: DataVersions): string[] {
   const problems: string[] = [];
   const stay = `nothing was changed; move it with ${UPGRADE_GUIDE}`;
+  const volume = dockerNames(cluster).volume;
   if (found.slurmState !== undefined && found.slurmState < DATA_RELEASE.slurmStateMin) {
-    problems.push(`volume ${cluster}-slurmctld-state: slurmctld state of an older SLURM (protocol ${found.slurmState >> 8}.x, SLURM 22.05 or before) ` +
+    problems.push(`volume ${volume("slurmctld-state")}: slurmctld state of an older SLURM (protocol ${found.slurmState >> 8}.x, SLURM 22.05 or before) ` +
       `that SLURM ${DATA_RELEASE.slurm} cannot read; ${stay}`);
   }
   if (found.postgres !== undefined && found.postgres !== DATA_RELEASE.postgres) {
-    problems.push(`volume ${cluster}-postgres-data: a PostgreSQL ${found.postgres} data directory, which PostgreSQL ${DATA_RELEASE.postgres} cannot open; ${stay}`);
+    problems.push(`volume ${volume("postgres-data")}: a PostgreSQL ${found.postgres} data directory, which PostgreSQL ${DATA_RELEASE.postgres} cannot open; ${stay}`);
   }
   if (found.mariadb !== undefined && Number(found.mariadb.split(".")[0]) < DATA_RELEASE.mariadbMin) {
-    problems.push(`volume ${cluster}-mariadb-data: MariaDB ${found.mariadb} data holding SLURM 22.05's accounting database, which slurmdbd ${DATA_RELEASE.slurm} cannot convert; ${stay}`);
+    problems.push(`volume ${volume("mariadb-data")}: MariaDB ${found.mariadb} data holding SLURM 22.05's accounting database, which slurmdbd ${DATA_RELEASE.slurm} cannot convert; ${stay}`);
   }
   return problems;
 }

@@ -1,3 +1,4 @@
+import * as net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { leakedSecrets, readTree, RunResult } from "../support/run";
 import { ok, TestProject, SHARED_CPUS } from "../support/stack";
@@ -77,6 +78,41 @@ describe("bad input fails before any resource exists, naming the config path", (
     const r = project.pulumiWithEnv(name, env, "up", "--yes");
     expect(r.code).not.toBe(0);
     for (const m of messages) expect(r.output).toMatch(m);
+    expect(resourceCount(name)).toBe(0);
+  });
+});
+
+describe("a host port the config publishes, held by someone else", () => {
+  const port = 22000 + (process.pid % 10000);
+  const config = (name: string) => `  hyperscaler:clusterName: ${name}\n  hyperscaler:nodeGroups:\n    cpu:\n      count: 1\n` +
+    `  hyperscaler:monitoring:\n    prometheus:\n      port: ${port}\n    alertmanager:\n      port: ${port}\n`;
+
+  it("refuses it before anything exists, naming the config path and the holder: another program, another stack's container, the same port twice", async () => {
+    const name = `port${process.pid}`;
+    stackWith(name, config(name));
+    const server = net.createServer().listen(port, "127.0.0.1");
+    await new Promise((r) => server.once("listening", r));
+    let byProgram;
+    try {
+      byProgram = project.pulumi(name, "up", "--yes");
+    } finally {
+      server.close();
+    }
+    expect(byProgram.code).not.toBe(0);
+    expect(byProgram.output).toMatch(new RegExp(`hyperscaler:monitoring\\.prometheus\\.port: port ${port} on 127\\.0\\.0\\.1 is held by program node \\(pid ${process.pid}\\) on this host; choose another: pulumi config set --path hyperscaler:monitoring\\.prometheus\\.port <port>`));
+    expect(byProgram.output).toMatch(new RegExp(`hyperscaler:monitoring\\.alertmanager\\.port: port ${port} is also hyperscaler:monitoring\\.prometheus\\.port's; give each its own`));
+    expect(resourceCount(name)).toBe(0);
+
+    const holder = `${name}-holder`;
+    docker(["run", "-d", "--name", holder, "--label", "hyperscaler.cluster=someone", "-p", `127.0.0.1:${port}:80`, "--entrypoint", "sleep", process.env.HYPERSCALER_BASE_IMAGE!, "300"]);
+    let byContainer;
+    try {
+      byContainer = project.pulumi(name, "up", "--yes");
+    } finally {
+      dockerTry(["rm", "-f", holder]);
+    }
+    expect(byContainer.code).not.toBe(0);
+    expect(byContainer.output).toMatch(new RegExp(`hyperscaler:monitoring\\.prometheus\\.port: port ${port} is held by container '${holder}' \\(cluster someone\\)`));
     expect(resourceCount(name)).toBe(0);
   });
 });
