@@ -146,6 +146,8 @@ describe("prod's own layout, with fake GPU devices and a passphrase of its own",
     prod["hyperscaler:clusterName"] = cluster;
     // prod's one GPU per node, faked: no toolkit here, so a stand-in device file.
     prod["hyperscaler:nodeGroups"].gpu.gpus = { count: 1, type: "a100", hostDevices: ["/dev/null"], controlDevices: [] };
+    // prod's web UIs on 127.0.0.1:9090/9093 would meet a dev stack running beside the tests: none here.
+    prod["hyperscaler:monitoring"] = { ...prod["hyperscaler:monitoring"], prometheus: { port: false }, alertmanager: { port: false } };
     // prod asks for 27 CPUs and about 33 GiB; this 2-core, 24 GiB machine lets them share.
     prod["hyperscaler:overcommit"] = { cpu: 14, memory: 2 };
     ok(pulumi("stack", "init"));
