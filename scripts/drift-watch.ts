@@ -26,12 +26,15 @@ const stack = values.stack;
 /** One finding: what drifted, in words a reviewer acts on. */
 interface Finding { readonly section: string; readonly text: string }
 
-/** One step of `pulumi refresh --preview-only --json`: the fields read here. */
-interface RefreshStep {
+/** A step's outcome in the engine's event log (`resOutputsEvent`): the fields read here. */
+interface RefreshedStep {
   readonly op: string;
   readonly urn: string;
-  readonly oldState?: { readonly outputs?: Record<string, unknown> };
-  readonly newState?: { readonly outputs?: Record<string, unknown> };
+  readonly type: string;
+  /** Properties the provider says differ (a container stopped: mustRun). */
+  readonly diffs?: string[];
+  readonly old?: { readonly outputs?: Record<string, unknown> };
+  readonly new?: { readonly outputs?: Record<string, unknown> };
 }
 
 function fail(message: string): never {
@@ -39,32 +42,39 @@ function fail(message: string): never {
   process.exit(1);
 }
 
-/** The output keys whose values differ (names only: a value may be a secret). */
-function changedKeys(step: RefreshStep): string[] {
-  const [a, b] = [step.oldState?.outputs ?? {}, step.newState?.outputs ?? {}];
-  return [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k])).sort();
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** The output keys whose values differ, one level into objects (names only: a value may be a secret). */
+function changedKeys(a: Record<string, unknown>, b: Record<string, unknown>, prefix = ""): string[] {
+  return [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((k) => !k.startsWith("__")).sort().flatMap((k) => {
+    if (JSON.stringify(a[k]) === JSON.stringify(b[k])) return [];
+    return !prefix && isObject(a[k]) && isObject(b[k]) ? changedKeys(a[k], b[k], `${k}.`) : [`${prefix}${k}`];
+  });
 }
 
-/** Resources whose live state differs from the stack's, by `pulumi refresh --preview-only` (it writes no state). */
+/**
+ * Resources whose live state differs from the stack's, from `pulumi refresh --preview-only`
+ * (it writes no state). Read from the engine's event log: its JSON output leaves out the
+ * changes of resources without a detailed diff (the accounting entities).
+ */
 function refreshFindings(cluster: string): Finding[] {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hyperscaler-drift-"));
-  const file = path.join(dir, "refresh.json");
-  const fd = fs.openSync(file, "w");
-  const r = spawnSync("pulumi", ["refresh", "--preview-only", "--json", "--stack", stack, "--non-interactive"], { stdio: ["ignore", fd, "pipe"], encoding: "utf8" });
-  fs.closeSync(fd);
-  const text = fs.readFileSync(file, "utf8");
+  const events = path.join(dir, "events.jsonl");
+  // --event-log exists only with PULUMI_DEBUG_COMMANDS (as the Automation API runs it).
+  const r = spawnSync("pulumi", ["refresh", "--preview-only", "--event-log", events, "--stack", stack, "--non-interactive"],
+    { encoding: "utf8", env: { ...process.env, PULUMI_DEBUG_COMMANDS: "true" } });
+  const log = fs.existsSync(events) ? fs.readFileSync(events, "utf8") : "";
   fs.rmSync(dir, { recursive: true, force: true });
   if (r.status !== 0) fail(`pulumi refresh --preview-only failed (exit ${r.status}):\n${r.stderr}`);
-  const steps = (JSON.parse(text) as { steps?: RefreshStep[] }).steps ?? [];
-  return steps.filter((s) => s.op !== "same" && s.op !== "read").flatMap((s) => {
+  const steps = log.split("\n").filter(Boolean).map((l) => (JSON.parse(l) as { resOutputsEvent?: { metadata: RefreshedStep } }).resOutputsEvent?.metadata)
+    .filter((m): m is RefreshedStep => !!m && m.op !== "same" && !m.type.startsWith("pulumi:"));
+  return steps.flatMap((s) => {
     const name = s.urn.slice(s.urn.lastIndexOf("::") + 2);
-    const type = s.urn.slice(s.urn.lastIndexOf("$") + 1, s.urn.lastIndexOf("::"));
     const part = resourcePart(cluster, s.urn);
-    const what = part?.part === "node" ? `${part.subject}'s container` : `\`${name}\``;
-    if (s.op === "delete") return [{ section: "Resources", text: `${what} (${type}) is gone: \`pulumi up\` makes it again` }];
-    const keys = changedKeys(s);
-    if (keys.length === 0) return [];
-    return [{ section: "Resources", text: `${what} (${type}) differs from the stack: ${keys.join(", ")}` }];
+    const what = part?.part === "node" ? `${part.subject}'s container \`${name}\`` : `\`${name}\``;
+    if (s.op === "delete") return [{ section: "Resources", text: `${what} (${s.type}) is gone: \`pulumi up\` makes it again` }];
+    const keys = s.diffs?.length ? s.diffs : changedKeys(s.old?.outputs ?? {}, s.new?.outputs ?? {});
+    return keys.length === 0 ? [] : [{ section: "Resources", text: `${what} (${s.type}) differs from the stack: ${keys.join(", ")}` }];
   });
 }
 

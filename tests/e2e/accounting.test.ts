@@ -167,6 +167,9 @@ describe("SLURM accounting (slurmdbd, MariaDB)", () => {
     expect(sacctmgr("show", "qos", "short", "format=MaxJobsPU").trim()).toBe("1");
     expect(associations()).toContain("chemistry|root|1|normal,short|normal");
     record(ok(pulumi("preview", "--refresh", "--expect-no-changes")));
+    const clean = run("bash", ["scripts/drift-watch.sh", "--stack", stack], { cwd: project.dir, env: project.backend.env });
+    expect(clean.code, clean.output).toBe(0);
+    expect(clean.stdout).toContain("**No drift**");
   });
 
   it("applies added, changed and removed accounts and QOS as a diff, named in the preview report", () => {
