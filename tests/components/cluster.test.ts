@@ -289,17 +289,7 @@ describe("HyperscalerCluster under mocks", () => {
   });
 
   it("on several workstations: a provider, a macvlan network and a copy of the SLURM image on each other one; nodes there on them", async () => {
-    const { registered } = build({
-      ...devValues,
-      workstations: {
-        main: { dockerHost: "unix:///var/run/docker.sock", interface: "eth0", addresses: "192.168.1.64/27" },
-        gpu: { dockerHost: "ssh://ops@gpu1", interface: "enp3s0", addresses: "192.168.1.96/27" },
-        idle: { dockerHost: "ssh://ops@idle", interface: "eth0", addresses: "192.168.1.128/27" },
-      },
-      network: { subnet: "192.168.1.0/24", controllerAddress: "192.168.1.10" },
-      controller: { workstation: "main" },
-      nodeGroups: { cpu: { count: 1 }, gpu: { count: 1, workstation: "gpu" } },
-    });
+    const { registered } = build(workstationsValues);
     const named = (name: string) => registered.find((r) => r.name === name)!;
     const container = (name: string) => registered.find((r) => r.name === name && isContainer(r))!;
     // Only workstations with something on them get a provider.
