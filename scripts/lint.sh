@@ -3,6 +3,7 @@
 # #! line), then ESLint over the TypeScript (eslint.config.mjs). Extra arguments go to
 # ESLint (`npm run lint -- --fix` lays the code out). Exits non-zero on any finding.
 set -euo pipefail
+if [ "${1:-}" = --help ]; then echo "usage: scripts/lint.sh [--fix] [other ESLint flags]"; exit 0; fi
 cd "$(dirname "$0")/.."
 command -v shellcheck >/dev/null || { echo "lint: shellcheck is not installed; run: bash scripts/setup.sh lint" >&2; exit 1; }
 shell_files=()

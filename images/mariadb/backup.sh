@@ -1,11 +1,11 @@
 #!/bin/bash
-# shellcheck disable=SC2034 # dir, cluster, engine, ext, retain: read by backup-lib.sh
 # hyperscaler-mariadb-backup DATABASE [RETAIN]
 # A logical backup (mariadb-dump --single-transaction, gzip) into /backups, verified by
 # restoring it into a scratch database, recorded beside it (<backup>.json: time, size,
 # sha256, cluster), then the newest RETAIN (default: the stack's backup.retain) backups of
 # DATABASE are kept. A backup that fails verification is deleted and the command fails.
 # Publishes the newest good backup's time and size as metrics, like PostgreSQL's.
+# shellcheck disable=SC2034 # dir, cluster, engine, ext, retain: read by backup-lib.sh
 set -euo pipefail
 RETAIN=24; [ -f /etc/hyperscaler/backup.conf ] && . /etc/hyperscaler/backup.conf
 db=$1 retain=${2:-$RETAIN}

@@ -1,5 +1,4 @@
 #!/bin/sh
-# shellcheck disable=SC2034 # dir, cluster, engine, ext, retain: read by backup-lib.sh
 # hyperscaler-mariadb-restore DATABASE [BACKUP|newest] [--into NEW_DATABASE]
 # Restores a verified backup. Refuses, changing nothing, a backup that is missing, has no
 # record, fails its checksum, or comes from another cluster. The restore goes into a new
@@ -7,6 +6,7 @@
 # TABLE), and the previous ones are kept in DATABASE_before_<time> (drop it once
 # satisfied). With --into, the backup goes to NEW_DATABASE and DATABASE is not touched.
 # Stop what writes to DATABASE first (for accounting: slurmdbd's container).
+# shellcheck disable=SC2034 # dir, cluster, engine, ext, retain: read by backup-lib.sh
 set -eu
 db=$1 which=${2:-newest} into=
 [ "${3:-}" = "--into" ] && into=${4:?--into needs a database name}

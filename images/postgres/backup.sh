@@ -1,11 +1,11 @@
 #!/bin/sh
-# shellcheck disable=SC2034 # dir, cluster, engine, ext, retain: read by backup-lib.sh
 # hyperscaler-pg-backup DATABASE [RETAIN]
 # A logical backup (pg_dump -Fc) into /backups, verified by restoring it into a scratch
 # database, recorded beside it (<dump>.json: time, size, sha256, cluster), then the
 # newest RETAIN (default: the stack's backup.retain) backups of DATABASE are kept. A
 # backup that fails verification is deleted and the command fails: only good backups are ever recorded.
 # Also publishes the newest good backup's time and size as metrics ($HYPERSCALER_METRICS_DIR).
+# shellcheck disable=SC2034 # dir, cluster, engine, ext, retain: read by backup-lib.sh
 set -eu
 # RETAIN defaults to the schedule's (backup.conf), so an on-demand backup prunes no more
 # than the stack's retention allows.

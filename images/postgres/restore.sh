@@ -1,11 +1,11 @@
 #!/bin/sh
-# shellcheck disable=SC2034 # dir, cluster, engine, ext, retain: read by backup-lib.sh
 # hyperscaler-pg-restore DATABASE [BACKUP|newest] [--into NEW_DATABASE]
 # Restores a verified backup. Refuses, changing nothing, a backup that is missing, has no
 # record, fails its checksum, or comes from another cluster. The restore goes into a new
 # database first; only when it succeeds is DATABASE swapped for it, and the previous
 # DATABASE is kept as DATABASE_before_<time> (drop it once satisfied). With --into, the
 # backup goes to NEW_DATABASE and DATABASE is not touched (to compare first).
+# shellcheck disable=SC2034 # dir, cluster, engine, ext, retain: read by backup-lib.sh
 set -eu
 db=$1 which=${2:-newest} into=
 [ "${3:-}" = "--into" ] && into=${4:?--into needs a database name}
