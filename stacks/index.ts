@@ -1,7 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as fs from "node:fs";
-import { ClusterManifest, epochProblems, hostProblems, HyperscalerCluster } from "../components/cluster";
+import { ClusterManifest, epochProblems, hostProblems, HyperscalerCluster, nameProblems, stackIdentity } from "../components/cluster";
 import { ConfigError, parseStackConfig, platformDockerHost, StackConfig } from "../components/config";
 
 // The SDK takes a stack trace for every promise and resource it makes (kept for leak
@@ -52,15 +52,21 @@ if (problems.length > 0) refuse(`${config.workstations ? "the workstations" : "t
 export = async () => {
   // The stack's own last outputs: a rotation epoch may only grow (going back would not
   // bring the old secret back, only hide a rotation).
-  const self = new pulumi.StackReference(`${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`);
+  const fqn = `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`;
+  const self = new pulumi.StackReference(fqn);
   const previous = (await self.getOutputDetails("manifest")).value as ClusterManifest | undefined;
   const backwards = epochProblems(config, previous);
   if (backwards.length > 0) refuse(backwards.join("\n"));
+  // The cluster's name must be free on its engines, or this stack's: nothing is adopted. The
+  // claim keeps the identity it was made with, so a stack moved to another backend keeps it.
+  const stack = previous?.claim ?? stackIdentity(fqn);
+  const taken = nameProblems(config, stack, previous?.cluster === config.clusterName);
+  if (taken.length > 0) refuse(taken.join("\n"));
 
   // The controller's Docker engine: `hyperscaler:dockerHost` (else DOCKER_HOST), or the
   // controller's workstation's; the cluster makes one provider for each other workstation.
   const engine = new docker.Provider("workstation", { host: platformDockerHost(config) });
-  const cluster = new HyperscalerCluster(config.clusterName, { config }, { providers: [engine] });
+  const cluster = new HyperscalerCluster(config.clusterName, { config, stack }, { providers: [engine] });
   return {
     /** Non-secret facts about the deployment, for people, CI and the audit report. */
     manifest: cluster.manifest,

@@ -19,6 +19,8 @@ export const DRAIN_TIMEOUT_SEC = 3600;
 export interface HyperscalerClusterArgs {
   /** The parsed stack config (components/config). */
   readonly config: StackConfig;
+  /** The stack that deploys it (stackIdentity, as its claim first recorded it): its claim on the cluster's name on each engine. */
+  readonly stack: string;
 }
 
 /**
@@ -50,7 +52,7 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
     const image = new RoleImage(`${name}-slurm-image`, { role: "slurm", baseImage: config.baseImage, tag: names.image("slurm") }, { parent: this });
     const mungeKey = new MungeKey(`${name}-munge-key`, { epoch: config.rotation.mungeKeyEpoch }, keep);
     const placement = spec.placement;
-    const where = placeCluster(name, spec, platformDockerHost(config), image, this);
+    const where = placeCluster(name, spec, platformDockerHost(config), image, args.stack, this);
     const engine = where.platform;
 
     const files = [
@@ -150,7 +152,7 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
       monitoring: monitoring && { prometheus: monitoring.prometheusContainer, alertmanager: monitoring.alertmanagerContainer, grafana: monitoring.grafanaContainer,
         scrapedNodes: scrapeHosts.length, alertRulesHash: monitoring.alertRulesHash },
       accounting: accounting ? { slurmdbd: accounting.dbd.containerName, mariadb: accounting.mariadbContainer } : undefined,
-      platformEngine: engineRecord(engine),
+      platformEngine: engineRecord(engine), stack: args.stack,
       nodeEngines: Object.fromEntries(compute.map((c) => [names.container(c.name), engineRecord(c.node.engine)])),
     });
     this.registerOutputs({ manifest: this.manifest });

@@ -1,3 +1,4 @@
 export * from "./cluster";
 export * from "./preflight";
 export * from "./manifest";
+export * from "./claim";

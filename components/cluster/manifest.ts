@@ -22,6 +22,8 @@ export interface ClusterManifest {
    * Scripts that `docker exec` into a container ask this engine.
    */
   engines: Record<string, EngineRecord>;
+  /** The label of the cluster's claim volumes: the stack's identity when it first claimed the name (it stays when the stack moves to another backend). */
+  claim: string;
 }
 
 /** What the manifest is made from: the config, the spec, and the deployed parts' outputs. */
@@ -37,6 +39,8 @@ export interface ManifestParts {
   /** Each container's engine: the platform's for every container not listed in `nodeEngines`. */
   readonly platformEngine: EngineRecord;
   readonly nodeEngines: Record<string, EngineRecord>;
+  /** The stack's claim (HyperscalerClusterArgs.stack). */
+  readonly stack: string;
 }
 
 export function clusterManifest(config: StackConfig, spec: ClusterSpec, parts: ManifestParts): pulumi.Output<ClusterManifest> {
@@ -69,6 +73,7 @@ export function clusterManifest(config: StackConfig, spec: ClusterSpec, parts: M
           .filter((c): c is string => !!c).map((c) => [c, parts.platformEngine]),
         ...Object.entries(parts.nodeEngines),
       ].sort(([a], [b]) => (a < b ? -1 : 1))),
+      claim: parts.stack,
       ...(config.accounting && parts.accounting && mariadb ? { accounting: {
         slurmdbd: parts.accounting.slurmdbd, mariadb, database: ACCOUNTING_DATABASE,
         passwordEpoch: config.rotation.accountingPasswordEpoch,

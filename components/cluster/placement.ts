@@ -1,7 +1,8 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { ClusterSpec, dockerNames, PlacementSpec, WorkstationSpec } from "../config";
-import { CLUSTER_LABEL, dockerLabels, Engine } from "../docker";
+import { CLUSTER_LABEL, clusterVolume, dockerLabels, Engine } from "../docker";
+import { STACK_LABEL } from "./claim";
 import { copiedImage, RoleImage } from "../images";
 
 /** The engines a cluster runs on: the controller's (the stack's own provider) and each other workstation in use. */
@@ -19,11 +20,15 @@ export interface Placement {
  * bridge network. On several workstations: the controller's workstation is the stack's
  * engine; every other one with nodes gets its own provider, network and copy of the image.
  */
-export function placeCluster(name: string, spec: ClusterSpec, dockerHost: string | undefined, image: RoleImage, parent: pulumi.Resource): Placement {
+export function placeCluster(name: string, spec: ClusterSpec, dockerHost: string | undefined, image: RoleImage, stack: string, parent: pulumi.Resource): Placement {
   const cluster = spec.clusterName;
   const placement = spec.placement;
   const platform: Engine = { ...(placement ? { workstation: placement.controllerWorkstation } : {}), ...(dockerHost ? { dockerHost } : {}) };
-  const network = clusterNetwork(`${name}-network`, cluster, placement && { placement, on: workstation(placement, placement.controllerWorkstation) }, { parent });
+  // Each engine's claim comes first: its network, and so every container there, waits for it.
+  const claim = (resource: string, provider?: docker.Provider) =>
+    clusterVolume(resource, cluster, "claim", { parent, ...(provider ? { provider } : {}) }, { [STACK_LABEL]: stack });
+  const network = clusterNetwork(`${name}-network`, cluster, placement && { placement, on: workstation(placement, placement.controllerWorkstation) },
+    { parent, dependsOn: [claim(`${name}-claim`)] });
   const elsewhere = new Map((placement?.workstations ?? [])
     .filter((w) => w.name !== placement!.controllerWorkstation && spec.nodes.some((n) => n.workstation === w.name))
     .map((w) => {
@@ -31,7 +36,8 @@ export function placeCluster(name: string, spec: ClusterSpec, dockerHost: string
       const engine: Engine = { workstation: w.name, dockerHost: w.dockerHost, provider };
       return [w.name, {
         engine,
-        network: clusterNetwork(`${name}-network-${w.name}`, cluster, { placement: placement!, on: w }, { parent, provider }).name,
+        network: clusterNetwork(`${name}-network-${w.name}`, cluster, { placement: placement!, on: w },
+          { parent, provider, dependsOn: [claim(`${name}-${w.name}-claim`, provider)] }).name,
         image: copiedImage(`${name}-slurm-image-copy-${w.name}`, { imageId: image.imageId, tag: dockerNames(cluster).image("slurm"), from: dockerHost, to: w.dockerHost }, { parent }),
       }];
     }));

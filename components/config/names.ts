@@ -16,6 +16,8 @@ export const VOLUMES = {
   "alertmanager-data": { data: false },
   "grafana-data": { data: false },
   "grafana-provisioning": { data: false },
+  /** Empty: its label says which stack holds the cluster's name on its engine (components/cluster/claim.ts). */
+  "claim": { data: false },
 } as const;
 export type VolumePart = keyof typeof VOLUMES;
 export const DATA_VOLUMES = (Object.keys(VOLUMES) as VolumePart[]).filter((v) => VOLUMES[v].data);

@@ -98,10 +98,10 @@ export function hardenedContainer(name: string, args: HardenedContainerArgs, opt
 export const ADOPT_VOLUMES_ENV = "HYPERSCALER_ADOPT_VOLUMES";
 
 /** A named local volume labelled with its cluster: state that outlives the container using it. */
-export function clusterVolume(name: string, cluster: string, part: VolumePart, opts?: pulumi.CustomResourceOptions): docker.Volume {
+export function clusterVolume(name: string, cluster: string, part: VolumePart, opts?: pulumi.CustomResourceOptions, labels: Record<string, string> = {}): docker.Volume {
   const volumeName = dockerNames(cluster).volume(part);
   const adopt = (process.env[ADOPT_VOLUMES_ENV] ?? "").split(/\s+/).includes(volumeName);
-  return new docker.Volume(name, { name: volumeName, driver: "local", labels: dockerLabels({ [CLUSTER_LABEL]: cluster }) },
+  return new docker.Volume(name, { name: volumeName, driver: "local", labels: dockerLabels({ [CLUSTER_LABEL]: cluster, ...labels }) },
     { ...opts, ...(adopt ? { import: volumeName } : {}) });
 }
 

@@ -114,7 +114,11 @@ export function summarizePreview(stack: string, preview: PreviewJson): PreviewSu
         else if (op === "delete") actions.push(`remove ${subject}'s container`);
         break;
       case "volume":
-        if (op === "delete" || op === "replace") risks.push(`${op === "delete" ? "deletes" : "replaces"} volume ${cluster}-${r.rest}: its data is lost unless retained`);
+        if (subject === "claim") {
+          const where = r.rest === "claim" ? "" : ` on workstation ${r.rest.slice(0, -"-claim".length)}`;
+          if (op === "create") actions.push(`claim the cluster's name for this stack${where}`);
+          if (op === "delete") risks.push(`releases the cluster's name${where}: another stack may take it`);
+        } else if (op === "delete" || op === "replace") risks.push(`${op === "delete" ? "deletes" : "replaces"} volume ${cluster}-${r.rest}: its data is lost unless retained`);
         break;
       case "postgres":
         if (op === "replace") { actions.push("PostgreSQL restarts in a new container (data on its volume)"); risks.push("restarts PostgreSQL"); }

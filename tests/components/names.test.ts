@@ -38,7 +38,12 @@ describe.each(GOLDEN_STACKS)("the %s stack's resources, as the report and the po
     expect(replaced.touchedNodes).toEqual(computeHosts);
     for (const h of hosts.filter((h) => h !== "slurmdbd")) expect(replaced.risks).toContain(`restarts ${h}`);
     const deleted = report("delete");
-    for (const v of ofType("docker:index/volume:Volume")) expect(deleted.risks).toContain(`deletes volume ${v.name}: its data is lost unless retained`);
+    const claims = ofType("docker:index/volume:Volume").filter((v) => v.name.endsWith("-claim"));
+    const volumes = ofType("docker:index/volume:Volume").filter((v) => !claims.includes(v));
+    for (const v of volumes) expect(deleted.risks).toContain(`deletes volume ${v.name}: its data is lost unless retained`);
+    expect(claims.length).toBe(list === "workstations" ? 2 : 1);
+    expect(deleted.risks.filter((r) => r.startsWith("releases the cluster's name"))).toHaveLength(claims.length);
+    expect(report("create").actions.filter((a) => a.startsWith("claim the cluster's name for this stack"))).toHaveLength(claims.length);
     for (const h of computeHosts) expect(deleted.risks).toContain(`removes compute node ${h}`);
   });
 });

@@ -1,6 +1,6 @@
 import * as net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { leakedSecrets, readTree, RunResult } from "../support/run";
+import { freePort, leakedSecrets, readTree, RunResult } from "../support/run";
 import { ok, TestProject, SHARED_CPUS } from "../support/stack";
 import { docker, dockerTry } from "../support/docker";
 import { jobState as slurmJobState } from "../support/slurm";
@@ -83,7 +83,7 @@ describe("bad input fails before any resource exists, naming the config path", (
 });
 
 describe("a host port the config publishes, held by someone else", () => {
-  const port = 22000 + (process.pid % 10000);
+  const port = freePort();
   const config = (name: string) => `  hyperscaler:clusterName: ${name}\n  hyperscaler:nodeGroups:\n    cpu:\n      count: 1\n` +
     `  hyperscaler:monitoring:\n    prometheus:\n      port: ${port}\n    alertmanager:\n      port: ${port}\n`;
 
@@ -133,7 +133,7 @@ describe("a missing base image with toolkit GPUs", () => {
 describe("the dev stack's life with jobs running", () => {
   it("deploys from nothing to a cluster that runs a job on every compute node", () => {
     const up = timed("deploy", () => pulumi("up", "--yes"));
-    expect(up.output).toMatch(/\+ 27 created/);
+    expect(up.output).toMatch(/\+ 28 created/);
     const validation = JSON.parse(ok(pulumi("stack", "export")).stdout).deployment.resources
       .find((r: { urn: string }) => r.urn.endsWith(`::${cluster}-validation`));
     expect(validation.outputs.stdout).toMatch(/validated: 2 nodes \(cpu\[001-002\]\) up after \d+s; srun hostname ran on the 2 idle, 0 busy with jobs/);
@@ -147,6 +147,39 @@ describe("the dev stack's life with jobs running", () => {
     expect(key.length).toBe(1024);
     const logs = Object.keys(containerIds()).map((c) => dockerTry(["logs", c]).output).join("\n");
     expect(leakedSecrets(readTree(project.backend.dir) + up.output + JSON.stringify(m) + logs, { mungeKey: key })).toEqual([]);
+  });
+
+  it("holds its cluster's name: a second checkout's stack of that name is refused before it makes or adopts anything", () => {
+    const before = containerIds();
+    const claim = docker(["volume", "inspect", "--format", '{{index .Labels "hyperscaler.stack"}}', `${cluster}-claim`]).trim();
+    expect(claim).toBe(`${project.backend.env.PULUMI_BACKEND_URL}#organization/hyperscaler/${stack}`);
+    // Another checkout, its own backend, the same stack and cluster name: what a colleague's clone does.
+    const other = new TestProject();
+    try {
+      other.init(stack, `  hyperscaler:clusterName: ${cluster}\n  hyperscaler:nodeGroups:\n    cpu:\n      count: 1\n` + SHARED_CPUS);
+      for (const command of ["preview", "up"]) {
+        const r = other.pulumi(stack, command, ...(command === "up" ? ["--yes"] : []));
+        expect(r.code).not.toBe(0);
+        expect(r.output).toContain(`hyperscaler:clusterName: '${cluster}' is held by another stack, ${claim} (volume ${cluster}-claim; its objects: container ${cluster}-`);
+        expect(r.output).toContain(`volume ${cluster}-slurmctld-state`);
+      }
+      expect(other.resourceCount(stack)).toBe(0);
+    } finally {
+      other.remove();
+    }
+    // Objects of that name no stack claims (here one volume made by hand) are refused to a new stack as well.
+    const stray = `stray${process.pid}`;
+    docker(["volume", "create", `${stray}-mariadb-data`]);
+    try {
+      stackWith(stray, `  hyperscaler:clusterName: ${stray}\n  hyperscaler:nodeGroups:\n    cpu:\n      count: 1\n` + SHARED_CPUS);
+      const r = pulumiIn(stray, "up", "--yes");
+      expect(r.code).not.toBe(0);
+      expect(r.output).toContain(`hyperscaler:clusterName: '${stray}' is in use by Docker objects this stack did not make: volume ${stray}-mariadb-data; nothing was made or adopted`);
+      expect(resourceCount(stray)).toBe(0);
+    } finally {
+      dockerTry(["volume", "rm", `${stray}-mariadb-data`]);
+    }
+    expect(containerIds()).toEqual(before);
   });
 
   it("runs hardened containers: no privilege, ALL capabilities dropped but SLURM's, no published port", () => {

@@ -4,13 +4,14 @@ import { ok, TestProject, SHARED_CPUS } from "../support/stack";
 import { docker, dockerTry } from "../support/docker";
 import { jobState } from "../support/slurm";
 import { waitFor } from "../support/wait";
+import { freePort } from "../support/run";
 
 // Monitoring deployed with a cluster through the real engine: Prometheus's own API shows
 // node, SLURM and PostgreSQL series; scaling changes the targets in the same update with
 // no new Prometheus container; a drain the stack performs raises no alert.
 const stack = `mon${process.pid}`;
 const prometheus = `${stack}-prometheus`;
-const port = 21000 + (process.pid % 10000);
+const port = freePort();
 const project = new TestProject();
 const pulumi = (...args: string[]) => project.pulumi(stack, ...args);
 const ctl = (...cmd: string[]) => docker(["exec", `${stack}-controller`, ...cmd]);

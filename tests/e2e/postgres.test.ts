@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as path from "node:path";
-import { leakedSecrets, readTree, REPO, run } from "../support/run";
+import { freePort, leakedSecrets, readTree, REPO, run } from "../support/run";
 import { ok, TestProject, SHARED_CPUS } from "../support/stack";
 import { buildOfficialPostgresStandIn, docker, dockerTry } from "../support/docker";
 import { waitFor } from "../support/wait";
@@ -9,7 +9,7 @@ import { waitFor } from "../support/wait";
 // publishing, password rotation by config with a session open, and the DR drill script.
 const stack = `pg${process.pid}`;
 const container = `${stack}-postgres`;
-const port = 20000 + (process.pid % 10000);
+const port = freePort();
 const project = new TestProject();
 const pulumi = (...args: string[]) => project.pulumi(stack, ...args);
 const appLogin = () => project.output(stack, "postgresLogins", true).app as { host: string; database: string; user: string; password: string };

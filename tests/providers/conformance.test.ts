@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { REPO, leakedSecrets, readTree, run } from "../support/run";
+import { freePort, leakedSecrets, readTree, REPO, run } from "../support/run";
 import { docker, dockerTry } from "../support/docker";
 
 // The three provider plugins this machine has (built from providers/, or downloaded),
@@ -14,7 +14,7 @@ import { docker, dockerTry } from "../support/docker";
 // @pulumi/random replaces on any input change (keepers included); none prints a secret.
 // conf<pid>: the interrupt cleanup (tests/support/interrupt-cleanup.ts) knows the name.
 const name = `conf${process.pid}`;
-const port = 20000 + (process.pid % 20000);
+const port = freePort();
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hyperscaler-conformance-"));
 fs.cpSync(path.join(REPO, "tests/fixtures/provider-conformance"), dir, { recursive: true });
 fs.symlinkSync(path.join(REPO, "node_modules"), path.join(dir, "node_modules"));

@@ -34,6 +34,6 @@ export function buildMocked(cluster: typeof import("../../components/cluster"), 
     registered.push({ type: a.type, name: a.name, parent: parent?.__name, props: a.props, opts: a.opts });
     return undefined;
   };
-  const c = new cluster.HyperscalerCluster(String(values.clusterName), { config: configFrom(values) }, { transformations: [record] });
+  const c = new cluster.HyperscalerCluster(String(values.clusterName), { config: configFrom(values), stack: "file:///state#organization/hyperscaler/test" }, { transformations: [record] });
   return { c, registered };
 }

@@ -83,3 +83,15 @@ export function tempProject(): string {
   }
   return dir;
 }
+
+/**
+ * A TCP port on 127.0.0.1 that no program holds now, as the kernel hands one out: a test
+ * that publishes or serves on it does not meet a user's dev stack (9090, 9093, 5432) or
+ * another test file running beside it.
+ */
+export function freePort(): number {
+  const r = spawnSync(process.execPath, ["-e", "const s = require('net').createServer().listen(0, '127.0.0.1', () => { console.log(s.address().port); s.close(); });"], { encoding: "utf8" });
+  const port = Number(r.stdout.trim());
+  if (!(port > 0)) throw new Error(`no free port: ${r.stderr}`);
+  return port;
+}

@@ -4,7 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
-import { leakedSecrets, REPO, run, RunResult } from "../support/run";
+import { freePort, leakedSecrets, REPO, run, RunResult } from "../support/run";
 import { ok, pulumiInBackground } from "../support/stack";
 import { runProcedure } from "../support/runbook";
 import { docker, dockerTry } from "../support/docker";
@@ -19,7 +19,7 @@ import { waitFor } from "../support/wait";
 // drill of the state database.
 const server = `hsstate${process.pid}`;
 const cluster = `team${process.pid}`;
-const port = 30000 + (process.pid % 10000);
+const port = freePort();
 const work = fs.mkdtempSync(path.join(os.tmpdir(), "hyperscaler-team-"));
 const passfile = path.join(work, "state.pgpass");
 const serverEnv = { HYPERSCALER_STATE_SERVER: server, HYPERSCALER_STATE_PORT: String(port), HYPERSCALER_STATE_PASSFILE: passfile };

@@ -1,0 +1,106 @@
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import type { SpawnSyncReturns } from "node:child_process";
+import { parse as parseYaml } from "yaml";
+import { containerSizes, dockerNames, groupWorkstation, VOLUMES, type StackConfig } from "../config";
+import { CLUSTER_LABEL, dockerSync } from "../docker";
+
+/**
+ * The label on a cluster's claim volume (`<cluster>-claim`, one on each engine the cluster
+ * uses): which stack holds the cluster's name there. Docker answers a create of an existing
+ * volume with that volume, so without the claim a second stack of the same name would take
+ * the first one's data into its state, and its `destroy` would delete it.
+ */
+export const STACK_LABEL = "hyperscaler.stack";
+
+/** Where a stack's state is: the CLI's order (PULUMI_BACKEND_URL, Pulumi.yaml's backend.url, the login). */
+function backendUrl(env: NodeJS.ProcessEnv, projectDir: string): string {
+  if (env.PULUMI_BACKEND_URL) return env.PULUMI_BACKEND_URL;
+  const read = (file: string) => (fs.existsSync(file) ? fs.readFileSync(file, "utf8") : undefined);
+  const project = read(path.join(projectDir, "Pulumi.yaml"));
+  const url = project && (parseYaml(project) as { backend?: { url?: string } } | null)?.backend?.url;
+  if (url) return url;
+  const credentials = read(path.join(env.PULUMI_HOME ?? path.join(os.homedir(), ".pulumi"), "credentials.json"));
+  return (credentials && (JSON.parse(credentials) as { current?: string }).current) || "https://api.pulumi.com";
+}
+
+/**
+ * The stack, as one string no other stack has: its backend and its fully qualified name.
+ * Two checkouts with a backend each, both deploying `dev`, are two stacks; one stack
+ * previewed from a fresh clone (CI) is the same one.
+ */
+export function stackIdentity(fqn: string, env: NodeJS.ProcessEnv = process.env, projectDir = process.cwd()): string {
+  return `${backendUrl(env, projectDir).replace(/\/+$/, "")}#${fqn}`;
+}
+
+/** What one engine has under the cluster's name: the claim's holder, and the objects by kind. */
+export interface EngineHoldings {
+  /** The claim volume's STACK_LABEL; undefined where there is no claim. */
+  readonly claimedBy?: string;
+  readonly objects: readonly string[];
+}
+
+/**
+ * What stands in the way of this stack (CLAIM: its identity as its claims are labelled)
+ * taking the cluster's name on an engine, before anything is made. Another stack's claim is refused. Objects without a claim are taken
+ * only by a stack whose last update deployed this cluster (made before claims existed);
+ * otherwise they are someone else's, and refused by name.
+ */
+export function claimProblems(cluster: string, claim: string, held: EngineHoldings, deployedBefore: boolean, where = ""): string[] {
+  const volume = dockerNames(cluster).volume("claim");
+  const choose = `Choose another name (pulumi config set hyperscaler:clusterName <name>)`;
+  const objects = held.objects.length > 8 ? `${held.objects.slice(0, 8).join(", ")} and ${held.objects.length - 8} more` : held.objects.join(", ");
+  if (held.claimedBy !== undefined && held.claimedBy !== claim) {
+    return [`hyperscaler:clusterName: '${cluster}' is held${where} by another stack, ${held.claimedBy || "(unlabelled)"} (volume ${volume}${held.objects.length ? `; its objects: ${objects}` : ""}); ` +
+      `nothing was made or adopted. ${choose}, or destroy that stack first (pulumi destroy where it is deployed from). ` +
+      `If that stack is gone and nothing needs its objects, remove them with the claim: docker volume rm ${volume}`];
+  }
+  if (held.claimedBy === undefined && held.objects.length > 0 && !deployedBefore) {
+    return [`hyperscaler:clusterName: '${cluster}' is in use${where} by Docker objects this stack did not make: ${objects}; ` +
+      `nothing was made or adopted. ${choose}, or, if nothing needs them, remove them (docker rm -f, docker volume rm, docker network rm)`];
+  }
+  return [];
+}
+
+/**
+ * The Docker objects on an engine that are, or would be, the cluster's: everything with its
+ * label, and every name the config would make there.
+ */
+export function engineHoldings(config: StackConfig, docker: (...args: string[]) => SpawnSyncReturns<string>, workstation?: string): EngineHoldings {
+  const cluster = config.clusterName;
+  const names = dockerNames(cluster);
+  const lines = (r: SpawnSyncReturns<string>) => (r.status === 0 ? r.stdout.split("\n").map((l) => l.trim()).filter(Boolean) : []);
+  const label = `label=${CLUSTER_LABEL}=${cluster}`;
+  const containers = new Set(lines(docker("ps", "-a", "--filter", label, "--format", "{{.Names}}")));
+  const volumes = new Set(lines(docker("volume", "ls", "--filter", label, "--format", "{{.Name}}")));
+  const networks = new Set(lines(docker("network", "ls", "--filter", label, "--format", "{{.Name}}")));
+  // The names this config makes, whoever made what is there now.
+  const mine = containerSizes(config).filter((s) => s.workstation === workstation).map((s) => names.container(s.container));
+  for (const c of lines(docker("ps", "-a", "--format", "{{.Names}}"))) if (mine.includes(c)) containers.add(c);
+  for (const v of lines(docker("volume", "ls", "--format", "{{.Name}}"))) if (Object.keys(VOLUMES).some((p) => names.volume(p as keyof typeof VOLUMES) === v)) volumes.add(v);
+  if (docker("network", "inspect", names.network).status === 0) networks.add(names.network);
+  const claim = names.volume("claim");
+  const claimedBy = volumes.has(claim) ? docker("volume", "inspect", "--format", `{{index .Labels "${STACK_LABEL}"}}`, claim).stdout.trim().replace(/^<no value>$/, "") : undefined;
+  volumes.delete(claim);
+  return {
+    ...(claimedBy !== undefined ? { claimedBy } : {}),
+    objects: [...[...containers].map((c) => `container ${c}`), ...[...volumes].map((v) => `volume ${v}`), ...[...networks].map((n) => `network ${n}`)],
+  };
+}
+
+/**
+ * The cluster's name on every engine it would use, checked before anything is made (see
+ * claimProblems). `deployedBefore`: this stack's last update deployed this cluster.
+ */
+export function nameProblems(config: StackConfig, claim: string, deployedBefore: boolean): string[] {
+  const engines = config.workstations
+    ? Object.entries(config.workstations)
+      .filter(([ws]) => ws === config.controller.workstation || Object.keys(config.nodeGroups).some((g) => groupWorkstation(config, g) === ws))
+      .map(([ws, w]) => ({ workstation: ws, dockerHost: w.dockerHost }))
+    : [{ workstation: undefined, dockerHost: config.dockerHost }];
+  return engines.flatMap(({ workstation, dockerHost }) => {
+    const held = engineHoldings(config, (...args) => dockerSync(args, dockerHost), workstation);
+    return claimProblems(config.clusterName, claim, held, deployedBefore, workstation ? ` on workstation ${workstation} (${dockerHost})` : "");
+  });
+}
