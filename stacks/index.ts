@@ -60,7 +60,7 @@ export = async () => {
   // The cluster's name must be free on its engines, or this stack's: nothing is adopted. The
   // claim keeps the identity it was made with, so a stack moved to another backend keeps it.
   const stack = previous?.claim ?? stackIdentity(fqn);
-  const taken = nameProblems(config, stack, previous?.cluster === config.clusterName);
+  const taken = await nameProblems(config, stack, previous?.cluster === config.clusterName);
   if (taken.length > 0) refuse(taken.join("\n"));
 
   // The controller's Docker engine: `hyperscaler:dockerHost` (else DOCKER_HOST), or the

@@ -1,10 +1,10 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import type { SpawnSyncReturns } from "node:child_process";
+import { execFile } from "node:child_process";
 import { parse as parseYaml } from "yaml";
 import { containerSizes, dockerNames, groupWorkstation, VOLUMES, type StackConfig } from "../config";
-import { CLUSTER_LABEL, dockerSync } from "../docker";
+import { CLUSTER_LABEL } from "../docker";
 
 /**
  * The label on a cluster's claim volume (`<cluster>-claim`, one on each engine the cluster
@@ -63,29 +63,44 @@ export function claimProblems(cluster: string, claim: string, held: EngineHoldin
   return [];
 }
 
+/** What `docker ARGS` printed (one line a row), on DOCKER_HOST's engine or DOCKERHOST's; the engines are asked at once. */
+type DockerRows = (args: readonly string[]) => Promise<string[]>;
+
+function dockerRows(dockerHost?: string): DockerRows {
+  return (args) => new Promise((resolve) => {
+    execFile("docker", [...args], { encoding: "utf8", env: dockerHost ? { ...process.env, DOCKER_HOST: dockerHost } : process.env },
+      (error, stdout) => resolve(error ? [] : stdout.split("\n").filter((l) => l.trim())));
+  });
+}
+
 /**
  * The Docker objects on an engine that are, or would be, the cluster's: everything with its
- * label, and every name the config would make there.
+ * label, and every name the config would make there. Three listings, asked together: over
+ * ssh:// each one is a round trip.
  */
-export function engineHoldings(config: StackConfig, docker: (...args: string[]) => SpawnSyncReturns<string>, workstation?: string): EngineHoldings {
+export async function engineHoldings(config: StackConfig, docker: DockerRows, workstation?: string): Promise<EngineHoldings> {
   const cluster = config.clusterName;
   const names = dockerNames(cluster);
-  const lines = (r: SpawnSyncReturns<string>) => (r.status === 0 ? r.stdout.split("\n").map((l) => l.trim()).filter(Boolean) : []);
-  const label = `label=${CLUSTER_LABEL}=${cluster}`;
-  const containers = new Set(lines(docker("ps", "-a", "--filter", label, "--format", "{{.Names}}")));
-  const volumes = new Set(lines(docker("volume", "ls", "--filter", label, "--format", "{{.Name}}")));
-  const networks = new Set(lines(docker("network", "ls", "--filter", label, "--format", "{{.Name}}")));
-  // The names this config makes, whoever made what is there now.
-  const mine = containerSizes(config).filter((s) => s.workstation === workstation).map((s) => names.container(s.container));
-  for (const c of lines(docker("ps", "-a", "--format", "{{.Names}}"))) if (mine.includes(c)) containers.add(c);
-  for (const v of lines(docker("volume", "ls", "--format", "{{.Name}}"))) if (Object.keys(VOLUMES).some((p) => names.volume(p as keyof typeof VOLUMES) === v)) volumes.add(v);
-  if (docker("network", "inspect", names.network).status === 0) networks.add(names.network);
-  const claim = names.volume("claim");
-  const claimedBy = volumes.has(claim) ? docker("volume", "inspect", "--format", `{{index .Labels "${STACK_LABEL}"}}`, claim).stdout.trim().replace(/^<no value>$/, "") : undefined;
-  volumes.delete(claim);
+  const row = (line: string) => line.split("\t");
+  const labels = `{{.Label "${CLUSTER_LABEL}"}}`;
+  const [containerRows, volumeRows, networkRows] = await Promise.all([
+    docker(["ps", "-a", "--format", `{{.Names}}\t${labels}`]),
+    docker(["volume", "ls", "--format", `{{.Name}}\t${labels}\t{{.Label "${STACK_LABEL}"}}`]),
+    docker(["network", "ls", "--format", `{{.Name}}\t${labels}`]),
+  ]);
+  // Labelled with the cluster, or named as this config names its objects, whoever made them.
+  const ours = (rows: string[], made: readonly string[]) => rows.map(row).filter(([name, label]) => label === cluster || made.includes(name));
+  const containers = ours(containerRows, containerSizes(config).filter((s) => s.workstation === workstation).map((s) => names.container(s.container)));
+  const volumes = ours(volumeRows, Object.keys(VOLUMES).map((p) => names.volume(p as keyof typeof VOLUMES)));
+  const networks = ours(networkRows, [names.network, names.platformNetwork]);
+  const claim = volumes.find(([name]) => name === names.volume("claim"));
   return {
-    ...(claimedBy !== undefined ? { claimedBy } : {}),
-    objects: [...[...containers].map((c) => `container ${c}`), ...[...volumes].map((v) => `volume ${v}`), ...[...networks].map((n) => `network ${n}`)],
+    ...(claim ? { claimedBy: claim[2] ?? "" } : {}),
+    objects: [
+      ...containers.map(([c]) => `container ${c}`),
+      ...volumes.filter((v) => v !== claim).map(([v]) => `volume ${v}`),
+      ...networks.map(([n]) => `network ${n}`),
+    ],
   };
 }
 
@@ -93,14 +108,13 @@ export function engineHoldings(config: StackConfig, docker: (...args: string[]) 
  * The cluster's name on every engine it would use, checked before anything is made (see
  * claimProblems). `deployedBefore`: this stack's last update deployed this cluster.
  */
-export function nameProblems(config: StackConfig, claim: string, deployedBefore: boolean): string[] {
+export async function nameProblems(config: StackConfig, claim: string, deployedBefore: boolean): Promise<string[]> {
   const engines = config.workstations
     ? Object.entries(config.workstations)
       .filter(([ws]) => ws === config.controller.workstation || Object.keys(config.nodeGroups).some((g) => groupWorkstation(config, g) === ws))
       .map(([ws, w]) => ({ workstation: ws, dockerHost: w.dockerHost }))
     : [{ workstation: undefined, dockerHost: config.dockerHost }];
-  return engines.flatMap(({ workstation, dockerHost }) => {
-    const held = engineHoldings(config, (...args) => dockerSync(args, dockerHost), workstation);
-    return claimProblems(config.clusterName, claim, held, deployedBefore, workstation ? ` on workstation ${workstation} (${dockerHost})` : "");
-  });
+  const held = await Promise.all(engines.map(({ workstation, dockerHost }) => engineHoldings(config, dockerRows(dockerHost), workstation)));
+  return engines.flatMap(({ workstation, dockerHost }, i) =>
+    claimProblems(config.clusterName, claim, held[i], deployedBefore, workstation ? ` on workstation ${workstation} (${dockerHost})` : ""));
 }

@@ -74,6 +74,7 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
     const controller = new WorkstationNode(`${name}-${CONTROLLER_HOST}`, {
       ...common, hostname: CONTROLLER_HOST, containerName: names.container(CONTROLLER_HOST), role: "controller", files,
       address: placement?.controllerAddress,
+      ...(placement ? { alsoOn: [where.platformNetwork] } : {}),
       volumes: [{ volume: controllerState.name, path: "/var/spool/slurmctld" }],
       cpus: config.controller.cpus, memoryMiB: config.controller.memoryMiB,
       afterFileUpdate: [CMD.reconfigure],
@@ -90,7 +91,7 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
 
     const accounting = this.accounting = config.accounting && spec.accounting && new Accounting(`${name}-accounting`, {
       cluster, config: config.accounting, spec: spec.accounting, passwordEpoch: config.rotation.accountingPasswordEpoch,
-      baseImage: config.baseImage, network: where.network.name, protect: config.protect, node: common,
+      baseImage: config.baseImage, network: where.platformNetwork, protect: config.protect, node: { ...common, network: where.platformNetwork },
       sacctmgr: { container: controller.containerName, after: [controller.keyInstalled, ...controller.filesInstalled] },
     }, { parent: this });
 
@@ -120,7 +121,7 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
     const roles = applicationRoles(config);
     const postgres = this.postgres = config.postgres && new Postgres(`${name}-postgres`, {
       cluster, config: { ...config.postgres, roles }, passwordEpochs: config.rotation.postgresPasswordEpochs,
-      baseImage: config.baseImage, network: where.network.name, protect: config.protect, engine,
+      baseImage: config.baseImage, network: where.platformNetwork, protect: config.protect, engine,
     }, { parent: this });
 
     const databases = Object.values(roles).map((r) => r.database).sort();
@@ -131,7 +132,8 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
       ...(accounting ? [{ host: DBD_HOST, role: "dbd" } as const, { host: MARIADB_HOST, role: "mariadb" } as const] : []),
     ];
     const monitoring = this.monitoring = config.monitoring && new Monitoring(`${name}-monitoring`, {
-      cluster, config: config.monitoring, baseImage: config.baseImage, network: where.network.name, scrapeHosts, protect: config.protect,
+      cluster, config: config.monitoring, baseImage: config.baseImage, network: where.platformNetwork, scrapeHosts, protect: config.protect,
+      ...(placement ? { lan: where.network.name } : {}),
       postgres: config.postgres && { databases, backupIntervalMin: config.postgres.backup.intervalMin },
       accounting: config.accounting && { database: ACCOUNTING_DATABASE, backupIntervalMin: config.accounting.backup.intervalMin },
       grafanaDatabase: postgres?.logins[GRAFANA_DB_ROLE], scrapeHostsReady: ready, engine,

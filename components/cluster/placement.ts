@@ -11,6 +11,13 @@ export interface Placement {
   readonly platform: Engine;
   /** The cluster's network on the controller's engine. */
   readonly network: docker.Network;
+  /**
+   * Where the services only the cluster uses run (PostgreSQL, MariaDB, slurmdbd,
+   * Alertmanager, Grafana): the cluster's network on one workstation; on several, a bridge
+   * of the controller's workstation that the LAN does not reach, which the controller and
+   * Prometheus join besides the LAN's.
+   */
+  readonly platformNetwork: pulumi.Output<string>;
   /** Every other workstation with nodes on it: its engine, the network there and its copy of the SLURM image. */
   readonly elsewhere: ReadonlyMap<string, { engine: Engine; network: pulumi.Output<string>; image: pulumi.Output<string> }>;
 }
@@ -41,7 +48,12 @@ export function placeCluster(name: string, spec: ClusterSpec, dockerHost: string
         image: copiedImage(`${name}-slurm-image-copy-${w.name}`, { imageId: image.imageId, tag: dockerNames(cluster).image("slurm"), from: dockerHost, to: w.dockerHost }, { parent }),
       }];
     }));
-  return { platform, network, elsewhere };
+  const platformNetwork = placement
+    ? new docker.Network(`${name}-platform-network`, {
+      name: dockerNames(cluster).platformNetwork, driver: "bridge", labels: dockerLabels({ [CLUSTER_LABEL]: cluster }),
+    }, { parent, dependsOn: [network], deleteBeforeReplace: true }).name
+    : network.name;
+  return { platform, network, platformNetwork, elsewhere };
 }
 
 function workstation(placement: PlacementSpec, name: string): WorkstationSpec {

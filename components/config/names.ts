@@ -29,6 +29,11 @@ export function dockerNames(cluster: string) {
     container: (host: string) => `${cluster}-${host}`,
     volume: (part: VolumePart) => `${cluster}-${part}`,
     network: `${cluster}-net`,
+    /**
+     * On several workstations, the controller's workstation's own bridge: the services only the
+     * cluster uses (databases, slurmdbd, Alertmanager, Grafana) are there and not on the LAN.
+     */
+    platformNetwork: `${cluster}-platform`,
     /** A role image's tag (images/<role>). */
     image: (role: string) => `hyperscaler/${role}:${cluster}`,
   };

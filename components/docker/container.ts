@@ -23,6 +23,8 @@ export interface HardenedContainerArgs {
   readonly network: pulumi.Input<string>;
   /** A fixed address on that network (the controller's, on several workstations). @default - Docker assigns one */
   readonly address?: string;
+  /** Networks it joins besides (the controller and Prometheus: the platform's and the LAN's). @default [] */
+  readonly alsoOn?: readonly pulumi.Input<string>[];
   /** @default {} */
   readonly env?: Record<string, pulumi.Input<string>>;
   /** Capabilities kept after dropping ALL. @default [] */
@@ -52,7 +54,7 @@ export interface HardenedContainerArgs {
 /**
  * A hardened `docker.Container`: every capability dropped but the ones asked for,
  * no-new-privileges, restart unless stopped, a healthcheck, ports on loopback only, on
- * the cluster network alone. The name is fixed, so a replacement deletes first. A
+ * the cluster's networks alone. The name is fixed, so a replacement deletes first. A
  * stopped container shows in refresh and preview (`mustRun`) and the next `up` starts it.
  */
 export function hardenedContainer(name: string, args: HardenedContainerArgs, opts?: pulumi.CustomResourceOptions): docker.Container {
@@ -60,7 +62,7 @@ export function hardenedContainer(name: string, args: HardenedContainerArgs, opt
     name: args.name,
     image: args.image,
     hostname: args.hostname,
-    networksAdvanced: [{ name: args.network, ...(args.address ? { ipv4Address: args.address } : {}) }],
+    networksAdvanced: [{ name: args.network, ...(args.address ? { ipv4Address: args.address } : {}) }, ...(args.alsoOn ?? []).map((n) => ({ name: n }))],
     // One value for the whole list (an Output only where a value is one, as Grafana's password).
     envs: pulumi.output(args.env ?? {}).apply((env) => Object.entries(env).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => `${k}=${v}`)),
     // As Docker stores them (CAP_ prefix), so a refresh reads back what was asked.

@@ -23,6 +23,8 @@ export interface MonitoringArgs {
   readonly baseImage: string;
   /** Docker network the cluster shares; Prometheus scrapes by hostname there. */
   readonly network: pulumi.Input<string>;
+  /** On several workstations, the LAN network Prometheus joins besides, to scrape the nodes. @default - none */
+  readonly lan?: pulumi.Input<string>;
   /** Every host running a node exporter: the controller, each compute node, PostgreSQL. */
   readonly scrapeHosts: readonly ScrapeHost[];
   /** Addresses to scrape hosts at, by host, where the network's DNS does not know them (other workstations). @default {} */
@@ -75,6 +77,7 @@ export class Monitoring extends pulumi.ComponentResource {
       const internal = role === "prometheus" ? 9090 : 9093;
       return hardenedContainer(`${name}-${role}`, {
         name: dockerNames(cluster).container(role), image: image.imageId, hostname: role, network: args.network,
+        ...(role === "prometheus" && args.lan ? { alsoOn: [args.lan] } : {}),
         env: { HYPERSCALER_ROLE: role, ...env },
         capabilities: [...DAEMON_CAPABILITIES],
         volumes: [{ volume: data.name, path: `/${role}` }, ...extraVolumes],

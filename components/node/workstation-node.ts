@@ -26,6 +26,8 @@ export interface WorkstationNodeArgs {
   readonly image: pulumi.Input<string>;
   /** Docker network the cluster shares. */
   readonly network: pulumi.Input<string>;
+  /** Networks it joins besides (the controller, on several workstations: the platform's). @default [] */
+  readonly alsoOn?: readonly pulumi.Input<string>[];
   /** A fixed address on it. @default - Docker assigns one */
   readonly address?: string;
   /**
@@ -94,6 +96,7 @@ export class WorkstationNode extends pulumi.ComponentResource {
       image: args.image,
       hostname: args.hostname,
       network: args.network,
+      ...(args.alsoOn ? { alsoOn: args.alsoOn } : {}),
       address: args.address,
       env: { HYPERSCALER_ROLE: args.role, ...args.env },
       capabilities: [...DAEMON_CAPABILITIES],
@@ -106,7 +109,7 @@ export class WorkstationNode extends pulumi.ComponentResource {
     }, { parent: this, ...onEngine(args.engine) });
     this.containerName = args.containerName;
     this.engine = args.engine ?? {};
-    this.address = this.container.networkDatas.apply((n) => n?.[0]?.ipAddress ?? "");
+    this.address = pulumi.all([args.network, this.container.networkDatas]).apply(([network, n]) => n?.find((d) => d.networkName === network)?.ipAddress ?? "");
 
     // The container ID as a trigger: a re-created container gets its files again.
     const triggers = [this.container.id];

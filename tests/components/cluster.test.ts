@@ -324,6 +324,23 @@ describe("HyperscalerCluster under mocks", () => {
     expect(await outputOf(pulumi.output(named("dev-gpu001-membership").props.environment as Record<string, string>))).toEqual({ DOCKER_HOST: "unix:///var/run/docker.sock" });
   });
 
+  it("on several workstations: the services only the cluster uses are on a bridge of the controller's workstation, off the LAN", async () => {
+    const { registered } = build({ ...workstationsValues, postgres: { roles: { app: { database: "appdb" } } }, monitoring: {} });
+    const networksOf = async (name: string) => (await outputOf(pulumi.output(registered.find((r) => r.name === name && isContainer(r))!.props.networksAdvanced as { name: string }[])))
+      .map((n) => n.name);
+    expect(registered.find((r) => r.name === "dev-platform-network")!.props).toMatchObject({ name: "dev-platform", driver: "bridge" });
+    for (const service of ["dev-postgres", "dev-accounting-mariadb", "dev-accounting-slurmdbd", "dev-monitoring-alertmanager"]) {
+      expect(await networksOf(service), service).toEqual(["dev-platform"]);
+    }
+    // The controller and Prometheus reach the nodes on the LAN, and the services on the bridge.
+    expect(await networksOf("dev-controller")).toEqual(["dev-net", "dev-platform"]);
+    expect(await networksOf("dev-monitoring-prometheus")).toEqual(["dev-platform", "dev-net"]);
+    expect(await networksOf("dev-cpu001")).toEqual(["dev-net"]);
+    // On one workstation there is one network, as before.
+    const one = build(devValues).registered;
+    expect(one.filter((r) => r.type === "docker:index/network:Network").map((r) => r.name)).toEqual(["dev-network"]);
+  });
+
   it("records each container's engine in the manifest: the workstation and Docker host the scripts must ask", async () => {
     const { c } = build(workstationsValues);
     const main = { workstation: "main", dockerHost: "unix:///var/run/docker.sock" };

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Lab } from "../support/lab";
 import { ok, TEST_MONITORING, TestProject } from "../support/stack";
 import { run } from "../support/run";
-import { docker } from "../support/docker";
+import { docker, dockerTry } from "../support/docker";
 import { jobState as slurmJobState, nodeNames, nodeState } from "../support/slurm";
 import { waitFor } from "../support/wait";
 import { runProcedure } from "../support/runbook";
@@ -66,6 +66,14 @@ describe("a cluster on several workstations (Docker engines over SSH)", () => {
     TEST_MONITORING,
     "    thresholds:",
     "      downForMin: 1",
+    "  hyperscaler:postgres:",
+    "    roles:",
+    "      app:",
+    "        database: appdb",
+    "  hyperscaler:accounting:",
+    "    accounts:",
+    "      physics:",
+    "        fairshare: 1",
     "",
   ].join("\n");
 
@@ -103,11 +111,35 @@ describe("a cluster on several workstations (Docker engines over SSH)", () => {
     ok(pulumi("refresh", "--yes", "--skip-preview"));
     const preview = ok(pulumi("preview", "--diff", "--expect-no-changes"));
     expect(preview.stdout).not.toMatch(/[+~-]\s+(docker|command)/);
-  });
+  }, 420_000); // four updates and a refresh over ssh, three engines, images built and copied
 
   it("scrapes the nodes on other workstations at their addresses", async () => {
     await waitFor("every node exporter scraped", () => (prometheus("query?query=up%7Bjob%3D%22node%22%7D").data.result as { value: string[] }[])
-      .filter((r) => r.value[1] === "1").length === 5, 120);
+      .filter((r) => r.value[1] === "1").length === 8, 120); // 4 nodes, the controller, PostgreSQL, slurmdbd, MariaDB
+  });
+
+  it("lets a LAN host that is no workstation reach SLURM's daemons and the metrics, never the databases, slurmdbd or Alertmanager", async () => {
+    // Every cluster container's address on the LAN (the macvlan network), on every engine.
+    const lanAddresses = (inspect: (...args: string[]) => string) => inspect("ps", "-q", "--filter", `label=hyperscaler.cluster=${stack}`).trim().split("\n").filter(Boolean)
+      .map((id) => inspect("inspect", "--format", `{{.Name}} {{with index .NetworkSettings.Networks "${stack}-net"}}{{.IPAddress}}{{end}}`, id).trim().replace(/^\//, "").split(" "))
+      .map(([name, address]) => ({ name: name.slice(stack.length + 1), address }));
+    const containers = [...lanAddresses((...a) => docker(a)), ...lanAddresses((...a) => lab.docker(1, ...a)), ...lanAddresses((...a) => lab.docker(2, ...a))];
+    const onLan = containers.filter((c) => c.address).map((c) => c.name).sort();
+    expect(onLan).toEqual(["controller", "cpu001", "edge001", "edge002", "far001", "prometheus"]);
+    expect(containers.filter((c) => !c.address).map((c) => c.name).sort()).toEqual(["alertmanager", "mariadb", "postgres", "slurmdbd"]);
+    const PORTS = [22, 3000, 3306, 5432, 6817, 6818, 6819, 9090, 9093, 9100, 9104, 9187];
+    const seen = lab.probe(containers.filter((c) => c.address).flatMap((c) => PORTS.map((p) => `${c.address}:${p}`)));
+    const open = containers.filter((c) => c.address).flatMap((c) => PORTS.filter((p) => seen[`${c.address}:${p}`] === "open").map((p) => `${c.name}:${p}`)).sort();
+    // SLURM's daemons check MUNGE credentials; the metrics (node exporter, Prometheus) are read-only and still open (issue 33).
+    expect(open).toEqual(["controller:6817", "controller:9100", "cpu001:6818", "cpu001:9100", "edge001:6818", "edge001:9100", "edge002:6818", "edge002:9100",
+      "far001:6818", "far001:9100", "prometheus:9090"]);
+    // Inside the cluster every service still answers: the controller reaches slurmdbd, Prometheus the rest.
+    const reach = (from: string, target: string) => dockerTry(["exec", `${stack}-${from}`, "bash", "-c", `exec 3<>/dev/tcp/${target.replace(":", "/")}`]).code;
+    expect(["slurmdbd:6819", "postgres:5432", "mariadb:3306", "alertmanager:9093"].map((t) => [t, reach("controller", t)])).toEqual(
+      ["slurmdbd:6819", "postgres:5432", "mariadb:3306", "alertmanager:9093"].map((t) => [t, 0]));
+    expect(ctl("sacctmgr", "-n", "-P", "show", "account", "physics", "format=account")).toContain("physics");
+    const down = () => (prometheus("targets").data.activeTargets as { labels: { instance: string }; health: string }[]).filter((t) => t.health !== "up").map((t) => t.labels.instance);
+    await waitFor("every target of Prometheus up", () => down().length === 0, 120);
   });
 
   it("the preview report asks the controller's recorded engine for the jobs a change touches, whatever DOCKER_HOST says", async () => {

@@ -37,6 +37,16 @@ export class Lab {
     return r.stdout;
   }
 
+  /**
+   * Which of TARGETS (`address:port`) answer a TCP connect from a host on the LAN that is not
+   * a workstation (its own namespace on the bridge, at .250): what a visitor's laptop sees.
+   */
+  probe(targets: readonly string[]): Record<string, "open" | "closed"> {
+    const r = run("bash", [SCRIPT, "probe", this.prefix, ...targets]);
+    if (r.code !== 0) throw new Error(`workstations.sh probe failed:\n${r.output}`);
+    return Object.fromEntries(r.stdout.trim().split("\n").filter(Boolean).map((l) => l.split(" ") as [string, "open" | "closed"]));
+  }
+
   stop(i: number): void { this.script("stop", String(i)); }
   start(i: number): void { this.script("start", String(i)); }
   down(): void { run("bash", [SCRIPT, "down", this.prefix]); }

@@ -8,6 +8,7 @@
 #   workstations.sh up PREFIX N [OCTET]  # N workstations: PREFIX-ws1..N at 10.OCTET.0.11.. (default 77)
 #   workstations.sh stop PREFIX I        # stop workstation I's engine (its containers die with it)
 #   workstations.sh start PREFIX I       # start it again
+#   workstations.sh probe PREFIX HOST:PORT...  # from a LAN host that is no workstation: which ports answer
 #   workstations.sh down PREFIX          # remove everything the lab made
 #
 # `up` prints the lab's directory: its bin/ holds an `ssh` that uses the lab's config, for
@@ -15,7 +16,7 @@
 set -euo pipefail
 # ip, dockerd and sshd live in sbin, which a CI runner's PATH may leave out.
 export PATH="$PATH:/usr/sbin:/sbin"
-cmd=${1:?usage: workstations.sh up|stop|start|down PREFIX ...}
+cmd=${1:?usage: workstations.sh up|stop|start|probe|down PREFIX ...}
 prefix=${2:?PREFIX}
 [[ $prefix =~ ^[a-z][a-z0-9]{0,7}$ ]] || { echo "PREFIX must be 1-8 lowercase letters and digits: interface names are short" >&2; exit 2; }
 lab=/run/hyperscaler-lab/$prefix
@@ -63,6 +64,10 @@ case $cmd in
       ip addr add "10.$octet.0.1/24" dev "$bridge"
       ip link set "$bridge" up
     }
+    # A LAN switch forwards between its ports. This machine's dockerd sets FORWARD to DROP
+    # and, with br_netfilter, that chain also sees frames bridged between the lab's ports:
+    # without this rule one workstation (or a visitor) could not reach another's containers.
+    iptables -C DOCKER-USER -i "$bridge" -o "$bridge" -j ACCEPT 2>/dev/null || iptables -I DOCKER-USER -i "$bridge" -o "$bridge" -j ACCEPT
     : >"$lab/ssh_config"
     echo "LAB_SUBNET=10.$octet.0.0/24" >"$lab/lab.env"
     for i in $(seq 1 "$n"); do
@@ -115,6 +120,22 @@ EOF
     done
     echo "$lab" ;;
   stop) stop_engine "${3:?I}" ;;
+  probe)
+    # A visitor's laptop on the LAN: its own namespace on the bridge at .250, no engine, no key.
+    visitor="${prefix}-visitor"
+    if ! ip netns list | grep -qx "$visitor\( .*\)\?"; then
+      ip netns add "$visitor"
+      ip link add "${prefix}vv" type veth peer name "${prefix}pv"
+      ip link set "${prefix}pv" netns "$visitor"
+      ip link set "${prefix}vv" master "$bridge" up
+      ip netns exec "$visitor" ip link set lo up
+      ip netns exec "$visitor" ip addr add "$(sed -n 's#^LAB_SUBNET=\(.*\)\.0/24$#\1.250/24#p' "$lab/lab.env")" dev "${prefix}pv"
+      ip netns exec "$visitor" ip link set "${prefix}pv" up
+    fi
+    shift 2
+    for target in "$@"; do
+      if ip netns exec "$visitor" timeout 3 bash -c "exec 3<>/dev/tcp/${target%:*}/${target##*:}" 2>/dev/null; then echo "$target open"; else echo "$target closed"; fi
+    done ;;
   start) start_engine "${3:?I}" ;;
   down)
     shopt -s nullglob
@@ -130,9 +151,12 @@ EOF
       ip netns del "$(ns "$i")" 2>/dev/null || true
       ip link del "${prefix}v$i" 2>/dev/null || true
     done
+    iptables -D DOCKER-USER -i "$bridge" -o "$bridge" -j ACCEPT 2>/dev/null || true
+    ip netns del "${prefix}-visitor" 2>/dev/null || true
+    ip link del "${prefix}vv" 2>/dev/null || true
     ip link del "$bridge" 2>/dev/null || true
     # Left mounts under the data root (overlay layers) would keep it from going.
     grep -o " $data/[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
     rm -rf "$lab" "$data" ;;
-  *) echo "usage: workstations.sh up|stop|start|down PREFIX ..." >&2; exit 2 ;;
+  *) echo "usage: workstations.sh up|stop|start|probe|down PREFIX ..." >&2; exit 2 ;;
 esac
