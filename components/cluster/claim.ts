@@ -31,7 +31,17 @@ function backendUrl(env: NodeJS.ProcessEnv, projectDir: string): string {
  * previewed from a fresh clone (CI) is the same one.
  */
 export function stackIdentity(fqn: string, env: NodeJS.ProcessEnv = process.env, projectDir = process.cwd()): string {
-  return `${backendUrl(env, projectDir).replace(/\/+$/, "")}#${fqn}`;
+  return `${withoutCredentials(backendUrl(env, projectDir)).replace(/\/+$/, "")}#${fqn}`;
+}
+
+/**
+ * A backend URL as it may be shown (a Docker label, the manifest, an error): a password in
+ * it (`postgres://user:secret@host/db`) or a query parameter that names one is left out.
+ */
+function withoutCredentials(url: string): string {
+  const [base, query] = url.split("?", 2);
+  const kept = query?.split("&").filter((p) => !/pass|secret|token|key|credential/i.test(p.split("=")[0]));
+  return base.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/@:]*):[^/@]*@/i, "$1@") + (kept?.length ? `?${kept.join("&")}` : "");
 }
 
 /** What one engine has under the cluster's name: the claim's holder, and the objects by kind. */

@@ -21,6 +21,12 @@ describe("a stack's identity", () => {
     expect(stackIdentity(fqn, { PULUMI_HOME: home }, project)).toBe("s3://bucket/state#organization/hyperscaler/dev");
   });
 
+  it("never carries a password from the backend URL", () => {
+    const id = stackIdentity(fqn, { PULUMI_BACKEND_URL: "postgres://pulumi:s3cret@db.lan:5432/state?sslmode=require&password=s3cret&passfile=/p&access_key=k1" }, project);
+    expect(id).toBe("postgres://pulumi@db.lan:5432/state?sslmode=require#organization/hyperscaler/dev");
+    expect(stackIdentity(fqn, { PULUMI_BACKEND_URL: "s3://bucket/state?region=eu-west-1" }, project)).toBe("s3://bucket/state?region=eu-west-1#organization/hyperscaler/dev");
+  });
+
   it("differs between two checkouts' backends for the same stack name", () => {
     expect(stackIdentity(fqn, { PULUMI_BACKEND_URL: "file:///home/a/hyperscaler/.state" }, project))
       .not.toBe(stackIdentity(fqn, { PULUMI_BACKEND_URL: "file:///home/b/hyperscaler/.state" }, project));
