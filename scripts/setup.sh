@@ -150,8 +150,10 @@ step_compose() {
   say "compose: $(docker-compose version --short) installed"
 }
 
-# --- lint: shellcheck for the project's shell (npm run lint) --------------------------
+# --- lint: shellcheck for the project's shell (npm run lint), and openssl, which checks the
+# certificates in the unit tests (tests/components/tls.test.ts) --------------------------
 step_lint() {
+  command -v openssl >/dev/null || apt_install openssl openssl-install
   if command -v shellcheck >/dev/null; then say "lint: shellcheck $(shellcheck --version | sed -n 's/^version: //p') present"; return; fi
   apt_install shellcheck shellcheck-install
   say "lint: shellcheck $(shellcheck --version | sed -n 's/^version: //p') installed"

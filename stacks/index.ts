@@ -66,11 +66,15 @@ export = async () => {
   // The controller's Docker engine: `hyperscaler:dockerHost` (else DOCKER_HOST), or the
   // controller's workstation's; the cluster makes one provider for each other workstation.
   const engine = new docker.Provider("workstation", { host: platformDockerHost(config) });
-  const cluster = new HyperscalerCluster(config.clusterName, { config, stack }, { providers: [engine] });
+  const cluster = new HyperscalerCluster(config.clusterName, { config, stack, previousTls: previous?.tls }, { providers: [engine] });
   return {
     /** Non-secret facts about the deployment, for people, CI and the audit report. */
     manifest: cluster.manifest,
     /** How applications log in to PostgreSQL, by role; secret (`pulumi stack output --show-secrets`). */
     ...(cluster.postgres ? { postgresLogins: pulumi.secret(cluster.postgres.logins) } : {}),
+    /** The stack's CA (PEM): what a client of its TLS endpoints trusts (several workstations). */
+    ...(cluster.certificates ? { caCertificate: cluster.certificates.caCertificate } : {}),
+    /** Prometheus's web login (several workstations); secret. */
+    ...(cluster.monitoring?.webLogin ? { prometheusLogin: pulumi.secret(cluster.monitoring.webLogin) } : {}),
   };
 };

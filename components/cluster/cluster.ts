@@ -9,6 +9,7 @@ import { Monitoring } from "../monitoring";
 import { MungeKey } from "../munge";
 import { Postgres } from "../postgres";
 import { WorkstationNode, WorkstationNodeArgs } from "../node";
+import { CertificatesRecord, ClusterCertificates } from "../tls";
 import { compressHostlist, computeNodeEnv, contentHash, renderCgroupConf, renderGresConf, renderSlurmConf, ScrapeHost } from "../render";
 
 /** Seconds `pulumi up` waits for every node to answer before it fails the update. */
@@ -21,6 +22,8 @@ export interface HyperscalerClusterArgs {
   readonly config: StackConfig;
   /** The stack that deploys it (stackIdentity, as its claim first recorded it): its claim on the cluster's name on each engine. */
   readonly stack: string;
+  /** The certificates' record from the stack's last update (its manifest's `tls`): renewal is decided from it. @default - none yet */
+  readonly previousTls?: CertificatesRecord;
 }
 
 /**
@@ -40,6 +43,8 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
   readonly monitoring?: Monitoring;
   /** slurmdbd, MariaDB and the declared accounts, users and QOS, when the config has accounting. */
   readonly accounting?: Accounting;
+  /** The stack's CA and the certificates of the LAN's TLS endpoints (several workstations). */
+  readonly certificates?: ClusterCertificates;
 
   constructor(name: string, args: HyperscalerClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("hyperscaler:cluster:HyperscalerCluster", name, {}, opts);
@@ -54,6 +59,26 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
     const placement = spec.placement;
     const where = placeCluster(name, spec, platformDockerHost(config), image, args.stack, this);
     const engine = where.platform;
+    // On a LAN, what is not SLURM's serves TLS: Prometheus (with a login) and the node
+    // exporters of the nodes there (to Prometheus's certificate alone). Prometheus's address
+    // there is known once its container is: its certificate names it.
+    let prometheusAddress!: (address: pulumi.Output<string>) => void;
+    const prometheusLan = new Promise<pulumi.Output<string>>((resolve) => { prometheusAddress = resolve; });
+    const certificates = this.certificates = placement && new ClusterCertificates(`${name}-tls`, {
+      cluster, tls: config.tls, rotation: config.rotation, previous: args.previousTls,
+      ...(config.monitoring ? { prometheus: {
+        dnsNames: ["prometheus", "localhost", names.container("prometheus")],
+        ipAddresses: pulumi.output(prometheusLan).apply((a) => ["127.0.0.1", ...(a ? [a] : [])]),
+      } } : {}),
+    }, { parent: this });
+    // In a renewal or a CA rotation Prometheus trusts the new CA first, then the exporters take
+    // their certificates, then Prometheus takes its own: no scrape meets a CA it does not trust.
+    let prometheusTrusts!: (installed: pulumi.Resource) => void;
+    const prometheusTrust = new Promise<pulumi.Resource>((resolve) => { prometheusTrusts = resolve; });
+    const exporterTls = certificates && {
+      exporterTls: pulumi.secret(pulumi.all([certificates.exporter, certificates.trust]).apply(([pem, trust]) => pem + trust)),
+      exporterTlsAfter: config.monitoring ? [prometheusTrust] : [],
+    };
 
     const files = [
       { path: "/etc/slurm/slurm.conf", content: renderSlurmConf(spec) },
@@ -75,7 +100,7 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
       ...common, hostname: CONTROLLER_HOST, containerName: names.container(CONTROLLER_HOST), role: "controller", files,
       address: placement?.controllerAddress,
       ...(placement ? { alsoOn: [where.platformNetwork] } : {}),
-      volumes: [{ volume: controllerState.name, path: "/var/spool/slurmctld" }],
+      volumes: [{ volume: controllerState.name, path: "/var/spool/slurmctld" }], ...exporterTls,
       cpus: config.controller.cpus, memoryMiB: config.controller.memoryMiB,
       afterFileUpdate: [CMD.reconfigure],
       // slurmctld loads its accounting plugin only at start: turning accounting on or off
@@ -102,7 +127,7 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
     const compute = spec.nodes.map((node) => {
       const elsewhere = node.workstation ? where.elsewhere.get(node.workstation) : undefined;
       const on = elsewhere ? { ...common, engine: elsewhere.engine, network: elsewhere.network, image: elsewhere.image } : common;
-      return this.computeNode(name, node, on, controller, names.container(node.name), slurmctldNeeds);
+      return this.computeNode(name, node, { ...on, ...exporterTls }, controller, names.container(node.name), slurmctldNeeds);
     });
     const resumed = rotation("resume", [controller.keyInstalled, ...controller.filesInstalled, ...compute.map((c) => c.node.keyInstalled), ...(accounting ? [accounting.dbd.keyInstalled] : [])]);
 
@@ -126,8 +151,8 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
 
     const databases = Object.values(roles).map((r) => r.database).sort();
     const scrapeHosts: ScrapeHost[] = [
-      { host: CONTROLLER_HOST, role: "controller" },
-      ...spec.nodes.map((n): ScrapeHost => ({ host: n.name, role: "compute", group: n.group })),
+      { host: CONTROLLER_HOST, role: "controller", tls: !!certificates },
+      ...spec.nodes.map((n): ScrapeHost => ({ host: n.name, role: "compute", group: n.group, tls: !!certificates })),
       ...(postgres ? [{ host: "postgres", role: "postgres" } as const] : []),
       ...(accounting ? [{ host: DBD_HOST, role: "dbd" } as const, { host: MARIADB_HOST, role: "mariadb" } as const] : []),
     ];
@@ -137,9 +162,17 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
       postgres: config.postgres && { databases, backupIntervalMin: config.postgres.backup.intervalMin },
       accounting: config.accounting && { database: ACCOUNTING_DATABASE, backupIntervalMin: config.accounting.backup.intervalMin },
       grafanaDatabase: postgres?.logins[GRAFANA_DB_ROLE], scrapeHostsReady: ready, engine,
+      ...(certificates?.prometheus ? { tls: {
+        bundle: pulumi.secret(pulumi.all([certificates.prometheus, certificates.trust]).apply(([pem, trust]) => pem + trust)),
+        trust: certificates.trust, passwordEpoch: config.rotation.prometheusPasswordEpoch,
+        exportersInstalled: [controller, ...compute.map((c) => c.node)].flatMap((n) => (n.tlsInstalled ? [n.tlsInstalled] : [])),
+      } } : {}),
       // On several workstations, nodes elsewhere are scraped at their addresses (no shared DNS).
       ...(where.elsewhere.size ? { scrapeAddresses: Object.fromEntries(compute.filter((c) => where.elsewhere.has(c.workstation ?? "")).map((c) => [c.name, c.node.address])) } : {}),
     }, { parent: this });
+
+    prometheusAddress(monitoring && monitoring.lanAddress ? monitoring.lanAddress : pulumi.output(""));
+    if (monitoring && monitoring.trustInstalled) prometheusTrusts(monitoring.trustInstalled);
 
     const version = containerCommand(`${name}-slurm-version`, {
       container: controller.containerName,
@@ -154,7 +187,7 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
       monitoring: monitoring && { prometheus: monitoring.prometheusContainer, alertmanager: monitoring.alertmanagerContainer, grafana: monitoring.grafanaContainer,
         scrapedNodes: scrapeHosts.length, alertRulesHash: monitoring.alertRulesHash },
       accounting: accounting ? { slurmdbd: accounting.dbd.containerName, mariadb: accounting.mariadbContainer } : undefined,
-      platformEngine: engineRecord(engine), stack: args.stack,
+      platformEngine: engineRecord(engine), stack: args.stack, tls: certificates?.record,
       nodeEngines: Object.fromEntries(compute.map((c) => [names.container(c.name), engineRecord(c.node.engine)])),
     });
     this.registerOutputs({ manifest: this.manifest });

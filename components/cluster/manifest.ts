@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ACCOUNTING_DATABASE, applicationRoles, ClusterSpec, CONTROLLER_HOST, dockerNames, StackConfig } from "../config";
 import { EngineRecord } from "../docker";
 import { contentHash } from "../render";
+import type { CertificatesRecord } from "../tls";
 
 /** Non-secret facts about a deployed cluster: the stack's `manifest` output. */
 export interface ClusterManifest {
@@ -14,7 +15,7 @@ export interface ClusterManifest {
   configHashes: Record<string, string>;
   image: string;
   postgres?: { container: string; databases: string[]; backup: { intervalMin: number; retain: number }; passwordEpochs: Record<string, number> };
-  monitoring?: { prometheus: string; alertmanager: string; grafana?: string; scrapedNodes: number; alertRulesHash: string };
+  monitoring?: { prometheus: string; alertmanager: string; grafana?: string; scrapedNodes: number; alertRulesHash: string; webPasswordEpoch?: number };
   accounting?: { slurmdbd: string; mariadb: string; database: string; passwordEpoch: number; backup: { intervalMin: number; retain: number } };
   /**
    * The engine of each of the cluster's containers, by container name: the workstation it is
@@ -24,6 +25,8 @@ export interface ClusterManifest {
   engines: Record<string, EngineRecord>;
   /** The label of the cluster's claim volumes: the stack's identity when it first claimed the name (it stays when the stack moves to another backend). */
   claim: string;
+  /** The stack's CA certificate and its certificates' expiry (several workstations): the next update renews from it. */
+  tls?: CertificatesRecord;
 }
 
 /** What the manifest is made from: the config, the spec, and the deployed parts' outputs. */
@@ -41,6 +44,7 @@ export interface ManifestParts {
   readonly nodeEngines: Record<string, EngineRecord>;
   /** The stack's claim (HyperscalerClusterArgs.stack). */
   readonly stack: string;
+  readonly tls?: pulumi.Input<CertificatesRecord>;
 }
 
 export function clusterManifest(config: StackConfig, spec: ClusterSpec, parts: ManifestParts): pulumi.Output<ClusterManifest> {
@@ -48,8 +52,8 @@ export function clusterManifest(config: StackConfig, spec: ClusterSpec, parts: M
   const roles = applicationRoles(config);
   const m = parts.monitoring;
   return pulumi.all([parts.controller, parts.slurmVersion, parts.mungeFingerprint, parts.image, parts.postgres,
-    m?.prometheus, m?.alertmanager, pulumi.all([m?.grafana, parts.accounting?.mariadb])]).apply(
-    ([ctl, slurmVersion, fingerprint, imageId, pgContainer, prom, am, [grafana, mariadb]]): ClusterManifest => ({
+    m?.prometheus, m?.alertmanager, pulumi.all([m?.grafana, parts.accounting?.mariadb, parts.tls])]).apply(
+    ([ctl, slurmVersion, fingerprint, imageId, pgContainer, prom, am, [grafana, mariadb, tls]]): ClusterManifest => ({
       cluster: spec.clusterName,
       controller: { hostname: CONTROLLER_HOST, container: ctl },
       computeNodes: spec.nodes.map((n) => ({ name: n.name, group: n.group, container: names.container(n.name) })),
@@ -67,6 +71,7 @@ export function clusterManifest(config: StackConfig, spec: ClusterSpec, parts: M
       } } : {}),
       ...(m && prom && am ? { monitoring: {
         prometheus: prom, alertmanager: am, ...(grafana ? { grafana } : {}), scrapedNodes: m.scrapedNodes, alertRulesHash: m.alertRulesHash,
+        ...(tls ? { webPasswordEpoch: config.rotation.prometheusPasswordEpoch } : {}),
       } } : {}),
       engines: Object.fromEntries([
         ...[ctl, pgContainer, prom, am, grafana, mariadb, parts.accounting?.slurmdbd]
@@ -74,6 +79,7 @@ export function clusterManifest(config: StackConfig, spec: ClusterSpec, parts: M
         ...Object.entries(parts.nodeEngines),
       ].sort(([a], [b]) => (a < b ? -1 : 1))),
       claim: parts.stack,
+      ...(tls ? { tls } : {}),
       ...(config.accounting && parts.accounting && mariadb ? { accounting: {
         slurmdbd: parts.accounting.slurmdbd, mariadb, database: ACCOUNTING_DATABASE,
         passwordEpoch: config.rotation.accountingPasswordEpoch,

@@ -336,5 +336,8 @@ export function epochProblems(config: StackConfig, previous: ClusterManifest | u
     check(`rotation.postgresPasswordEpochs.${role}`, was, config.rotation.postgresPasswordEpochs[role] ?? 0);
   }
   check("rotation.accountingPasswordEpoch", previous.accounting?.passwordEpoch, config.rotation.accountingPasswordEpoch);
+  check("rotation.caEpoch", previous.tls?.caEpoch, config.rotation.caEpoch);
+  check("rotation.certificatesEpoch", previous.tls?.certificatesEpoch, config.rotation.certificatesEpoch);
+  check("rotation.prometheusPasswordEpoch", previous.monitoring?.webPasswordEpoch, config.rotation.prometheusPasswordEpoch);
   return problems;
 }

@@ -69,10 +69,12 @@ const PARTS: readonly { part: string; exact?: string; subject?: string; prefix?:
   ...["validation", "rotation-pause", "rotation-resume", "munge-key-bytes", "slurm-image-build", "slurmctld-restart",
     "postgres", "postgres-backup-before-replace", "accounting-password", "accounting-mariadb",
     "accounting-mariadb-backup-before-replace", "monitoring-node.json",
-    "monitoring-prometheus.yml", "monitoring-alerts.yml", "monitoring-alertmanager.yml"].map((exact) => ({ part: exact, exact })),
+    "monitoring-prometheus.yml", "monitoring-alerts.yml", "monitoring-alertmanager.yml",
+    "tls-ca", "tls-exporter", "tls-prometheus", "monitoring-web-password"].map((exact) => ({ part: exact, exact })),
   ...SLURM_FILES.map((f) => ({ part: "slurm-file", exact: `controller-${f}`, subject: f })),
   { part: "membership", suffix: "-membership" },
   { part: "munge-key", suffix: "-munge-key" },
+  { part: "tls-install", suffix: "-tls" },
   { part: "workstation", prefix: "workstation-" },
   { part: "slurm-image-copy", prefix: "slurm-image-copy-" },
   { part: "postgres-password-file", prefix: "postgres-", suffix: "-password-file" },
@@ -81,7 +83,7 @@ const PARTS: readonly { part: string; exact?: string; subject?: string; prefix?:
 
 /** A host's name from a part's subject: the accounting component's node (slurmdbd) is named below it. */
 const hostOf = (subject: string) => subject.startsWith("accounting-") ? subject.slice("accounting-".length) : subject;
-const HOST_PARTS = new Set(["node", "membership", "munge-key"]);
+const HOST_PARTS = new Set(["node", "membership", "munge-key", "tls-install"]);
 
 /** Types (the last of a URN's type chain) whose parts are found by type, not by name. */
 const NODE_CONTAINER = { type: "docker:index/container:Container", parent: "hyperscaler:node:WorkstationNode" };

@@ -26,6 +26,13 @@ const groupName = z.string().regex(/^[a-z]([a-z0-9-]{0,40}[a-z-])?$/, "must be l
 const positiveInt = (min: number, what: string) =>
   z.number().int(`must be a whole number of ${what}`).min(min, `must be at least ${min} ${what}`);
 
+/**
+ * A number that may have a fraction. `pulumi config set --path` writes one with a decimal
+ * point as a YAML string ("0.5"): read as the number it says.
+ */
+const decimal = (schema: z.ZodNumber) =>
+  z.preprocess((v) => (typeof v === "string" && /^\s*-?\d+(\.\d+)?\s*$/.test(v) ? Number(v) : v), schema);
+
 const absolutePath = z.string().regex(/^\/[A-Za-z0-9_.+@/-]+$/, "must be an absolute path");
 const devicePath = z.string().regex(/^\/dev\/[A-Za-z0-9_./-]+$/, "must be a device path under /dev");
 
@@ -169,7 +176,7 @@ const localPort = (port: number) => z.union([
 
 /** A warning and a critical level (the alert fires at and above each) held for `forMin` minutes. */
 const levels = (warning: number, critical: number, forMin: number, unit: string, max?: number) => {
-  const value = max === undefined ? z.number().positive(`must be above 0 ${unit}`) : z.number().positive(`must be above 0 ${unit}`).max(max, `must be at most ${max} ${unit}`);
+  const value = decimal(max === undefined ? z.number().positive(`must be above 0 ${unit}`) : z.number().positive(`must be above 0 ${unit}`).max(max, `must be at most ${max} ${unit}`));
   return z.strictObject({
     warning: value.default(warning),
     critical: value.default(critical),
@@ -225,7 +232,7 @@ const monitoringSchema = z.strictObject({
     gpuMemoryPercent: levels(90, 98, 15, "percent", 100),
     /** A node whose GPUs SLURM has given to jobs while every one of them stays below this use: a GPU held but not used. @default below 5 % for 30 min */
     gpuIdleWhileAllocated: z.strictObject({
-      utilizationPercent: z.number().positive("must be above 0 percent").max(100, "must be at most 100 percent").default(5),
+      utilizationPercent: decimal(z.number().positive("must be above 0 percent").max(100, "must be at most 100 percent")).default(5),
       forMin: positiveInt(1, "minutes").default(30),
     }).prefault({}),
     /** Job records slurmctld holds for slurmdbd (accounting; it drops them past MaxDBDMsgs). @default 1000 / 10000 for 5 min */
@@ -236,6 +243,15 @@ const monitoringSchema = z.strictObject({
     unplannedDrainForMin: positiveInt(1, "minutes").default(5),
     /** Minutes beyond the backup interval (the RPO) before a missing backup pages. @default 15 */
     backupGraceMin: positiveInt(1, "minutes").default(15),
+    /**
+     * Days before a certificate expires (several workstations' TLS) at which its alert fires:
+     * warning, then critical. Below hyperscaler:tls.renewBeforeDays, the alert means no `up`
+     * renewed it in its window. @default 14 / 3
+     */
+    certificateExpiryDays: z.strictObject({
+      warning: decimal(z.number().positive("must be above 0 days")).default(14),
+      critical: decimal(z.number().positive("must be above 0 days")).default(3),
+    }).prefault({}).refine((d) => d.critical < d.warning, { message: "critical must be below warning (days left)", path: ["critical"] }),
   }).prefault({}),
   /** Grafana, from an image you provide (Grafana is not in Debian). @default - none */
   grafana: z.strictObject({
@@ -324,7 +340,28 @@ export const stackConfigSchema = z.strictObject({
     postgresPasswordEpochs: z.record(pgName, z.number().int().min(0)).default({}),
     /** The accounting database's password (slurmdbd's login to MariaDB). @default 0 */
     accountingPasswordEpoch: z.number().int().min(0).default(0),
+    /** The stack's certificate authority (several workstations): a new CA and new certificates; both CAs are trusted for one update. @default 0 */
+    caEpoch: z.number().int().min(0).default(0),
+    /** The services' certificates, renewed now rather than at their renewal window. @default 0 */
+    certificatesEpoch: z.number().int().min(0).default(0),
+    /** The password of Prometheus's web login (several workstations). @default 0 */
+    prometheusPasswordEpoch: z.number().int().min(0).default(0),
   }).prefault({}),
+  /**
+   * The stack's certificate authority and the certificates it issues (several workstations:
+   * Prometheus and the node exporters serve TLS on the LAN). Each `pulumi up` renews a
+   * certificate that is inside its renewal window; security.md "Renew certificates".
+   */
+  tls: z.strictObject({
+    /** Days a service certificate is valid. @default 90 */
+    certificateDays: decimal(z.number().positive("must be above 0 days")).default(90),
+    /** Days before a certificate's expiry from which an `up` renews it. @default 30 */
+    renewBeforeDays: decimal(z.number().positive("must be above 0 days")).default(30),
+    /** Days the CA's certificate is valid; renewed like the others, inside its own renewal window. @default 3650 */
+    caDays: decimal(z.number().positive("must be above 0 days")).default(3650),
+  }).prefault({})
+    .refine((t) => t.renewBeforeDays < t.certificateDays, { message: "must be below certificateDays (else every up renews every certificate)", path: ["renewBeforeDays"] })
+    .refine((t) => t.certificateDays + t.renewBeforeDays <= t.caDays, { message: "must be at least certificateDays + renewBeforeDays (a certificate never outlives its CA)", path: ["caDays"] }),
   /**
    * How far the containers (controller, nodes, PostgreSQL, monitoring) may ask for more
    * than the Docker host has, as a factor of its CPUs and of its memory; preflight refuses
@@ -332,9 +369,9 @@ export const stackConfigSchema = z.strictObject({
    */
   overcommit: z.strictObject({
     /** @default 1 */
-    cpu: z.number().min(1, "must be at least 1 (no overcommit)").default(1),
+    cpu: decimal(z.number().min(1, "must be at least 1 (no overcommit)")).default(1),
     /** @default 1 */
-    memory: z.number().min(1, "must be at least 1 (no overcommit)").default(1),
+    memory: decimal(z.number().min(1, "must be at least 1 (no overcommit)")).default(1),
   }).default({ cpu: 1, memory: 1 }),
   /** The platform's PostgreSQL. @default - none */
   postgres: postgresSchema.optional(),
@@ -343,6 +380,11 @@ export const stackConfigSchema = z.strictObject({
   /** SLURM accounting (slurmdbd, MariaDB): job records, fair share, accounts, users, QOS. @default - none */
   accounting: accountingSchema.optional(),
 }).superRefine((c, ctx) => {
+  const expiry = c.monitoring?.thresholds.certificateExpiryDays;
+  if (c.workstations && expiry && expiry.warning >= c.tls.renewBeforeDays) {
+    ctx.addIssue({ code: "custom", path: ["monitoring", "thresholds", "certificateExpiryDays", "warning"],
+      message: `must be below tls.renewBeforeDays (${c.tls.renewBeforeDays}): it warns that no up renewed a certificate in its window` });
+  }
   for (const issue of workstationIssues(c)) ctx.addIssue({ code: "custom", ...issue });
   const receivers = Object.keys(c.monitoring?.alertmanager.receivers ?? {});
   for (const [severity, receiver] of Object.entries(c.monitoring?.alertmanager.route ?? {})) {

@@ -17,6 +17,10 @@ export const IMAGE_COMMANDS = {
   nodeRemove: { name: "hyperscaler-node-remove", images: ["slurm"] },
   reload: { name: "hyperscaler-reload", images: ["monitoring"] },
   waitTargets: { name: "hyperscaler-wait-targets", images: ["monitoring"] },
+  /** Asks the container's Prometheus (TLS and its login where it has them). */
+  prometheusApi: { name: "hyperscaler-prometheus-api", images: ["monitoring"] },
+  /** Installs a certificate, its key and the CAs to trust from stdin, checked, atomically. */
+  tlsInstall: { name: "hyperscaler-tls-install", images: ["slurm", "monitoring"] },
   pgSetPassword: { name: "hyperscaler-pg-set-password", images: ["postgres"] },
   pgBackup: { name: "hyperscaler-pg-backup", images: ["postgres"] },
   pgLogin: { name: "hyperscaler-pg-login", images: ["postgres"] },

@@ -1,5 +1,8 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import * as bcrypt from "bcryptjs";
+import { createHash } from "node:crypto";
 import * as path from "node:path";
 import { ALERTMANAGER_SIZE, dockerNames, GRAFANA_SIZE, MonitoringConfig } from "../config";
 import { CLUSTER_LABEL, clusterVolume, containerCommand, DAEMON_CAPABILITIES, Engine, hardenedContainer } from "../docker";
@@ -8,7 +11,7 @@ import type { PostgresLogin } from "../postgres";
 import {
   ALERTMANAGER_DIR, AlertSpec, contentHash, GRAFANA_DASHBOARDS_DIR, GRAFANA_PROVISIONING_DIR, PROMETHEUS_DIR, renderAlertmanagerConfig,
   renderAlertRules, renderClusterDashboard, renderGrafanaDashboardProvider, renderGrafanaDatasources, renderNodeTargets,
-  renderPrometheusConfig, ScrapeHost,
+  renderPrometheusConfig, renderPrometheusWebConfig, PROMETHEUS_TLS, PROMETHEUS_USER, ScrapeHost, TLS_DIR,
 } from "../render";
 
 /** Seconds `pulumi up` waits for every node exporter to be scraped before it fails. */
@@ -41,6 +44,34 @@ export interface MonitoringArgs {
   readonly protect?: boolean;
   /** The Docker engine (the provider's `host`). @default - DOCKER_HOST or the local socket */
   readonly engine?: Engine;
+  /**
+   * Several workstations: Prometheus serves TLS with a login, and scrapes the exporters that
+   * serve TLS (ScrapeHost.tls) with its certificate. @default - plain HTTP on the cluster network
+   */
+  readonly tls?: {
+    /** Its certificate and key, then the CAs to trust (PEM); secret. */
+    readonly bundle: pulumi.Input<string>;
+    /** The CAs to trust (PEM): installed first, and for Grafana. */
+    readonly trust: pulumi.Input<string>;
+    /**
+     * What installs the exporters' certificates: Prometheus's own certificate comes after
+     * them, so in a CA rotation every exporter trusts the new CA before Prometheus presents
+     * a certificate of it (and Prometheus trusts it, from `trust`, before any exporter does).
+     */
+    readonly exportersInstalled: pulumi.Input<pulumi.Resource>[];
+    /** Raising it gives the web login a new password (hyperscaler:rotation.prometheusPasswordEpoch). */
+    readonly passwordEpoch: number;
+  };
+}
+
+/**
+ * The bcrypt hash of Prometheus's web password, its salt derived from the password itself:
+ * the same password always gives the same config, so an update changes it only when the
+ * password changes (a random password of 32 characters needs no salt against precomputation).
+ */
+export function webPasswordHash(password: string): string {
+  const salt = createHash("sha256").update("hyperscaler prometheus web login\0").update(password).digest().subarray(0, 16);
+  return bcrypt.hashSync(password, `$2b$10$${bcrypt.encodeBase64(salt, 16)}`);
 }
 
 /**
@@ -56,16 +87,25 @@ export class Monitoring extends pulumi.ComponentResource {
   readonly grafanaContainer?: pulumi.Output<string>;
   /** Hash of the alert rules Prometheus runs (the manifest shows which thresholds are live). */
   readonly alertRulesHash: string;
+  /** Prometheus's address on the LAN (several workstations). */
+  readonly lanAddress?: pulumi.Output<string>;
+  /** The install of the CAs Prometheus trusts (several workstations): the exporters' certificates come after it. */
+  readonly trustInstalled?: pulumi.Resource;
+  /** Prometheus's web login, where it serves TLS; the password is secret. */
+  readonly webLogin?: { readonly user: string; readonly password: pulumi.Output<string> };
 
   constructor(name: string, args: MonitoringArgs, opts?: pulumi.ComponentResourceOptions) {
     super("hyperscaler:monitoring:Monitoring", name, {}, opts);
-    const { cluster, config, engine } = args;
+    const { cluster, config, engine, tls } = args;
+    const password = tls && pulumi.secret(new random.RandomPassword(`${name}-web-password`, {
+      length: 32, special: false, keepers: { epoch: String(tls.passwordEpoch) },
+    }, { parent: this }).result);
     const labels = { [CLUSTER_LABEL]: cluster };
     const image = new RoleImage(`${name}-image`, { role: "monitoring", baseImage: args.baseImage, tag: dockerNames(cluster).image("monitoring") }, { parent: this });
     const grafanaHost = config.grafana ? "grafana" : undefined;
     const spec = {
       cluster, scrapeIntervalSec: config.scrapeIntervalSec, thresholds: config.thresholds,
-      alertmanagerHost: "alertmanager", grafanaHost, postgres: args.postgres, accounting: args.accounting,
+      alertmanagerHost: "alertmanager", grafanaHost, postgres: args.postgres, accounting: args.accounting, tls: !!tls, certificates: !!tls,
     };
 
     // Grafana's provisioning is written by the Prometheus container (it has the install tool)
@@ -75,15 +115,16 @@ export class Monitoring extends pulumi.ComponentResource {
     const daemon = (role: "prometheus" | "alertmanager", port: number | false, cpus: number, memoryMiB: number, env: Record<string, string> = {}, extraVolumes: Mount[] = []) => {
       const data = clusterVolume(`${name}-${role}-data`, cluster, `${role}-data`, { parent: this, protect: !!args.protect });
       const internal = role === "prometheus" ? 9090 : 9093;
+      const secure = role === "prometheus" && !!tls;
       return hardenedContainer(`${name}-${role}`, {
         name: dockerNames(cluster).container(role), image: image.imageId, hostname: role, network: args.network,
         ...(role === "prometheus" && args.lan ? { alsoOn: [args.lan] } : {}),
-        env: { HYPERSCALER_ROLE: role, ...env },
+        env: { HYPERSCALER_ROLE: role, ...(secure ? { HYPERSCALER_TLS: "1" } : {}), ...env },
         capabilities: [...DAEMON_CAPABILITIES],
         volumes: [{ volume: data.name, path: `/${role}` }, ...extraVolumes],
         localPorts: port ? [{ host: port, container: internal }] : [],
         memoryMiB, cpus,
-        healthCommand: `curl -fs -o /dev/null http://127.0.0.1:${internal}/-/ready`,
+        healthCommand: secure ? `${CMD.prometheusApi} /-/ready -o /dev/null` : `curl -fs -o /dev/null http://127.0.0.1:${internal}/-/ready`,
         labels: { ...labels, "hyperscaler.role": role },
       }, { parent: this });
     };
@@ -93,8 +134,9 @@ export class Monitoring extends pulumi.ComponentResource {
     const alertmanager = daemon("alertmanager", config.alertmanager.port, ALERTMANAGER_SIZE.cpus, ALERTMANAGER_SIZE.memoryMiB);
 
     // Files into a running daemon; a change is checked by its own tool, then reloaded.
-    const deliver = (container: docker.Container, file: string, content: pulumi.Input<string>, reload: boolean, dependsOn: pulumi.Resource[] = []) => {
-      const install = [CMD.install, file, "0644", "root:root"];
+    const deliver = (container: docker.Container, file: string, content: pulumi.Input<string>, reload: boolean, dependsOn: pulumi.Resource[] = [],
+      mode = "0644", owner = "root:root") => {
+      const install = [CMD.install, file, mode, owner];
       return containerCommand(`${name}-${path.basename(file)}`, {
         container: container.name,
         create: install,
@@ -112,7 +154,21 @@ export class Monitoring extends pulumi.ComponentResource {
     const alertRules = renderAlertRules(spec);
     this.alertRulesHash = contentHash(alertRules);
     const rules = deliver(prometheus, `${PROMETHEUS_DIR}/alerts.yml`, alertRules, true);
-    const promConfig = deliver(prometheus, `${PROMETHEUS_DIR}/prometheus.yml`, renderPrometheusConfig(spec), true, [targets, rules]);
+    // Its TLS files before the config that names them (promtool checks they are there); all
+    // are read again per request or scrape, so a renewal or a new password reloads nothing.
+    const installTls = (part: string, stdin: pulumi.Input<string>, dependsOn: pulumi.Input<pulumi.Resource>[]) => containerCommand(`${name}-${part}`, {
+      container: prometheus.name, create: [CMD.tlsInstall, TLS_DIR, "prometheus:prometheus"], stdin, triggers: [prometheus.id], engine,
+    }, { parent: this, dependsOn });
+    if (tls) this.trustInstalled = installTls("prometheus-trust", tls.trust, []);
+    const secured = tls ? [
+      installTls("prometheus-tls", tls.bundle, [this.trustInstalled!, ...tls.exportersInstalled]),
+      deliver(prometheus, PROMETHEUS_TLS.passwordFile, password!, false, [], "0400", "prometheus:prometheus"),
+      deliver(prometheus, PROMETHEUS_TLS.netrc, pulumi.interpolate`machine localhost login ${PROMETHEUS_USER} password ${password!}\n`, false, [], "0400"),
+      deliver(prometheus, PROMETHEUS_TLS.webConfig, password!.apply((p) => renderPrometheusWebConfig(webPasswordHash(p))), false, [], "0400", "prometheus:prometheus"),
+    ] : [];
+    if (password) this.webLogin = { user: PROMETHEUS_USER, password };
+    if (args.lan) this.lanAddress = pulumi.all([args.lan, prometheus.networkDatas]).apply(([lan, n]) => n?.find((d) => d.networkName === lan)?.ipAddress ?? "");
+    const promConfig = deliver(prometheus, `${PROMETHEUS_DIR}/prometheus.yml`, renderPrometheusConfig(spec), true, [targets, rules, ...secured]);
     deliver(alertmanager, `${ALERTMANAGER_DIR}/alertmanager.yml`, renderAlertmanagerConfig(config.alertmanager), true);
 
     // The update's proof: every node exporter the cluster has is scraped and up.
@@ -134,8 +190,12 @@ export class Monitoring extends pulumi.ComponentResource {
   private grafana(name: string, args: MonitoringArgs, grafana: NonNullable<MonitoringConfig["grafana"]>, prometheus: docker.Container, provisioning: docker.Volume) {
     const labels = { [CLUSTER_LABEL]: args.cluster };
     const data = clusterVolume(`${name}-grafana-data`, args.cluster, "grafana-data", { parent: this, protect: !!args.protect });
-    const files: [string, string][] = [
-      ["datasources/hyperscaler.yml", renderGrafanaDatasources("http://prometheus:9090")],
+    const datasource = args.tls && this.webLogin
+      ? pulumi.secret(pulumi.all([this.webLogin.password, args.tls.trust]).apply(([password, ca]) =>
+        renderGrafanaDatasources("https://prometheus:9090", { user: PROMETHEUS_USER, password, ca })))
+      : undefined;
+    const files: [string, pulumi.Input<string>][] = [
+      ["datasources/hyperscaler.yml", datasource ?? renderGrafanaDatasources("http://prometheus:9090")],
       ["dashboards/hyperscaler.yml", renderGrafanaDashboardProvider()],
       [`${path.relative(GRAFANA_PROVISIONING_DIR, GRAFANA_DASHBOARDS_DIR)}/${args.cluster}.json`, renderClusterDashboard(args.cluster)],
     ];
@@ -151,6 +211,8 @@ export class Monitoring extends pulumi.ComponentResource {
       GF_DATABASE_TYPE: "postgres", GF_DATABASE_HOST: `${db.host}:${db.port}`, GF_DATABASE_NAME: db.database,
       GF_DATABASE_USER: db.user, GF_DATABASE_PASSWORD: db.password,
     } : {};
+    // Grafana reads its datasources at start: a new login or CA starts it again with them.
+    if (datasource) env.HYPERSCALER_DATASOURCE_HASH = datasource.apply(contentHash);
     return hardenedContainer(`${name}-grafana`, {
       name: dockerNames(args.cluster).container("grafana"), image: grafana.image, hostname: "grafana", network: args.network,
       env: { ...env, GF_PATHS_PROVISIONING: GRAFANA_PROVISIONING_DIR, GF_ANALYTICS_REPORTING_ENABLED: "false", GF_ANALYTICS_CHECK_FOR_UPDATES: "false" },

@@ -5,6 +5,7 @@ import * as path from "node:path";
 import { CLUSTER_LABEL, containerCommand, DAEMON_CAPABILITIES, Engine, hardenedContainer, HardenedContainerArgs, onEngine } from "../docker";
 import { MungeKey } from "../munge";
 import { CMD } from "../images/commands";
+import { TLS_DIR } from "../render";
 
 /** A config file delivered into the node. */
 export interface NodeFile {
@@ -54,6 +55,14 @@ export interface WorkstationNodeArgs {
   /** Runs after a file changes on a running node (`scontrol reconfigure` on the controller). @default - nothing */
   readonly afterFileUpdate?: readonly string[];
   readonly mungeKey: MungeKey;
+  /**
+   * Its node exporter's certificate and key, then the CAs to trust (PEM; secret): with it the
+   * exporter serves TLS to Prometheus alone (a node on the LAN of several workstations).
+   * A renewal installs the new files in place. @default - plain HTTP
+   */
+  readonly exporterTls?: pulumi.Input<string>;
+  /** What installing it waits for (Prometheus trusting the CAs in it). @default [] */
+  readonly exporterTlsAfter?: pulumi.Input<pulumi.Resource>[];
   /** What a new key waits for before it is installed (the cluster pauses scheduling first). @default [] */
   readonly keyAfter?: pulumi.Input<pulumi.Resource>[];
   /** Cluster name, as a label on the container. */
@@ -88,6 +97,8 @@ export class WorkstationNode extends pulumi.ComponentResource {
   readonly filesInstalled: command.local.Command[];
   /** The key delivery; depend on it to know munged runs with the current key. */
   readonly keyInstalled: command.local.Command;
+  /** The delivery of its exporter's certificate, when it has one. */
+  readonly tlsInstalled?: command.local.Command;
 
   constructor(name: string, args: WorkstationNodeArgs, opts?: pulumi.ComponentResourceOptions) {
     super("hyperscaler:node:WorkstationNode", name, {}, opts);
@@ -98,7 +109,7 @@ export class WorkstationNode extends pulumi.ComponentResource {
       network: args.network,
       ...(args.alsoOn ? { alsoOn: args.alsoOn } : {}),
       address: args.address,
-      env: { HYPERSCALER_ROLE: args.role, ...args.env },
+      env: { HYPERSCALER_ROLE: args.role, ...(args.exporterTls ? { HYPERSCALER_TLS: "1" } : {}), ...args.env },
       capabilities: [...DAEMON_CAPABILITIES],
       ...args.gpus,
       volumes: [...(args.volumes ?? [])],
@@ -127,6 +138,11 @@ export class WorkstationNode extends pulumi.ComponentResource {
     const hosts = args.lanHosts === undefined ? [] : [containerCommand(`${name}-lan-hosts`, {
       container: args.containerName, create: [CMD.lanHosts], stdin: args.lanHosts, triggers, engine: this.engine,
     }, { parent: this })];
+    if (args.exporterTls) {
+      this.tlsInstalled = containerCommand(`${name}-tls`, {
+        container: args.containerName, create: [CMD.tlsInstall, TLS_DIR, "prometheus:prometheus"], stdin: args.exporterTls, triggers, engine: this.engine,
+      }, { parent: this, dependsOn: args.exporterTlsAfter ?? [] });
+    }
     const installKey = `${CMD.install} /etc/munge/munge.key 0400 munge:munge`;
     this.keyInstalled = containerCommand(`${name}-munge-key`, {
       container: args.containerName,

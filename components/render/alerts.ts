@@ -31,6 +31,8 @@ export interface AlertSpec {
   readonly postgres?: { readonly databases: readonly string[]; readonly backupIntervalMin: number };
   /** SLURM accounting's database, when the cluster has accounting. */
   readonly accounting?: { readonly database: string; readonly backupIntervalMin: number };
+  /** The hosts report their certificates' expiry (several workstations' TLS). @default false */
+  readonly certificates?: boolean;
 }
 
 type Levels = AlertThresholds["cpuPercent"];
@@ -188,6 +190,7 @@ function families(spec: AlertSpec): Family[] {
       { why: "no job holds a GPU", series: gpuUse(0, 0) },
     ]),
   );
+  if (spec.certificates) out.push(certificateExpiry(t.certificateExpiryDays));
   if (spec.postgres) {
     const pg = { instance: "postgres:9187", job: "postgres" };
     out.push(...database(t, { name: "Postgres", what: "PostgreSQL", engine: "postgres", host: "postgres", upMetric: "pg_up", exporter: pg,
@@ -206,6 +209,31 @@ function families(spec: AlertSpec): Family[] {
     );
   }
   return out;
+}
+
+/**
+ * A certificate a host serves or trusts (images/common/tls-install.sh's metric) is close
+ * to expiry: `pulumi up` renews inside the renewal window, so this means no up did.
+ */
+function certificateExpiry(days: AlertThresholds["certificateExpiryDays"]): Family {
+  const alert = "CertificateExpiresSoon";
+  const labels = { ...NODE, certificate: "server", subject: "CN=node-exporter" };
+  const metric = "hyperscaler_tls_certificate_expiry_timestamp_seconds";
+  const evalMin = 10;
+  /** The certificate expires `left` days after the evaluation. */
+  const expiresIn = (left: number) => [series(metric, labels, flat(evalMin * 60 + left * 86400, evalMin + 5))];
+  const fired = (...s: ("warning" | "critical")[]) => s.map((severity) => ({ ...labels, severity }));
+  return {
+    rules: (["warning", "critical"] as const).map((severity) => ({
+      alert, severity, forMin: 0, expr: `${metric} - time() < ${days[severity] * 86400}`,
+      summary: `The {{ $labels.certificate }} certificate {{ $labels.subject }} on {{ $labels.node }} expires in under ${days[severity]} days: no update renewed it (run pulumi up; security.md, Renew certificates)`,
+    })),
+    cases: [
+      { name: `${alert} warning fires under ${days.warning} days before expiry`, alertname: alert, series: expiresIn(days.warning - 0.5), evalMin, firing: fired("warning") },
+      { name: `${alert} warning and critical fire under ${days.critical} days before expiry`, alertname: alert, series: expiresIn(days.critical - 0.5), evalMin, firing: fired("warning", "critical") },
+      { name: `${alert} is silent ${days.warning + 0.5} days before expiry`, alertname: alert, series: expiresIn(days.warning + 0.5), evalMin, firing: [] },
+    ],
+  };
 }
 
 /** A database server: down, and its verified backups too old or missing. */

@@ -6,11 +6,17 @@ export const GRAFANA_DASHBOARDS_DIR = `${GRAFANA_PROVISIONING_DIR}/dashboards/js
 /** The Prometheus datasource's fixed uid, which the dashboards refer to. */
 export const PROMETHEUS_DATASOURCE_UID = "hyperscaler-prometheus";
 
-/** provisioning/datasources/hyperscaler.yml: the cluster's Prometheus, as the default. */
-export function renderGrafanaDatasources(prometheusUrl: string): string {
+/** provisioning/datasources/hyperscaler.yml: the cluster's Prometheus, as the default; with its login and CA where it serves TLS. */
+export function renderGrafanaDatasources(prometheusUrl: string, tls?: { user: string; password: string; ca: string }): string {
   return stringify({
     apiVersion: 1,
-    datasources: [{ name: "Prometheus", uid: PROMETHEUS_DATASOURCE_UID, type: "prometheus", access: "proxy", url: prometheusUrl, isDefault: true, editable: false }],
+    datasources: [{
+      name: "Prometheus", uid: PROMETHEUS_DATASOURCE_UID, type: "prometheus", access: "proxy", url: prometheusUrl, isDefault: true, editable: false,
+      ...(tls ? {
+        basicAuth: true, basicAuthUser: tls.user, jsonData: { tlsAuthWithCACert: true },
+        secureJsonData: { basicAuthPassword: tls.password, tlsCACert: tls.ca },
+      } : {}),
+    }],
   });
 }
 

@@ -9,6 +9,26 @@ export const NODE_EXPORTER_PORT = 9100;
 export const POSTGRES_EXPORTER_PORT = 9187;
 export const MARIADB_EXPORTER_PORT = 9104;
 
+/**
+ * TLS on several workstations (images/common/tls-install.sh, images/monitoring): where
+ * Prometheus's container keeps its certificate and login, the name every node exporter's
+ * certificate carries, and the web login's user.
+ */
+export const TLS_DIR = "/etc/hyperscaler/tls";
+export const PROMETHEUS_TLS = {
+  /** The CAs to trust. */
+  ca: `${TLS_DIR}/ca.pem`,
+  /** Its certificate and key (server, and client to the exporters). */
+  pem: `${TLS_DIR}/server.pem`,
+  webConfig: `${PROMETHEUS_DIR}/web.yml`,
+  /** The login's password, for Prometheus scraping itself. */
+  passwordFile: `${PROMETHEUS_DIR}/web-password`,
+  /** The login, for curl in the container (hyperscaler-prometheus-api). */
+  netrc: `${PROMETHEUS_DIR}/netrc`,
+} as const;
+export const EXPORTER_SERVER_NAME = "node-exporter";
+export const PROMETHEUS_USER = "admin";
+
 /** A host that runs the node exporter (with its textfile metrics: SLURM, MUNGE, backups). */
 export interface ScrapeHost {
   readonly host: string;
@@ -16,6 +36,8 @@ export interface ScrapeHost {
   readonly group?: string;
   /** Where to scrape it when its name does not resolve there (a node on another workstation). @default - host */
   readonly address?: string;
+  /** Its exporter serves TLS and asks for Prometheus's certificate (a node on the LAN). @default false */
+  readonly tls?: boolean;
 }
 
 export interface MonitoringRenderSpec extends AlertSpec {
@@ -24,6 +46,8 @@ export interface MonitoringRenderSpec extends AlertSpec {
   /** Hosts the Alertmanager and (optionally) Grafana run as on the cluster network. */
   readonly alertmanagerHost: string;
   readonly grafanaHost?: string;
+  /** Prometheus serves TLS with a login, and scrapes the exporters that serve TLS with its certificate. @default false */
+  readonly tls?: boolean;
 }
 
 const yaml = (doc: unknown, header: string) => `# ${header}\n# Rendered by hyperscaler (components/render); edit the stack config, not this file.\n${stringify(doc, { lineWidth: 0, sortMapEntries: false })}`;
@@ -45,10 +69,13 @@ export function renderPrometheusConfig(spec: MonitoringRenderSpec): string {
     scrape_configs: [
       // honor_labels: SLURM's per-node series (from the controller) name their node in `node`,
       // which must win over the target's own `node` label.
-      { job_name: "node", honor_labels: true, file_sd_configs: [{ files: [`${PROMETHEUS_DIR}/targets/node.json`] }] },
+      // A target's scheme comes with it (renderNodeTargets): https for the exporters on the LAN.
+      { job_name: "node", honor_labels: true, file_sd_configs: [{ files: [`${PROMETHEUS_DIR}/targets/node.json`] }],
+        ...(spec.tls ? { tls_config: { ca_file: PROMETHEUS_TLS.ca, cert_file: PROMETHEUS_TLS.pem, key_file: PROMETHEUS_TLS.pem, server_name: EXPORTER_SERVER_NAME } } : {}) },
       ...(spec.postgres ? [scrape("postgres", [`postgres:${POSTGRES_EXPORTER_PORT}`])] : []),
       ...(spec.accounting ? [scrape("mariadb", [`mariadb:${MARIADB_EXPORTER_PORT}`])] : []),
-      scrape("prometheus", ["localhost:9090"]),
+      spec.tls ? { ...scrape("prometheus", ["localhost:9090"]), scheme: "https", tls_config: { ca_file: PROMETHEUS_TLS.ca },
+        basic_auth: { username: PROMETHEUS_USER, password_file: PROMETHEUS_TLS.passwordFile } } : scrape("prometheus", ["localhost:9090"]),
       scrape("alertmanager", [`${spec.alertmanagerHost}:9093`]),
       ...(spec.grafanaHost ? [scrape("grafana", [`${spec.grafanaHost}:3000`])] : []),
     ],
@@ -60,8 +87,16 @@ export function renderNodeTargets(hosts: readonly ScrapeHost[]): string {
   const sorted = [...hosts].sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : 0));
   return JSON.stringify(sorted.map((h) => ({
     targets: [`${h.address ?? h.host}:${NODE_EXPORTER_PORT}`],
-    labels: { node: h.host, role: h.role, ...(h.group ? { group: h.group } : {}) },
+    labels: { node: h.host, role: h.role, ...(h.group ? { group: h.group } : {}), ...(h.tls ? { __scheme__: "https" } : {}) },
   })), null, 2) + "\n";
+}
+
+/** Prometheus's web config (several workstations): TLS, and its one login (a bcrypt hash). */
+export function renderPrometheusWebConfig(passwordHash: string): string {
+  return yaml({
+    tls_server_config: { cert_file: PROMETHEUS_TLS.pem, key_file: PROMETHEUS_TLS.pem },
+    basic_auth_users: { [PROMETHEUS_USER]: passwordHash },
+  }, "Prometheus web config: read again for each request, so a renewed certificate needs no restart");
 }
 
 /** The alert rules file Prometheus loads. */

@@ -59,6 +59,7 @@ export function summarizePreview(stack: string, preview: PreviewJson): PreviewSu
   const risks: string[] = [];
   const touched = new Set<string>();
   const keyRestarts: string[] = [];
+  const certificateInstalls: string[] = [];
   for (const [urn, op] of byUrn) {
     const r = op === "same" ? undefined : resourcePart(cluster, urn);
     if (!r) continue;
@@ -85,6 +86,21 @@ export function summarizePreview(stack: string, preview: PreviewJson): PreviewSu
         break;
       case "munge-key":
         if (op === "update") keyRestarts.push(subject);
+        break;
+      case "tls-ca":
+        if (op === "replace") {
+          actions.push("issue a new CA and re-issue every certificate with it (both CAs are trusted during this update)");
+          risks.push("rotates the stack's certificate authority: clients that pinned the old CA need caCertificate again");
+        }
+        break;
+      case "tls-exporter": case "tls-prometheus":
+        if (op === "replace") actions.push(`renew ${r.part === "tls-exporter" ? "the node exporters'" : "Prometheus's"} certificate`);
+        break;
+      case "tls-install":
+        if (op === "update") certificateInstalls.push(subject === "monitoring-prometheus" ? "prometheus" : subject);
+        break;
+      case "monitoring-web-password":
+        if (op === "replace") risks.push("rotates the password of Prometheus's web login (secret): give people and Grafana the new one");
         break;
       case "munge-key-bytes":
         if (op !== "create") risks.push("rotates the MUNGE key (secret)");
@@ -171,6 +187,9 @@ export function summarizePreview(stack: string, preview: PreviewJson): PreviewSu
     // Between the pause and the resume, when the rotation has them.
     const resume = actions.findIndex((a) => a.startsWith("resume scheduling"));
     actions.splice(resume < 0 ? actions.length : resume, 0, `install the new MUNGE key and restart munged on ${compressHostlist(keyRestarts)} (running jobs carry on)`);
+  }
+  if (certificateInstalls.length > 0) {
+    actions.push(`install the renewed certificates on ${compressHostlist(certificateInstalls)} (read again per connection: nothing restarts)`);
   }
   return {
     stack, counts, actions: [...new Set(actions)], risks: [...new Set(risks)], touchedNodes: [...touched].sort(),

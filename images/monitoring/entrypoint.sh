@@ -10,8 +10,15 @@ until [ -s "$conf" ]; do
   sleep 1; waited=$((waited + 1))
 done
 chown prometheus:prometheus "/$role"
+# Several workstations: Prometheus serves TLS with a login (its web config), read per request.
+set --
+if [ "$role" = prometheus ] && [ "${HYPERSCALER_TLS:-}" = 1 ]; then
+  web=/etc/hyperscaler/prometheus/web.yml
+  until [ -s "$web" ]; do sleep 1; done
+  set -- --web.config.file="$web"
+fi
 case "$role" in
-  prometheus) exec runuser -u prometheus -- prometheus --config.file="$conf" \
+  prometheus) exec runuser -u prometheus -- prometheus --config.file="$conf" "$@" \
       --storage.tsdb.path=/prometheus --storage.tsdb.retention.time="${HYPERSCALER_RETENTION:-15d}" \
       --web.listen-address=:9090 --web.enable-lifecycle \
       --web.console.libraries=/usr/share/prometheus/console_libraries --web.console.templates=/usr/share/prometheus/consoles ;;

@@ -9,5 +9,10 @@ case "$role" in
   alertmanager) amtool check-config /etc/hyperscaler/alertmanager/alertmanager.yml >/dev/null; port=9093 ;;
 esac
 # Not started yet (first delivery): the entrypoint reads the file when it starts.
-curl -fs -o /dev/null "http://127.0.0.1:$port/-/ready" || exit 0
-curl -fsS -X POST "http://127.0.0.1:$port/-/reload"
+if [ "$role" = prometheus ]; then
+  hyperscaler-prometheus-api /-/ready -o /dev/null 2>/dev/null || exit 0
+  hyperscaler-prometheus-api /-/reload -X POST
+else
+  curl -fs -o /dev/null "http://127.0.0.1:$port/-/ready" || exit 0
+  curl -fsS -X POST "http://127.0.0.1:$port/-/reload"
+fi

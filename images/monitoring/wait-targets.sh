@@ -4,17 +4,16 @@
 # the ones that are not when it gives up. The proof that monitoring follows the cluster.
 set -eu
 job=$1 want=$2 timeout=${3:-120}
-api=http://127.0.0.1:9090/api/v1
 waited=0
 while :; do
-  targets=$(curl -fsS -G "$api/targets" --data-urlencode state=active 2>/dev/null \
+  targets=$(hyperscaler-prometheus-api "/api/v1/targets?state=active" 2>/dev/null \
     | grep -o "\"scrapePool\":\"$job\"[^}]*\"health\":\"[a-z]*\"" || true)
   total=$(printf '%s' "$targets" | grep -c '"health"' || true)
   up=$(printf '%s' "$targets" | grep -c '"health":"up"' || true)
   if [ "$total" -eq "$want" ] && [ "$up" -eq "$want" ]; then echo "$job: $up/$want targets up after ${waited}s"; exit 0; fi
   if [ "$waited" -ge "$timeout" ]; then
     echo "$job: $up of $want targets up after ${timeout}s ($total scraped); Prometheus's targets:" >&2
-    curl -fsS "$api/targets?state=active" >&2 || true
+    hyperscaler-prometheus-api "/api/v1/targets?state=active" >&2 || true
     exit 1
   fi
   sleep 2; waited=$((waited + 2))

@@ -15,7 +15,7 @@ let cluster: typeof import("../../components/cluster");
 beforeAll(async () => {
   cluster = await mockedCluster();
 });
-const build = (values: Record<string, unknown>) => buildMocked(cluster, values);
+const build = (values: Record<string, unknown>, more?: Parameters<typeof buildMocked>[2]) => buildMocked(cluster, values, more);
 const CONTAINER = "docker:index/container:Container";
 const isContainer = (r: Registered) => r.type === CONTAINER;
 const SLURM_CAPS = ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_KILL", "CAP_SETGID", "CAP_SETUID"];
@@ -255,6 +255,11 @@ describe("HyperscalerCluster under mocks", () => {
     const at = (accountingPasswordEpoch: number) => preflight.epochProblems(configFrom({ ...devValues, rotation: { accountingPasswordEpoch } }), previous);
     expect(at(2)).toEqual(["hyperscaler:rotation.accountingPasswordEpoch went backwards (3 -> 2); epochs only grow: set it to 4 to rotate again"]);
     expect(at(3)).toEqual([]);
+    // The CA's, the certificates' and Prometheus's login's epochs too (several workstations).
+    const tls = { tls: { caEpoch: 2, certificatesEpoch: 1 }, monitoring: { webPasswordEpoch: 1 } } as unknown as Parameters<typeof preflight.epochProblems>[1];
+    expect(preflight.epochProblems(configFrom({ ...devValues, rotation: { caEpoch: 1, certificatesEpoch: 1, prometheusPasswordEpoch: 0 } }), tls)).toEqual([
+      "hyperscaler:rotation.caEpoch went backwards (2 -> 1); epochs only grow: set it to 3 to rotate again",
+      "hyperscaler:rotation.prometheusPasswordEpoch went backwards (1 -> 0); epochs only grow: set it to 2 to rotate again"]);
   });
 
   it("scrapes every node: scaling changes only the targets file's content and the new node's own resources", () => {
@@ -339,6 +344,39 @@ describe("HyperscalerCluster under mocks", () => {
     // On one workstation there is one network, as before.
     const one = build(devValues).registered;
     expect(one.filter((r) => r.type === "docker:index/network:Network").map((r) => r.name)).toEqual(["dev-network"]);
+  });
+
+  it("on several workstations: Prometheus and the LAN's node exporters serve TLS from the stack's CA, kept secret, renewed in their window", async () => {
+    const values = { ...workstationsValues, postgres: { roles: { app: { database: "appdb" } } }, monitoring: {} };
+    const { c, registered } = build(values);
+    const named = (name: string, type = "command:local:Command") => registered.find((r) => r.name === name && r.type === type)!;
+    for (const part of ["ca", "exporter", "prometheus"]) {
+      expect(named(`dev-tls-${part}`).opts.additionalSecretOutputs, part).toEqual(["stdout"]);
+      expect(await isSecret(named(`dev-tls-${part}`).props.stdin), part).toBe(true);
+    }
+    const env = async (name: string) => (await outputOf(pulumi.output(named(name, CONTAINER).props.envs as string[])));
+    for (const node of ["dev-controller", "dev-cpu001", "dev-gpu001", "dev-monitoring-prometheus"]) expect(await env(node), node).toContain("HYPERSCALER_TLS=1");
+    for (const service of ["dev-accounting-slurmdbd", "dev-postgres"]) expect(await env(service), service).not.toContain("HYPERSCALER_TLS=1");
+    for (const node of ["dev-controller", "dev-cpu001", "dev-gpu001"]) expect(await isSecret(named(`${node}-tls`).props.stdin), node).toBe(true);
+    // The LAN's exporters are scraped over TLS; the platform's, on its bridge, as before.
+    const targets = JSON.parse(await outputOf(pulumi.output(named("dev-monitoring-node.json").props.stdin as string))) as { targets: string[]; labels: Record<string, string> }[];
+    expect(Object.fromEntries(targets.map((t) => [t.labels.node, t.labels.__scheme__ ?? "http"])))
+      .toEqual({ controller: "https", cpu001: "https", gpu001: "https", postgres: "http", slurmdbd: "http", mariadb: "http" });
+    // The manifest and the outputs hold the CA's certificate, never a key.
+    const manifest = await outputOf(c.manifest);
+    expect(manifest.tls!.ca).toMatch(/^-----BEGIN CERTIFICATE-----/);
+    expect(await outputOf(c.certificates!.caCertificate)).toBe(manifest.tls!.ca);
+    expect(JSON.stringify(manifest)).not.toMatch(/PRIVATE KEY|mock-secret/);
+    expect(manifest.tls!.generation).toBe(0);
+    // Renewal: inside the window the certificates' trigger moves on; outside it, nothing changes.
+    const record = (days: number) => ({ ...manifest.tls!, notAfter: new Date(Date.now() + days * 86400e3).toISOString(), generation: 3 });
+    const triggers = async (r: Registered) => JSON.stringify(await outputOf(pulumi.output(r.props.triggers as unknown[])));
+    const exporterTriggers = async (days: number) => triggers(build(values, { previousTls: record(days) }).registered
+      .find((r) => r.name === "dev-tls-exporter")!);
+    expect(await exporterTriggers(29)).toMatch(/,4,0,/);
+    expect(await exporterTriggers(31)).toMatch(/,3,0,/);
+    // One workstation: no LAN, no certificates.
+    expect(build(devValues).registered.filter((r) => r.name.startsWith("dev-tls"))).toEqual([]);
   });
 
   it("records each container's engine in the manifest: the workstation and Docker host the scripts must ask", async () => {

@@ -11,7 +11,7 @@ import { REPO } from "../support/run";
 const FLOORS: Record<string, number> = {
   config: 0,
   render: 1, images: 1,
-  docker: 2, munge: 2, report: 2,
+  docker: 2, munge: 2, report: 2, tls: 2,
   node: 3, postgres: 3,
   monitoring: 4, accounting: 4,
   cluster: 5,

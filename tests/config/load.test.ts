@@ -26,8 +26,19 @@ describe("parseStackConfig", () => {
       nodeGroups: { cpu: { count: 2, cpus: 1, memoryMiB: 512, features: [] } },
       overcommit: { cpu: 1, memory: 1 },
       slurm: { slurmctldPort: 6817, slurmdPort: 6818, maxNodeCount: 1024, tuning: "default", slurmdTimeoutSec: 300 },
-      rotation: { mungeKeyEpoch: 0, postgresPasswordEpochs: {}, accountingPasswordEpoch: 0 },
+      rotation: { mungeKeyEpoch: 0, postgresPasswordEpochs: {}, accountingPasswordEpoch: 0, caEpoch: 0, certificatesEpoch: 0, prometheusPasswordEpoch: 0 },
+      tls: { certificateDays: 90, renewBeforeDays: 30, caDays: 3650 },
     });
+  });
+
+  it("reads a fraction that `pulumi config set --path` stored as a string, and names a value that is no number", () => {
+    const base = { "hyperscaler:clusterName": "dev", "hyperscaler:nodeGroups": '{"cpu":{"count":2}}' };
+    const c = parseStackConfig({ ...base, "hyperscaler:tls": '{"certificateDays":"1","renewBeforeDays":"0.5"}', "hyperscaler:overcommit": '{"cpu":"1.5"}' });
+    expect(c.tls).toEqual({ certificateDays: 1, renewBeforeDays: 0.5, caDays: 3650 });
+    expect(c.overcommit.cpu).toBe(1.5);
+    expect(problems({ ...base, "hyperscaler:tls": '{"renewBeforeDays":"soon"}' })[0])
+      .toMatch(/^hyperscaler:tls\.renewBeforeDays: .*number.*\(given: "soon"\); fix with: pulumi config set --path 'hyperscaler:tls\.renewBeforeDays'/);
+    expect(problems({ ...base, "hyperscaler:tls": '{"certificateDays":30,"renewBeforeDays":30}' })[0]).toMatch(/^hyperscaler:tls\.renewBeforeDays: must be below certificateDays/);
   });
 
   it("names an unknown key and lists the known ones (a typo in Pulumi.<stack>.yaml)", () => {

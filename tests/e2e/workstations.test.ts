@@ -1,3 +1,6 @@
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Lab } from "../support/lab";
 import { ok, TEST_MONITORING, TestProject } from "../support/stack";
@@ -25,7 +28,10 @@ describe("a cluster on several workstations (Docker engines over SSH)", () => {
   const ALL = ["cpu001", "edge001", "edge002", "far001"];
   const FAR = { WS: "far", WS_INTERFACE: "lan0", WS_ADDRESSES: "10.77.0.128/27", GROUP: "far" };
   const procedure = (id: string) => runProcedure(id, { cwd: project.dir, env: { ...project.backend.env, ...lab.env, STACK: stack, ...FAR, WS_HOST: lab.host(2) } });
-  const prometheus = (api: string) => JSON.parse(docker(["exec", `${stack}-prometheus`, "curl", "-fsS", `http://127.0.0.1:9090/api/v1/${api}`]));
+  const prometheus = (api: string) => JSON.parse(docker(["exec", `${stack}-prometheus`, "hyperscaler-prometheus-api", `/api/v1/${api}`]));
+  const query = (promql: string) => prometheus(`query?query=${encodeURIComponent(promql)}`).data.result as { metric: Record<string, string>; value: [number, string] }[];
+  const manifest = () => JSON.parse(ok(pulumi("stack", "output", "manifest", "--json")).stdout);
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "hyperscaler-ws-"));
 
   beforeAll(() => {
     lab = new Lab(`w${process.pid}`, 2);
@@ -35,6 +41,7 @@ describe("a cluster on several workstations (Docker engines over SSH)", () => {
     if (lab) project.pulumiWithEnv(stack, lab.env, "destroy", "--yes");
     project.destroy(stack);
     lab?.down();
+    fs.rmSync(tmp, { recursive: true, force: true });
   }, 600_000);
 
   const config = (nearInterface = "lan0") => [
@@ -66,6 +73,13 @@ describe("a cluster on several workstations (Docker engines over SSH)", () => {
     TEST_MONITORING,
     "    thresholds:",
     "      downForMin: 1",
+    "      certificateExpiryDays:",
+    "        warning: 0.2",
+    "        critical: 0.1",
+    // Certificates of a day, renewed in their last half: the renewal test opens the window.
+    "  hyperscaler:tls:",
+    "    certificateDays: 1",
+    "    renewBeforeDays: 0.5",
     "  hyperscaler:postgres:",
     "    roles:",
     "      app:",
@@ -130,7 +144,7 @@ describe("a cluster on several workstations (Docker engines over SSH)", () => {
     const PORTS = [22, 3000, 3306, 5432, 6817, 6818, 6819, 9090, 9093, 9100, 9104, 9187];
     const seen = lab.probe(containers.filter((c) => c.address).flatMap((c) => PORTS.map((p) => `${c.address}:${p}`)));
     const open = containers.filter((c) => c.address).flatMap((c) => PORTS.filter((p) => seen[`${c.address}:${p}`] === "open").map((p) => `${c.name}:${p}`)).sort();
-    // SLURM's daemons check MUNGE credentials; the metrics (node exporter, Prometheus) are read-only and still open (issue 33).
+    // SLURM's daemons check MUNGE credentials; the node exporters and Prometheus serve TLS and want credentials (below).
     expect(open).toEqual(["controller:6817", "controller:9100", "cpu001:6818", "cpu001:9100", "edge001:6818", "edge001:9100", "edge002:6818", "edge002:9100",
       "far001:6818", "far001:9100", "prometheus:9090"]);
     // Inside the cluster every service still answers: the controller reaches slurmdbd, Prometheus the rest.
@@ -138,9 +152,80 @@ describe("a cluster on several workstations (Docker engines over SSH)", () => {
     expect(["slurmdbd:6819", "postgres:5432", "mariadb:3306", "alertmanager:9093"].map((t) => [t, reach("controller", t)])).toEqual(
       ["slurmdbd:6819", "postgres:5432", "mariadb:3306", "alertmanager:9093"].map((t) => [t, 0]));
     expect(ctl("sacctmgr", "-n", "-P", "show", "account", "physics", "format=account")).toContain("physics");
+
+    // What the visitor gets from the TLS endpoints: nothing without credentials.
+    const address = (name: string) => containers.find((c) => c.name === name)!.address;
+    const caFile = path.join(tmp, "cluster-ca.pem");
+    fs.writeFileSync(caFile, ok(pulumi("stack", "output", "caCertificate")).stdout);
+    const curl = (...args: string[]) => lab.visit("curl", "-sS", "-m", "10", "--cacert", caFile, ...args);
+    for (const node of ["controller", "cpu001", "edge001", "far001"]) {
+      const exporter = address(node);
+      expect(lab.visit("curl", "-sS", "-m", "10", `http://${exporter}:9100/metrics`).stdout, `${node} over plain HTTP`).not.toContain("node_cpu");
+      const noCertificate = curl("--resolve", `node-exporter:9100:${exporter}`, "https://node-exporter:9100/metrics");
+      expect(noCertificate.code, `${node} without a client certificate`).not.toBe(0);
+      expect(noCertificate.stdout).not.toContain("node_cpu");
+    }
+    const api = `https://${address("prometheus")}:9090/api/v1/query?query=up`;
+    expect(curl("-o", "/dev/null", "-w", "%{http_code}", api).stdout).toBe("401");
+    expect(curl("-o", "/dev/null", "-w", "%{http_code}", "-u", "admin:guess", api).stdout).toBe("401");
+    // With the login, and the CA from the stack's outputs (the certificate names Prometheus's LAN address).
+    const login = JSON.parse(ok(pulumi("stack", "output", "prometheusLogin", "--show-secrets", "--json")).stdout) as { user: string; password: string };
+    const answered = curl("-f", "-u", `${login.user}:${login.password}`, api);
+    expect(answered.code, answered.output).toBe(0);
+    expect(JSON.parse(answered.stdout).status).toBe("success");
+    // Prometheus's own certificate is what an exporter answers.
+    expect(docker(["exec", `${stack}-prometheus`, "curl", "-fsS", "--cacert", "/etc/hyperscaler/tls/ca.pem", "--cert", "/etc/hyperscaler/tls/server.pem",
+      "--resolve", `node-exporter:9100:${address("far001")}`, "https://node-exporter:9100/metrics"])).toContain("node_cpu");
     const down = () => (prometheus("targets").data.activeTargets as { labels: { instance: string }; health: string }[]).filter((t) => t.health !== "up").map((t) => t.labels.instance);
     await waitFor("every target of Prometheus up", () => down().length === 0, 120);
   });
+
+  it("renews the certificates in an up inside their window, with a job running and Prometheus scraping every node throughout", async () => {
+    const expiry = () => Object.fromEntries(query('hyperscaler_tls_certificate_expiry_timestamp_seconds{certificate="server"}').map((r) => [r.metric.node, Number(r.value[1])]));
+    const before = expiry();
+    expect(Object.keys(before).sort()).toEqual(["controller", ...ALL]);
+    expect(manifest().tls.generation).toBe(0);
+    const job = submit("-N4", "-w", ALL.join(","), "--wrap", "srun sleep 100");
+    await waitFor("the job on every node to run", () => jobState(job) === "RUNNING");
+    const started = Date.now();
+    // The window opens 86 s after issue: the certificates of the first update are inside it.
+    project.setConfig(stack, "tls.renewBeforeDays", "0.999");
+    try {
+      const report = procedure("renew-certificates");
+      expect(report).toMatch(/"generation": 1/);
+      await waitFor("the job to complete", () => jobState(job) === "COMPLETED", 180);
+    } finally {
+      project.setConfig(stack, "tls.renewBeforeDays", "0.5");
+      if (jobState(job) !== "COMPLETED") ctl("scancel", job);
+    }
+    await waitFor("every node's new certificate expiry scraped", () => {
+      const after = expiry();
+      return Object.keys(before).every((node) => after[node] > before[node]);
+    }, 60);
+    // Not one failed scrape, nor a missing one, since the job started (a scrape every 5 s).
+    const window = Math.ceil((Date.now() - started) / 1000);
+    const worst = query(`min_over_time(up{job=~"node|prometheus"}[${window}s])`);
+    expect(worst.length).toBe(9);
+    expect(worst.filter((r) => r.value[1] !== "1").map((r) => r.metric.instance)).toEqual([]);
+    const scrapes = query(`count_over_time(up{job="node"}[${window}s])`).map((r) => Number(r.value[1]));
+    expect(Math.min(...scrapes)).toBeGreaterThanOrEqual(Math.floor(window / 5) - 2);
+  }, 600_000);
+
+  it("rotates the CA as the guide says: both CAs trusted while it rolls out, the new one alone after; no scrape fails", () => {
+    const oldCa = manifest().tls.ca;
+    const started = Date.now();
+    const report = procedure("rotate-ca");
+    // Each node trusts the new CA alone, on every workstation; Prometheus scraped them all throughout.
+    const newCa = manifest().tls.ca;
+    expect(newCa).not.toBe(oldCa);
+    expect(fs.readFileSync(path.join(project.dir, "cluster-ca.pem"), "utf8").trim()).toBe(newCa.trim());
+    expect(report).toMatch(/^\s*1\s*$/m);
+    const trusted = (exec: (...cmd: string[]) => string) => exec("cat", "/etc/hyperscaler/tls/ca.pem");
+    expect(trusted(ctl)).toBe(newCa);
+    expect(trusted((...cmd) => lab.docker(2, "exec", `${stack}-far001`, ...cmd))).toBe(newCa);
+    const window = Math.ceil((Date.now() - started) / 1000);
+    expect(query(`min_over_time(up{job=~"node|prometheus"}[${window}s])`).filter((r) => r.value[1] !== "1").map((r) => r.metric.instance)).toEqual([]);
+  }, 600_000);
 
   it("the preview report asks the controller's recorded engine for the jobs a change touches, whatever DOCKER_HOST says", async () => {
     const job = submit("-w", "edge002", "--wrap", "sleep 300");

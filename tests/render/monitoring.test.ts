@@ -6,10 +6,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   alertRules, AlertSpec, GRAFANA_DASHBOARDS_DIR, PROMETHEUS_DATASOURCE_UID, PROMETHEUS_DIR, renderAlertmanagerConfig, renderAlertRules,
   renderAlertRuleTests, renderClusterDashboard, renderGrafanaDashboardProvider, renderGrafanaDatasources, renderNodeTargets,
-  renderPrometheusConfig,
+  renderPrometheusConfig, renderPrometheusWebConfig,
 } from "../../components/render";
+import { webPasswordHash } from "../../components/monitoring";
 import { buildRoleImage, dockerTry } from "../support/docker";
 import { configFrom, devValues } from "../support/config";
+import { REPO, run } from "../support/run";
 
 // The rendered monitoring configs, consumed by the real promtool and amtool (Debian's, in
 // the monitoring image). Every alert has promtool unit tests generated from its threshold.
@@ -20,6 +22,7 @@ const spec = {
   alertmanagerHost: "alertmanager", grafanaHost: "grafana",
   postgres: { databases: ["appdb"], backupIntervalMin: 60 },
   accounting: { database: "slurm_acct_db", backupIntervalMin: 60 },
+  certificates: true,
 };
 let image: string;
 let dir: string;
@@ -49,6 +52,28 @@ describe("monitoring configs in real promtool and amtool", () => {
     }, PROMETHEUS_DIR, "promtool", "check", "config", `${PROMETHEUS_DIR}/prometheus.yml`);
     expect(r.code, r.output).toBe(0);
     expect(r.output).toMatch(/SUCCESS: \d+ rules found/);
+  });
+
+  it("with TLS (several workstations): prometheus.yml scraping the LAN's exporters over https, and the web config, pass promtool with real certificates", () => {
+    const issue = (request: object) => JSON.parse(run("node", [path.join(REPO, "components/tls/issue.js")], { input: JSON.stringify(request) }).stdout);
+    const ca = issue({ kind: "ca", commonName: "test CA", days: 10 });
+    const leaf = issue({ kind: "leaf", commonName: "prometheus", dnsNames: ["prometheus", "localhost"], usages: ["server", "client"], days: 1, ca });
+    const files = {
+      "prometheus/prometheus.yml": renderPrometheusConfig({ ...spec, tls: true }),
+      "prometheus/alerts.yml": renderAlertRules(spec),
+      "prometheus/targets/node.json": renderNodeTargets([{ host: "controller", role: "controller", tls: true }, { host: "postgres", role: "postgres" }]),
+      "prometheus/web.yml": renderPrometheusWebConfig(webPasswordHash("a-password")),
+      "prometheus/web-password": "a-password",
+      "tls/server.pem": leaf.cert + leaf.key,
+      "tls/ca.pem": ca.cert,
+    };
+    const config = inImage(files, "/etc/hyperscaler", "promtool", "check", "config", `${PROMETHEUS_DIR}/prometheus.yml`);
+    expect(config.code, config.output).toBe(0);
+    const web = inImage(files, "/etc/hyperscaler", "promtool", "check", "web-config", `${PROMETHEUS_DIR}/web.yml`);
+    expect(web.code, web.output).toBe(0);
+    // Without its certificate the config is refused: the update fails before Prometheus loads it.
+    const { ["tls/server.pem"]: _gone, ...missing } = files;
+    expect(inImage(missing, "/etc/hyperscaler", "promtool", "check", "config", `${PROMETHEUS_DIR}/prometheus.yml`).code).not.toBe(0);
   });
 
   it("every alert passes its promtool unit tests: fires at and above its threshold after its duration, silent below", () => {

@@ -46,6 +46,18 @@ describe("preview report", () => {
     expect(upgraded.risks).toEqual([]);
   });
 
+  it("reads a renewal (new certificates installed in place) and a CA rotation, and restarts nothing", () => {
+    const renewal = summarizePreview("dev", { config: { "hyperscaler:clusterName": "dev" }, steps: [
+      step("replace", "dev-tls-exporter"), step("replace", "dev-tls-prometheus"),
+      step("update", "dev-controller-tls"), step("update", "dev-cpu001-tls"), step("update", "dev-cpu002-tls"), step("update", "dev-monitoring-prometheus-tls")] });
+    expect(renewal.actions).toEqual(["renew the node exporters' certificate", "renew Prometheus's certificate",
+      "install the renewed certificates on cpu[001-002],controller,prometheus (read again per connection: nothing restarts)"]);
+    expect(renewal.risks).toEqual([]);
+    expect(renewal.touchedNodes).toEqual([]);
+    const rotation = summarizePreview("dev", { config: { "hyperscaler:clusterName": "dev" }, steps: [step("replace", "dev-tls-ca")] });
+    expect(rotation.risks).toEqual(["rotates the stack's certificate authority: clients that pinned the old CA need caCertificate again"]);
+  });
+
   it("reads a rebuilt image (a replaced image resource, as the docker provider shows it) as every container replaced", () => {
     const rebuilt = summarizePreview("dev", { config: { "hyperscaler:clusterName": "dev" }, steps: [
       step("create-replacement", "dev-slurm-image-build"), step("replace", "dev-slurm-image-build"), step("delete-replaced", "dev-slurm-image-build"),

@@ -1,6 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { REPO, run } from "./run";
+import { REPO, run, RunResult } from "./run";
 
 const SCRIPT = path.join(REPO, "tests/support/workstations.sh");
 /** Where workstations.sh keeps its labs: one folder a prefix. */
@@ -45,6 +45,11 @@ export class Lab {
     const r = run("bash", [SCRIPT, "probe", this.prefix, ...targets]);
     if (r.code !== 0) throw new Error(`workstations.sh probe failed:\n${r.output}`);
     return Object.fromEntries(r.stdout.trim().split("\n").filter(Boolean).map((l) => l.split(" ") as [string, "open" | "closed"]));
+  }
+
+  /** Runs a command on that visitor's host (its network only; this machine's files and programs). */
+  visit(...cmd: string[]): RunResult {
+    return run("bash", [SCRIPT, "visit", this.prefix, ...cmd]);
   }
 
   stop(i: number): void { this.script("stop", String(i)); }

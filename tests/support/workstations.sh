@@ -9,6 +9,7 @@
 #   workstations.sh stop PREFIX I        # stop workstation I's engine (its containers die with it)
 #   workstations.sh start PREFIX I       # start it again
 #   workstations.sh probe PREFIX HOST:PORT...  # from a LAN host that is no workstation: which ports answer
+#   workstations.sh visit PREFIX COMMAND...    # run a command on that host (curl, as a visitor's laptop)
 #   workstations.sh down PREFIX          # remove everything the lab made
 #
 # `up` prints the lab's directory: its bin/ holds an `ssh` that uses the lab's config, for
@@ -16,7 +17,7 @@
 set -euo pipefail
 # ip, dockerd and sshd live in sbin, which a CI runner's PATH may leave out.
 export PATH="$PATH:/usr/sbin:/sbin"
-cmd=${1:?usage: workstations.sh up|stop|start|probe|down PREFIX ...}
+cmd=${1:?usage: workstations.sh up|stop|start|probe|visit|down PREFIX ...}
 prefix=${2:?PREFIX}
 [[ $prefix =~ ^[a-z][a-z0-9]{0,7}$ ]] || { echo "PREFIX must be 1-8 lowercase letters and digits: interface names are short" >&2; exit 2; }
 lab=/run/hyperscaler-lab/$prefix
@@ -120,7 +121,7 @@ EOF
     done
     echo "$lab" ;;
   stop) stop_engine "${3:?I}" ;;
-  probe)
+  probe|visit)
     # A visitor's laptop on the LAN: its own namespace on the bridge at .250, no engine, no key.
     visitor="${prefix}-visitor"
     if ! ip netns list | grep -qx "$visitor\( .*\)\?"; then
@@ -133,6 +134,7 @@ EOF
       ip netns exec "$visitor" ip link set "${prefix}pv" up
     fi
     shift 2
+    [ "$cmd" = visit ] && exec ip netns exec "$visitor" "$@"
     for target in "$@"; do
       if ip netns exec "$visitor" timeout 3 bash -c "exec 3<>/dev/tcp/${target%:*}/${target##*:}" 2>/dev/null; then echo "$target open"; else echo "$target closed"; fi
     done ;;
@@ -158,5 +160,5 @@ EOF
     # Left mounts under the data root (overlay layers) would keep it from going.
     grep -o " $data/[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
     rm -rf "$lab" "$data" ;;
-  *) echo "usage: workstations.sh up|stop|start|probe|down PREFIX ..." >&2; exit 2 ;;
+  *) echo "usage: workstations.sh up|stop|start|probe|visit|down PREFIX ..." >&2; exit 2 ;;
 esac
