@@ -3,7 +3,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { parse as parseYaml, stringify as toYaml } from "yaml";
-import { REPO, run, tempBackend } from "../support/run";
+import { freePort, REPO, run, tempBackend } from "../support/run";
 import { ok, TestProject } from "../support/stack";
 
 // The policy pack in policy/, run the way npm test and the pull-request workflow run it:
@@ -94,6 +94,9 @@ describe("the project's own stacks pass the pack", () => {
     // No GPU or container toolkit on this host: stand-in device files.
     if (gpu) gpu.gpus = { ...gpu.gpus, access: "devices", hostDevices: Array.from({ length: gpu.gpus.count }, () => "/dev/null"), controlDevices: [] };
     config["hyperscaler:overcommit"] = { cpu: 100, memory: 10 };
+    // Its web UIs' 127.0.0.1 ports (9090, 9093) belong to a dev stack running beside the tests: free ones, still published.
+    const monitoring = config["hyperscaler:monitoring"];
+    if (monitoring) for (const ui of ["prometheus", "alertmanager"]) monitoring[ui] = { ...monitoring[ui], port: freePort() };
     // prod refuses the published dev passphrase.
     const env = { PULUMI_CONFIG_PASSPHRASE: `policy-test-${process.pid}` };
     ok(project.pulumiWithEnv(stack, env, "stack", "init"));
