@@ -5,7 +5,8 @@ import { AccountingConfig, AccountingSpec, DBD_HOST, dockerNames, MARIADB_HOST }
 import { CLUSTER_LABEL, clusterVolume, containerCommand, DAEMON_CAPABILITIES, hardenedContainer, scheduledBackups } from "../docker";
 import { CMD, RoleImage } from "../images";
 import { WorkstationNode, WorkstationNodeArgs } from "../node";
-import { renderSlurmdbdConf } from "../render";
+import { renderSlurmdbdConf, TLS_DIR } from "../render";
+import { installDatabaseTls } from "../tls";
 import { AccountingEntity, declaredEntities } from "./sacctmgr";
 
 /** The MariaDB login slurmdbd uses (StorageUser). */
@@ -26,6 +27,16 @@ export interface AccountingArgs {
   readonly node: Omit<WorkstationNodeArgs, "hostname" | "containerName" | "role" | "cpus" | "memoryMiB">;
   /** Where sacctmgr runs (the controller's container) and what it waits for. */
   readonly sacctmgr: { readonly container: string; readonly after: pulumi.Input<pulumi.Resource>[] };
+  /**
+   * A stack with a CA: MariaDB takes TCP clients over TLS only, and slurmdbd checks its
+   * certificate. @default - TLS optional, unchecked
+   */
+  readonly tls?: {
+    /** MariaDB's certificate and key, then the CAs to trust (PEM); secret. */
+    readonly bundle: pulumi.Input<string>;
+    /** The CAs slurmdbd trusts (PEM). */
+    readonly trust: pulumi.Input<string>;
+  };
 }
 
 /**
@@ -54,7 +65,7 @@ export class Accounting extends pulumi.ComponentResource {
       image: image.imageId,
       hostname: MARIADB_HOST,
       network: args.network,
-      env: { HYPERSCALER_CLUSTER: cluster },
+      env: { HYPERSCALER_CLUSTER: cluster, ...(args.tls ? { HYPERSCALER_DATABASE_TLS: "1" } : {}) },
       capabilities: [...DAEMON_CAPABILITIES],
       volumes: [{ volume: data.name, path: "/var/lib/mysql" }, { volume: backups.name, path: "/backups" }],
       memoryMiB: config.mariadb.memoryMiB,
@@ -85,6 +96,13 @@ export class Accounting extends pulumi.ComponentResource {
       ...args.node, hostname: DBD_HOST, containerName: dockerNames(cluster).container(DBD_HOST), role: "dbd",
       cpus: config.slurmdbd.cpus, memoryMiB: config.slurmdbd.memoryMiB,
     }, { parent: this });
+    // slurmdbd trusts a new CA before MariaDB presents a certificate of it (a CA rotation).
+    const trusted = args.tls && containerCommand(`${name}-${DBD_HOST}-tls`, {
+      container: this.dbd.containerName, create: [CMD.tlsInstall, TLS_DIR, "slurm:slurm"], stdin: args.tls.trust, triggers: [this.dbd.container.id], engine,
+    }, { parent: this });
+    if (args.tls && trusted) {
+      installDatabaseTls(`${name}-mariadb`, { container: mariadb.name, containerId: mariadb.id, owner: "mysql:mysql", tls: { bundle: args.tls.bundle, after: [trusted] }, engine }, { parent: this });
+    }
     // Then slurmdbd gets it: on a new container the entrypoint starts slurmdbd once this
     // and the key are there; on a running one slurmdbd restarts with it.
     const install = [CMD.install, "/etc/slurm/slurmdbd.conf", "0600", "slurm:slurm"];
@@ -92,10 +110,10 @@ export class Accounting extends pulumi.ComponentResource {
       container: this.dbd.containerName,
       create: install,
       update: ["sh", "-c", `${install.join(" ")} && ${CMD.dbdRestart}`],
-      stdin: pulumi.secret(password.apply((p) => renderSlurmdbdConf(spec, p))),
+      stdin: pulumi.secret(password.apply((p) => renderSlurmdbdConf(spec, p, trusted ? `${TLS_DIR}/ca.pem` : undefined))),
       triggers: [this.dbd.container.id],
       engine,
-    }, { parent: this, dependsOn: [login, this.dbd.container] });
+    }, { parent: this, dependsOn: [login, this.dbd.container, ...(trusted ? [trusted] : [])] });
 
     // The declared QOS, accounts and users, parents first (removal goes the other way).
     const made = new Map<string, AccountingEntity>();

@@ -70,7 +70,13 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
         dnsNames: ["prometheus", "localhost", names.container("prometheus")],
         ipAddresses: pulumi.output(prometheusLan).apply((a) => ["127.0.0.1", ...(a ? [a] : [])]),
       } } : {}),
+      // The databases serve TLS to the cluster's own clients (slurmdbd, Grafana, applications).
+      servers: {
+        ...(config.postgres ? { postgres: ["postgres", names.container("postgres")] } : {}),
+        ...(config.accounting ? { mariadb: [MARIADB_HOST, names.container(MARIADB_HOST)] } : {}),
+      },
     }, { parent: this });
+    const withTrust = (pem: pulumi.Output<string>) => pulumi.secret(pulumi.all([pem, certificates!.trust]).apply(([p, trust]) => p + trust));
     // In a renewal or a CA rotation Prometheus trusts the new CA first, then the exporters take
     // their certificates, then Prometheus takes its own: no scrape meets a CA it does not trust.
     let prometheusTrusts!: (installed: pulumi.Resource) => void;
@@ -118,6 +124,7 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
       cluster, config: config.accounting, spec: spec.accounting, passwordEpoch: config.rotation.accountingPasswordEpoch,
       baseImage: config.baseImage, network: where.platformNetwork, protect: config.protect, node: { ...common, network: where.platformNetwork },
       sacctmgr: { container: controller.containerName, after: [controller.keyInstalled, ...controller.filesInstalled] },
+      ...(certificates ? { tls: { bundle: withTrust(certificates.servers.mariadb), trust: certificates.trust } } : {}),
     }, { parent: this });
 
     // What slurmctld needs before it runs: with accounting, a slurmdbd that has its config
@@ -144,9 +151,13 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
       }, { parent: this, dependsOn: ready });
     }
     const roles = applicationRoles(config);
+    // Grafana trusts a new CA before PostgreSQL presents a certificate of it (a CA rotation).
+    let grafanaTrusts!: (installed: pulumi.Resource[]) => void;
+    const grafanaTrust = new Promise<pulumi.Resource[]>((resolve) => { grafanaTrusts = resolve; });
     const postgres = this.postgres = config.postgres && new Postgres(`${name}-postgres`, {
       cluster, config: { ...config.postgres, roles }, passwordEpochs: config.rotation.postgresPasswordEpochs,
       baseImage: config.baseImage, network: where.platformNetwork, protect: config.protect, engine,
+      ...(certificates ? { tls: { bundle: withTrust(certificates.servers.postgres), trust: certificates.trust, after: grafanaTrust } } : {}),
     }, { parent: this });
 
     const databases = Object.values(roles).map((r) => r.database).sort();
@@ -173,6 +184,7 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
 
     prometheusAddress(monitoring && monitoring.lanAddress ? monitoring.lanAddress : pulumi.output(""));
     if (monitoring && monitoring.trustInstalled) prometheusTrusts(monitoring.trustInstalled);
+    grafanaTrusts(monitoring?.grafanaTrustInstalled ? [monitoring.grafanaTrustInstalled] : []);
 
     const version = containerCommand(`${name}-slurm-version`, {
       container: controller.containerName,

@@ -70,7 +70,7 @@ const PARTS: readonly { part: string; exact?: string; subject?: string; prefix?:
     "postgres", "postgres-backup-before-replace", "accounting-password", "accounting-mariadb",
     "accounting-mariadb-backup-before-replace", "monitoring-node.json",
     "monitoring-prometheus.yml", "monitoring-alerts.yml", "monitoring-alertmanager.yml",
-    "tls-ca", "tls-exporter", "tls-prometheus", "monitoring-web-password"].map((exact) => ({ part: exact, exact })),
+    "tls-ca", "tls-exporter", "tls-prometheus", "tls-postgres", "tls-mariadb", "monitoring-web-password"].map((exact) => ({ part: exact, exact })),
   ...SLURM_FILES.map((f) => ({ part: "slurm-file", exact: `controller-${f}`, subject: f })),
   { part: "membership", suffix: "-membership" },
   { part: "munge-key", suffix: "-munge-key" },

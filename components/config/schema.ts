@@ -141,6 +141,12 @@ const postgresSchema = z.strictObject({
     owner: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]*)?$/, "must be user or user:group").optional(),
     /** Command run in the container after the file changes, as argv (e.g. ["kill", "-HUP", "1"]). @default - none */
     reload: z.array(z.string().min(1)).min(1).optional(),
+    /**
+     * Where the stack's CA certificates go in the container, for `sslrootcert` with
+     * `sslmode=verify-full` (stacks with hyperscaler:workstations, whose PostgreSQL takes
+     * TLS only); kept current through renewals and CA rotations. @default - not delivered
+     */
+    caFile: z.string().regex(/^\/[A-Za-z0-9_./-]+$/, "must be an absolute path (letters, digits, '_', '.', '-', '/')").optional(),
   })).default({}),
   /**
    * The official PostgreSQL image to build on instead of `baseImage` (Debian's
@@ -397,6 +403,10 @@ export const stackConfigSchema = z.strictObject({
     if (!applicationRoles(c)[a.role]) {
       ctx.addIssue({ code: "custom", path: ["postgres", "applications", app, "role"],
         message: `names no application role '${a.role}' (roles: ${Object.keys(applicationRoles(c)).join(", ") || "none; add one under postgres.roles"})` });
+    }
+    if (a.caFile && !c.workstations) {
+      ctx.addIssue({ code: "custom", path: ["postgres", "applications", app, "caFile"],
+        message: "needs the stack's CA, which only stacks with hyperscaler:workstations have (PostgreSQL takes TLS only there); remove it here" });
     }
   }
   if (c.postgres?.roles.postgres) {

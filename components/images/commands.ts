@@ -20,7 +20,9 @@ export const IMAGE_COMMANDS = {
   /** Asks the container's Prometheus (TLS and its login where it has them). */
   prometheusApi: { name: "hyperscaler-prometheus-api", images: ["monitoring"] },
   /** Installs a certificate, its key and the CAs to trust from stdin, checked, atomically. */
-  tlsInstall: { name: "hyperscaler-tls-install", images: ["slurm", "monitoring"] },
+  tlsInstall: { name: "hyperscaler-tls-install", images: ["slurm", "monitoring", "postgres", "mariadb"] },
+  /** The database server reads its certificate again, if it runs (no restart). */
+  tlsReload: { name: "hyperscaler-tls-reload", images: ["postgres", "mariadb"] },
   pgSetPassword: { name: "hyperscaler-pg-set-password", images: ["postgres"] },
   pgBackup: { name: "hyperscaler-pg-backup", images: ["postgres"] },
   pgLogin: { name: "hyperscaler-pg-login", images: ["postgres"] },

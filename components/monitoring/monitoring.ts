@@ -18,6 +18,8 @@ import {
 export const TARGETS_TIMEOUT_SEC = 120;
 /** Where the Prometheus container sees Grafana's provisioning volume. */
 const GRAFANA_STAGING_DIR = "/grafana-provisioning";
+/** The CAs Grafana checks PostgreSQL's certificate with, in its provisioning volume (Grafana reads no other of our files). */
+const GRAFANA_DATABASE_CA = "tls/ca.pem";
 
 export interface MonitoringArgs {
   /** Cluster name: prefix of container and volume names, and Prometheus's `cluster` label. */
@@ -91,6 +93,8 @@ export class Monitoring extends pulumi.ComponentResource {
   readonly lanAddress?: pulumi.Output<string>;
   /** The install of the CAs Prometheus trusts (several workstations): the exporters' certificates come after it. */
   readonly trustInstalled?: pulumi.Resource;
+  /** The install of the CAs Grafana checks PostgreSQL's certificate with (a stack with a CA and Grafana on PostgreSQL). */
+  readonly grafanaTrustInstalled?: pulumi.Resource;
   /** Prometheus's web login, where it serves TLS; the password is secret. */
   readonly webLogin?: { readonly user: string; readonly password: pulumi.Output<string> };
 
@@ -182,7 +186,11 @@ export class Monitoring extends pulumi.ComponentResource {
 
     this.prometheusContainer = prometheus.name;
     this.alertmanagerContainer = alertmanager.name;
-    if (config.grafana && grafanaProvisioning) this.grafanaContainer = this.grafana(name, args, config.grafana, prometheus, grafanaProvisioning).name;
+    if (config.grafana && grafanaProvisioning) {
+      const grafana = this.grafana(name, args, config.grafana, prometheus, grafanaProvisioning);
+      this.grafanaContainer = grafana.container.name;
+      this.grafanaTrustInstalled = grafana.trustInstalled;
+    }
     this.registerOutputs({ prometheusContainer: this.prometheusContainer, alertmanagerContainer: this.alertmanagerContainer });
   }
 
@@ -194,10 +202,14 @@ export class Monitoring extends pulumi.ComponentResource {
       ? pulumi.secret(pulumi.all([this.webLogin.password, args.tls.trust]).apply(([password, ca]) =>
         renderGrafanaDatasources("https://prometheus:9090", { user: PROMETHEUS_USER, password, ca })))
       : undefined;
+    const db = args.grafanaDatabase;
+    // With a CA, Grafana checks PostgreSQL's certificate (it serves TLS only then) against this file.
+    const databaseCa = db && args.tls ? GRAFANA_DATABASE_CA : undefined;
     const files: [string, pulumi.Input<string>][] = [
       ["datasources/hyperscaler.yml", datasource ?? renderGrafanaDatasources("http://prometheus:9090")],
       ["dashboards/hyperscaler.yml", renderGrafanaDashboardProvider()],
       [`${path.relative(GRAFANA_PROVISIONING_DIR, GRAFANA_DASHBOARDS_DIR)}/${args.cluster}.json`, renderClusterDashboard(args.cluster)],
+      ...(databaseCa && args.tls ? [[databaseCa, args.tls.trust] as [string, pulumi.Input<string>]] : []),
     ];
     const provisioned = files.map(([rel, content]) => containerCommand(`${name}-grafana-${rel.replace(/[/.]/g, "-")}`, {
       container: prometheus.name,
@@ -206,14 +218,14 @@ export class Monitoring extends pulumi.ComponentResource {
       triggers: [prometheus.id],
       engine: args.engine,
     }, { parent: this }));
-    const db = args.grafanaDatabase;
     const env: Record<string, pulumi.Input<string>> = db ? {
       GF_DATABASE_TYPE: "postgres", GF_DATABASE_HOST: `${db.host}:${db.port}`, GF_DATABASE_NAME: db.database,
       GF_DATABASE_USER: db.user, GF_DATABASE_PASSWORD: db.password,
+      ...(databaseCa ? { GF_DATABASE_SSL_MODE: "verify-full", GF_DATABASE_CA_CERT_PATH: `${GRAFANA_PROVISIONING_DIR}/${databaseCa}` } : {}),
     } : {};
     // Grafana reads its datasources at start: a new login or CA starts it again with them.
     if (datasource) env.HYPERSCALER_DATASOURCE_HASH = datasource.apply(contentHash);
-    return hardenedContainer(`${name}-grafana`, {
+    const container = hardenedContainer(`${name}-grafana`, {
       name: dockerNames(args.cluster).container("grafana"), image: grafana.image, hostname: "grafana", network: args.network,
       env: { ...env, GF_PATHS_PROVISIONING: GRAFANA_PROVISIONING_DIR, GF_ANALYTICS_REPORTING_ENABLED: "false", GF_ANALYTICS_CHECK_FOR_UPDATES: "false" },
       capabilities: [],
@@ -224,5 +236,6 @@ export class Monitoring extends pulumi.ComponentResource {
       labels: { ...labels, "hyperscaler.role": "grafana" },
     // A rotated database password changes env: Grafana is re-created with it (its state is in PostgreSQL).
     }, { parent: this, dependsOn: provisioned, additionalSecretOutputs: ["envs"] });
+    return { container, trustInstalled: databaseCa ? provisioned[provisioned.length - 1] : undefined };
   }
 }

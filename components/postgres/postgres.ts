@@ -4,6 +4,7 @@ import * as random from "@pulumi/random";
 import { dockerNames, PostgresConfig } from "../config";
 import { CLUSTER_LABEL, clusterVolume, containerCommand, DAEMON_CAPABILITIES, dockerSync, Engine, hardenedContainer, scheduledBackups } from "../docker";
 import { CMD, RoleImage } from "../images";
+import { DatabaseTls, installDatabaseTls } from "../tls";
 
 /** The superuser the image makes. */
 export const SUPERUSER = "postgres";
@@ -23,6 +24,11 @@ export interface PostgresArgs {
   readonly protect?: boolean;
   /** The Docker engine (the provider's `host`). @default - DOCKER_HOST or the local socket */
   readonly engine?: Engine;
+  /** A stack with a CA: the server takes TCP logins over TLS only. @default - TLS optional */
+  readonly tls?: DatabaseTls & {
+    /** The CAs to trust (PEM): what applications with a `caFile` get. */
+    readonly trust: pulumi.Input<string>;
+  };
 }
 
 /** How an application reaches its database; the password is secret. */
@@ -38,7 +44,8 @@ export interface PostgresLogin {
  * The platform's PostgreSQL 17 (Debian's, on the project's base image): data and backups
  * on named volumes, random passwords rotated by epoch (a keeper) and applied in the
  * running server, and scheduled backups verified by a test restore. Reachable on the
- * cluster network as `postgres`, on the host only at 127.0.0.1 when asked.
+ * cluster network as `postgres`, on the host only at 127.0.0.1 when asked; logins over
+ * TCP only from the networks it is on, and where the stack has a CA, over TLS only.
  */
 export class Postgres extends pulumi.ComponentResource {
   readonly containerName: pulumi.Output<string>;
@@ -60,7 +67,7 @@ export class Postgres extends pulumi.ComponentResource {
       image: image.imageId,
       hostname: "postgres",
       network: args.network,
-      env: { HYPERSCALER_CLUSTER: cluster },
+      env: { HYPERSCALER_CLUSTER: cluster, ...(args.tls ? { HYPERSCALER_DATABASE_TLS: "1" } : {}) },
       capabilities: [...DAEMON_CAPABILITIES],
       volumes: [{ volume: data.name, path: "/var/lib/postgresql/data" }, { volume: backups.name, path: "/backups" }],
       localPorts: config.publishPort ? [{ host: config.publishPort, container: POSTGRES_PORT }] : [],
@@ -103,6 +110,7 @@ export class Postgres extends pulumi.ComponentResource {
 
     // Applications get the new password right after the server has it (dependsOn): the
     // file is replaced atomically; libpq reads a pgpass file at every connection.
+    const appsTrust: command.local.Command[] = [];
     for (const [app, a] of Object.entries(config.applications ?? {}).sort()) {
       const login = this.logins[a.role];
       // By ID, the container as it is now (read while the program runs): one its owner
@@ -110,6 +118,16 @@ export class Postgres extends pulumi.ComponentResource {
       // one cannot touch the new one.
       const id = dockerSync(["inspect", "--format", "{{.Id}}", a.container], engine?.dockerHost);
       const appContainer = id.status === 0 ? id.stdout.trim() : a.container;
+      if (a.caFile && args.tls) {
+        appsTrust.push(containerCommand(`${name}-${app}-ca-file`, {
+          container: appContainer,
+          create: ["sh", "-c", WRITE_PASSWORD_FILE, "hyperscaler-ca-file", a.caFile, a.owner ?? ""],
+          delete: ["rm", "-f", a.caFile],
+          triggers: [appContainer],
+          stdin: args.tls.trust,
+          engine,
+        }, { parent: this }));
+      }
       containerCommand(`${name}-${app}-password-file`, {
         container: appContainer,
         create: ["sh", "-c", WRITE_PASSWORD_FILE, "hyperscaler-password-file", a.file, a.owner ?? "", ...(a.reload ?? [])],
@@ -121,6 +139,11 @@ export class Postgres extends pulumi.ComponentResource {
       }, { parent: this, dependsOn: [roleLogins[a.role]] });
     }
 
+    // Applications trust a new CA before the server presents a certificate of it (a CA rotation).
+    if (args.tls) {
+      installDatabaseTls(name, { container: container.name, containerId: container.id, owner: "postgres:postgres",
+        tls: { bundle: args.tls.bundle, after: pulumi.output(args.tls.after ?? []).apply((after) => [...after, ...appsTrust]) }, engine }, { parent: this });
+    }
     scheduledBackups(name, {
       container: container.name, containerId: container.id, databases: Object.values(config.roles).map((r) => r.database).sort(),
       backup: config.backup, command: CMD.pgBackup, after: [superuser], engine,
@@ -129,6 +152,6 @@ export class Postgres extends pulumi.ComponentResource {
   }
 }
 
-/** Writes stdin to FILE (mode 0600, owned by OWNER when given) atomically, then runs the reload command, if any. */
+/** Writes stdin to FILE (mode 0600, owned by OWNER when given) atomically, then runs the reload command, if any: a password file, or a CA file. */
 const WRITE_PASSWORD_FILE = 'set -eu; f=$1 owner=$2; shift 2; umask 077; mkdir -p "$(dirname "$f")"; cat >"$f.new"; ' +
   '[ -z "$owner" ] || chown "$owner" "$f.new"; mv "$f.new" "$f"; [ $# -eq 0 ] || "$@"';

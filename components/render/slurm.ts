@@ -202,9 +202,10 @@ export function nodeConf(node: ComputeNodeSpec): string {
 
 /**
  * slurmdbd.conf. It holds the database password, so it is delivered as a secret (mode
- * 0600, owned by SlurmUser, as slurmdbd requires) and never stored in plain text.
+ * 0600, owned by SlurmUser, as slurmdbd requires) and never stored in plain text. With
+ * `caFile` slurmdbd talks TLS to MariaDB and checks its certificate against those CAs.
  */
-export function renderSlurmdbdConf(spec: AccountingSpec, password: string): string {
+export function renderSlurmdbdConf(spec: AccountingSpec, password: string, caFile?: string): string {
   const purge = spec.purge;
   const after = (key: string, months?: number) => (months ? [`${key}=${months}month`] : []);
   return [
@@ -220,6 +221,7 @@ export function renderSlurmdbdConf(spec: AccountingSpec, password: string): stri
     "StorageUser=slurm",
     `StoragePass=${password}`,
     `StorageLoc=${spec.database}`,
+    ...(caFile ? [`StorageParameters=SSL_CA=${caFile}`] : []),
     ...after("PurgeJobAfter", purge.jobsAfterMonths),
     ...after("PurgeStepAfter", purge.stepsAfterMonths),
     ...after("PurgeEventAfter", purge.eventsAfterMonths),

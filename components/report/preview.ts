@@ -93,8 +93,8 @@ export function summarizePreview(stack: string, preview: PreviewJson): PreviewSu
           risks.push("rotates the stack's certificate authority: clients that pinned the old CA need caCertificate again");
         }
         break;
-      case "tls-exporter": case "tls-prometheus":
-        if (op === "replace") actions.push(`renew ${r.part === "tls-exporter" ? "the node exporters'" : "Prometheus's"} certificate`);
+      case "tls-exporter": case "tls-prometheus": case "tls-postgres": case "tls-mariadb":
+        if (op === "replace") actions.push(`renew ${CERTIFICATE_OF[r.part]} certificate`);
         break;
       case "tls-install":
         if (op === "update") certificateInstalls.push(subject === "monitoring-prometheus" ? "prometheus" : subject);
@@ -189,13 +189,18 @@ export function summarizePreview(stack: string, preview: PreviewJson): PreviewSu
     actions.splice(resume < 0 ? actions.length : resume, 0, `install the new MUNGE key and restart munged on ${compressHostlist(keyRestarts)} (running jobs carry on)`);
   }
   if (certificateInstalls.length > 0) {
-    actions.push(`install the renewed certificates on ${compressHostlist(certificateInstalls)} (read again per connection: nothing restarts)`);
+    actions.push(`install the renewed certificates on ${compressHostlist(certificateInstalls)} (read again per connection, or reloaded by the databases: nothing restarts)`);
   }
   return {
     stack, counts, actions: [...new Set(actions)], risks: [...new Set(risks)], touchedNodes: [...touched].sort(),
     changes: ops.filter(([, op]) => op !== "same").map(([name, op]) => ({ op, name })),
   };
 }
+
+/** Whose certificate a certificate resource is. */
+const CERTIFICATE_OF: Record<string, string> = {
+  "tls-exporter": "the node exporters'", "tls-prometheus": "Prometheus's", "tls-postgres": "PostgreSQL's", "tls-mariadb": "MariaDB's",
+};
 
 const SYMBOL: Record<string, string> = { create: "+", update: "~", replace: "+-", delete: "-" };
 

@@ -46,12 +46,14 @@ export interface ClusterCertificatesArgs {
   readonly previous?: CertificatesRecord;
   /** Prometheus's certificate (server, and client to the exporters), when the cluster has monitoring. */
   readonly prometheus?: { readonly dnsNames: readonly string[]; readonly ipAddresses: pulumi.Input<string[]> };
+  /** Servers with a certificate of their own, by name (PostgreSQL, MariaDB): the DNS names it is for. @default {} */
+  readonly servers?: Readonly<Record<string, readonly string[]>>;
 }
 
 /**
  * The stack's certificate authority and the certificates it issues: one for Prometheus
- * (its web server and its client certificate to the exporters) and one every node exporter
- * serves. Each is issued once by components/tls/issue.js and kept, secret, in state; an
+ * (its web server and its client certificate to the exporters), one every node exporter
+ * serves, and one for each database server. Each is issued once by components/tls/issue.js and kept, secret, in state; an
  * update replaces it when its CA changes, when it is inside its renewal window
  * (hyperscaler:tls.renewBeforeDays), or when a rotation epoch is raised. Servers re-read
  * their certificate files for each connection, so a renewal drops no connection.
@@ -65,6 +67,8 @@ export class ClusterCertificates extends pulumi.ComponentResource {
   readonly prometheus?: pulumi.Output<string>;
   /** The node exporters' certificate and key, one PEM; secret. */
   readonly exporter: pulumi.Output<string>;
+  /** Each of `servers`' certificate and key, one PEM; secret. */
+  readonly servers: Record<string, pulumi.Output<string>> = {};
   readonly record: pulumi.Output<CertificatesRecord>;
 
   constructor(name: string, args: ClusterCertificatesArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -101,9 +105,15 @@ export class ClusterCertificates extends pulumi.ComponentResource {
     this.exporter = pulumi.secret(exporter.apply(pem));
     const prometheus = args.prometheus && leaf("prometheus", { ...args.prometheus, usages: ["server", "client"] });
     if (prometheus) this.prometheus = pulumi.secret(prometheus.apply(pem));
+    // Server only, and for the loopback too: a client in the server's container checks it as well.
+    const servers = Object.entries(args.servers ?? {}).sort().map(([server, dnsNames]) => {
+      const issued = leaf(server, { dnsNames: [...dnsNames, "localhost"], ipAddresses: ["127.0.0.1"], usages: ["server"] });
+      this.servers[server] = pulumi.secret(issued.apply(pem));
+      return issued;
+    });
 
     this.trust = this.caCertificate.apply((c) => trustBundle(c, previous));
-    const notAfters = pulumi.unsecret(pulumi.all([exporter, prometheus]).apply(([e, p]) => [e.notAfter, ...(p ? [p.notAfter] : [])]));
+    const notAfters = pulumi.unsecret(pulumi.all([exporter, prometheus, ...servers]).apply(([e, p, ...s]) => [e, ...(p ? [p] : []), ...s].map((c) => c!.notAfter)));
     this.record = pulumi.all([this.caCertificate, pulumi.unsecret(ca.apply((c) => c.notAfter)), notAfters]).apply(([caCert, caNotAfter, leaves]) => ({
       ca: caCert, caNotAfter, notAfter: [...leaves].sort()[0], caGeneration, generation,
       caEpoch: args.rotation.caEpoch, certificatesEpoch: args.rotation.certificatesEpoch,

@@ -8,11 +8,8 @@ set -eu
 dir=${HYPERSCALER_METRICS_DIR:-/var/lib/hyperscaler/metrics}
 mkdir -p "$dir"
 if [ "${HYPERSCALER_TLS:-}" = 1 ]; then
-  tls=/etc/hyperscaler/tls waited=0
-  until [ -s "$tls/server.pem" ] && [ -s "$tls/ca.pem" ]; do
-    [ $((waited % 60)) -eq 0 ] && echo "hyperscaler: the node exporter waits for its certificate in $tls (${waited}s)"
-    sleep 1; waited=$((waited + 1))
-  done
+  tls=/etc/hyperscaler/tls
+  hyperscaler-tls-wait "the node exporter" "$tls/server.pem" "$tls/ca.pem"
   cat >"$tls/web.yml" <<WEB
 tls_server_config:
   cert_file: $tls/server.pem

@@ -1,7 +1,9 @@
 #!/bin/sh
 # Starts MariaDB on the data volume (a new volume gets a new database, root reachable only
 # over the local socket), the backup schedule, and the exporters. The mysqld exporter's
-# password is made here at each start and never leaves the container.
+# password is made here at each start and never leaves the container. With
+# HYPERSCALER_DATABASE_TLS=1 (a stack with a CA) it takes TCP clients over TLS only, with
+# the certificate hyperscaler-tls-install puts in /etc/hyperscaler/tls, and waits for it first.
 set -eu
 data=/var/lib/mysql
 # A volume written by another image's mysql user is handed over whole.
@@ -12,7 +14,15 @@ if [ ! -d "$data/mysql" ]; then
   mariadb-install-db --user=mysql --datadir="$data" --auth-root-authentication-method=socket --skip-test-db >/dev/null
   echo "hyperscaler: initialised a new database in $data"
 fi
-mariadbd --user=mysql --datadir="$data" &
+set --
+if [ "${HYPERSCALER_DATABASE_TLS:-}" = 1 ]; then
+  tls=/etc/hyperscaler/tls
+  hyperscaler-tls-wait MariaDB "$tls/server.pem"
+  # One file holds the certificate and its key (hyperscaler-tls-install); FLUSH SSL reads it again.
+  # The local socket counts as secure: the backups and the exporter use it.
+  set -- --ssl-cert="$tls/server.pem" --ssl-key="$tls/server.pem" --ssl-ca="$tls/ca.pem" --require-secure-transport=ON
+fi
+mariadbd --user=mysql --datadir="$data" "$@" &
 server=$!
 until mariadb-admin ping --silent >/dev/null 2>&1; do
   kill -0 "$server" 2>/dev/null || { echo "hyperscaler: mariadbd exited during start" >&2; exit 1; }

@@ -1,6 +1,8 @@
 #!/bin/sh
 # Starts PostgreSQL on the data volume. A new volume is initialised with the superuser
 # password delivered by `docker exec` (never an env var: those show in `docker inspect`).
+# With HYPERSCALER_DATABASE_TLS=1 (a stack with a CA) it serves TLS only, with the
+# certificate hyperscaler-tls-install puts in /etc/hyperscaler/tls, and waits for it first.
 set -eu
 pwfile=/run/hyperscaler/superuser-password
 waited=0
@@ -21,13 +23,27 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
     --auth-local=peer --auth-host=scram-sha-256 --encoding=UTF8 --locale=C.UTF-8 >/dev/null
   rm -f /run/postgresql/.pw
   echo "listen_addresses = '*'" >>"$PGDATA/postgresql.conf"
-  echo "host all all all scram-sha-256" >>"$PGDATA/pg_hba.conf"
   echo "hyperscaler: initialised a new database cluster in $PGDATA"
 fi
+# Who may log in, written at each start (the volume's own pg_hba.conf is not read): over the
+# socket as the same user; over TCP with a password, only from the networks the server is
+# on (samenet: the cluster's bridge and the loopback), and where the stack has a CA, only
+# over TLS. Anything else is refused ("no pg_hba.conf entry").
+set -- -D "$PGDATA" -c hba_file=/etc/hyperscaler/pg_hba.conf
+tcp=host
+if [ "${HYPERSCALER_DATABASE_TLS:-}" = 1 ]; then
+  tls=/etc/hyperscaler/tls
+  hyperscaler-tls-wait PostgreSQL "$tls/server.pem"
+  # One file holds the certificate and its key (hyperscaler-tls-install); a reload reads it again.
+  set -- "$@" -c ssl=on -c ssl_cert_file="$tls/server.pem" -c ssl_key_file="$tls/server.pem"
+  tcp=hostssl
+fi
+mkdir -p /etc/hyperscaler
+printf 'local all all peer\n%s all all samenet scram-sha-256\n' "$tcp" >/etc/hyperscaler/pg_hba.conf
 hyperscaler-backup-loop hyperscaler-pg-backup &
 hyperscaler-node-exporter &
 # The exporter logs in over the local socket as the superuser (peer authentication): it
 # holds no password, so a password rotation never has to reach it.
 runuser -u postgres -- env DATA_SOURCE_NAME="host=/run/postgresql user=postgres dbname=postgres sslmode=disable" \
   prometheus-postgres-exporter --web.listen-address=:9187 --log.level=warn &
-exec runuser -u postgres -- postgres -D "$PGDATA"
+exec runuser -u postgres -- postgres "$@"

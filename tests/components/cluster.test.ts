@@ -379,6 +379,42 @@ describe("HyperscalerCluster under mocks", () => {
     expect(build(devValues).registered.filter((r) => r.name.startsWith("dev-tls"))).toEqual([]);
   });
 
+  it("on several workstations: PostgreSQL and MariaDB serve TLS only, from the stack's CA; slurmdbd and Grafana check their certificates, trusting a new CA first", async () => {
+    const values = { ...workstationsValues, monitoring: { grafana: { image: "grafana/grafana-oss:11.3.0" } },
+      postgres: { roles: { app: { database: "appdb" } }, applications: { webapp: { container: "webapp", role: "app", file: "/run/app/pgpass", caFile: "/run/app/ca.pem" } } } };
+    const { registered } = build(values);
+    const named = (name: string, type = "command:local:Command") => registered.find((r) => r.name === name && r.type === type)!;
+    const dependsOn = async (r: Registered) => ((await outputOf(pulumi.output(r.opts.dependsOn ?? []))) as unknown as { __name: string }[]).map((d) => d.__name);
+    const env = async (name: string) => (await outputOf(pulumi.output(named(name, CONTAINER).props.envs as string[])));
+    for (const server of ["postgres", "mariadb"]) {
+      expect(named(`dev-tls-${server}`).opts.additionalSecretOutputs, server).toEqual(["stdout"]);
+      const request = JSON.parse(await outputOf(pulumi.output(named(`dev-tls-${server}`).props.stdin as string))) as { dnsNames: string[]; usages: string[] };
+      expect(request.dnsNames, server).toEqual([server, `dev-${server}`, "localhost"]);
+      expect(request.usages, server).toEqual(["server"]);
+    }
+    for (const [container, install] of [["dev-postgres", "dev-postgres-tls"], ["dev-accounting-mariadb", "dev-accounting-mariadb-tls"]]) {
+      expect(await env(container), container).toContain("HYPERSCALER_DATABASE_TLS=1");
+      expect(await isSecret(named(install).props.stdin), install).toBe(true);
+      expect(await outputOf(pulumi.output(named(install).props.create as string)), install)
+        .toMatch(/ sh -c 'hyperscaler-tls-install \/etc\/hyperscaler\/tls \w+:\w+ && hyperscaler-tls-reload'$/);
+    }
+    // A client trusts a new CA before its server presents a certificate of it.
+    expect(await dependsOn(named("dev-accounting-mariadb-tls"))).toEqual(["dev-accounting-slurmdbd-tls"]);
+    expect(await dependsOn(named("dev-postgres-tls"))).toEqual(["dev-monitoring-grafana-tls-ca-pem", "dev-postgres-webapp-ca-file"]);
+    expect(await outputOf(pulumi.output(named("dev-postgres-webapp-ca-file").props.stdin as string))).toMatch(/^-----BEGIN CERTIFICATE-----/);
+    expect(await outputOf(pulumi.output(named("dev-accounting-slurmdbd-tls").props.create as string))).toMatch(/ hyperscaler-tls-install \/etc\/hyperscaler\/tls slurm:slurm$/);
+    expect(await dependsOn(named("dev-accounting-slurmdbd.conf"))).toContain("dev-accounting-slurmdbd-tls");
+    expect(await outputOf(pulumi.output(named("dev-accounting-slurmdbd.conf").props.stdin as string))).toMatch(/^StorageParameters=SSL_CA=\/etc\/hyperscaler\/tls\/ca\.pem$/m);
+    expect(await env("dev-monitoring-grafana")).toEqual(expect.arrayContaining(["GF_DATABASE_SSL_MODE=verify-full", "GF_DATABASE_CA_CERT_PATH=/etc/grafana/provisioning/tls/ca.pem"]));
+    expect(await outputOf(pulumi.output(named("dev-monitoring-grafana-tls-ca-pem").props.stdin as string))).toMatch(/^-----BEGIN CERTIFICATE-----/);
+    // One workstation: no CA, TLS as the servers offer it, no checks.
+    const one = build({ ...devValues, postgres: {}, accounting: {}, monitoring: { grafana: { image: "grafana/grafana-oss:11.3.0" } } }).registered;
+    const oneEnv = async (name: string) => (await outputOf(pulumi.output(one.find((r) => r.name === name && isContainer(r))!.props.envs as string[])));
+    for (const container of ["dev-postgres", "dev-accounting-mariadb"]) expect(await oneEnv(container), container).not.toContain("HYPERSCALER_DATABASE_TLS=1");
+    expect((await oneEnv("dev-monitoring-grafana")).filter((e) => e.startsWith("GF_DATABASE_SSL"))).toEqual([]);
+    expect(one.filter((r) => /-tls$/.test(r.name))).toEqual([]);
+  });
+
   it("records each container's engine in the manifest: the workstation and Docker host the scripts must ask", async () => {
     const { c } = build(workstationsValues);
     const main = { workstation: "main", dockerHost: "unix:///var/run/docker.sock" };

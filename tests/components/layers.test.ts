@@ -11,10 +11,11 @@ import { REPO } from "../support/run";
 const FLOORS: Record<string, number> = {
   config: 0,
   render: 1, images: 1,
-  docker: 2, munge: 2, report: 2, tls: 2,
-  node: 3, postgres: 3,
-  monitoring: 4, accounting: 4,
-  cluster: 5,
+  docker: 2, munge: 2, report: 2,
+  node: 3, tls: 3,
+  postgres: 4,
+  monitoring: 5, accounting: 5,
+  cluster: 6,
 };
 
 /** Every relative import of a TypeScript file, as a path from the repo root. */

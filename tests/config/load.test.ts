@@ -149,6 +149,10 @@ describe("cluster config rules", () => {
     expect(p).toMatch(/hyperscaler:postgres\.applications\.web\.owner: must be user or user:group/);
     const ok = configFrom({ ...base, postgres: { roles: { app: { database: "appdb" } }, applications: { web: { container: "web", role: "app", file: "/run/pgpass" } } } });
     expect(ok.postgres?.applications.web).toEqual({ container: "web", role: "app", file: "/run/pgpass", format: "pgpass" });
+    // The CA file: only a stack with workstations has a CA.
+    const caFile = (workstations: object) => problemsOf({ ...base, ...workstations, postgres: { roles: { app: { database: "appdb" } },
+      applications: { web: { container: "web", role: "app", file: "/run/pgpass", caFile: "/run/ca.pem" } } } }).join("\n");
+    expect(caFile({})).toMatch(/hyperscaler:postgres\.applications\.web\.caFile: needs the stack's CA, which only stacks with hyperscaler:workstations have/);
   });
 
   it.each(["postgres:17", "postgres:latest", "postgres:16.4-trixie", "postgres:17.6-alpine", "mypostgres:15.8"])("rejects %s as the official PostgreSQL image", (image) => {

@@ -32,6 +32,12 @@ describe("a cluster on several workstations (Docker engines over SSH)", () => {
   const query = (promql: string) => prometheus(`query?query=${encodeURIComponent(promql)}`).data.result as { metric: Record<string, string>; value: [number, string] }[];
   const manifest = () => JSON.parse(ok(pulumi("stack", "output", "manifest", "--json")).stdout);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "hyperscaler-ws-"));
+  /** Logs in to PostgreSQL as an application does (TCP, TLS checked against the CA), from its container. */
+  const pgLogin = (password: string) => docker(["exec", "-i", `${stack}-postgres`, "hyperscaler-pg-login", "app", "appdb"], `${password}\n`);
+  const mariadb = (sql: string) => docker(["exec", `${stack}-mariadb`, "mariadb", "-N", "-B", "-e", sql]).trim();
+  const storagePassword = () => /^StoragePass=(\S+)$/m.exec(docker(["exec", `${stack}-slurmdbd`, "cat", "/etc/slurm/slurmdbd.conf"]))![1];
+  const served = (server: string, port: number, protocol: string) => docker(["exec", `${stack}-${server}`, "sh", "-c",
+    `openssl s_client -starttls ${protocol} -connect 127.0.0.1:${port} </dev/null 2>/dev/null | openssl x509 -noout -serial`]).trim();
 
   beforeAll(() => {
     lab = new Lab(`w${process.pid}`, 2);
@@ -125,7 +131,7 @@ describe("a cluster on several workstations (Docker engines over SSH)", () => {
     ok(pulumi("refresh", "--yes", "--skip-preview"));
     const preview = ok(pulumi("preview", "--diff", "--expect-no-changes"));
     expect(preview.stdout).not.toMatch(/[+~-]\s+(docker|command)/);
-  }, 420_000); // four updates and a refresh over ssh, three engines, images built and copied
+  }, 600_000); // four updates and a refresh over ssh, three engines, images built and copied
 
   it("scrapes the nodes on other workstations at their addresses", async () => {
     await waitFor("every node exporter scraped", () => (prometheus("query?query=up%7Bjob%3D%22node%22%7D").data.result as { value: string[] }[])
@@ -178,12 +184,30 @@ describe("a cluster on several workstations (Docker engines over SSH)", () => {
       "--resolve", `node-exporter:9100:${address("far001")}`, "https://node-exporter:9100/metrics"])).toContain("node_cpu");
     const down = () => (prometheus("targets").data.activeTargets as { labels: { instance: string }; health: string }[]).filter((t) => t.health !== "up").map((t) => t.labels.instance);
     await waitFor("every target of Prometheus up", () => down().length === 0, 120);
+
+    // The databases, on the platform's bridge, take TLS only. PostgreSQL: an application that
+    // checks the certificate against the stack's CA (host `postgres`) gets in; one without TLS does not.
+    const app = JSON.parse(ok(pulumi("stack", "output", "postgresLogins", "--show-secrets", "--json")).stdout).app as { password: string };
+    expect(pgLogin(app.password)).toMatch(/^login ok: app on appdb \(17\.\d+, TLSv1\.3\)$/m);
+    const plain = dockerTry(["exec", "-i", "-e", "PGSSLMODE=disable", `${stack}-postgres`, "hyperscaler-pg-login", "app", "appdb"], `${app.password}\n`);
+    expect(plain.code).not.toBe(0);
+    expect(plain.output).toMatch(/no pg_hba\.conf entry for host .*, no encryption/);
+    const application = dockerTry(["run", "--rm", "--label", `hyperscaler.cluster=${stack}`, "--network", `${stack}-platform`, "-v", `${caFile}:/ca.pem:ro`,
+      "-e", `PGPASSWORD=${app.password}`, "--entrypoint", "psql", `hyperscaler/postgres:${stack}`,
+      "host=postgres user=app dbname=appdb sslmode=verify-full sslrootcert=/ca.pem", "-XAtc", "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()"]);
+    expect(application.output.trim()).toBe("t");
+    // MariaDB: slurmdbd's connection is TLS (it answered sacctmgr above, with TLS required); a client without TLS is refused.
+    expect(mariadb("SELECT @@require_secure_transport, @@have_ssl")).toBe("1\tYES");
+    const insecure = dockerTry(["exec", "-i", `${stack}-mariadb`, "sh", "-c", 'mariadb -h mariadb -u slurm -p"$(cat)" --skip-ssl -e "SELECT 1"'], storagePassword());
+    expect(insecure.code).not.toBe(0);
+    expect(insecure.output).toMatch(/insecure transport are prohibited/);
   });
 
   it("renews the certificates in an up inside their window, with a job running and Prometheus scraping every node throughout", async () => {
     const expiry = () => Object.fromEntries(query('hyperscaler_tls_certificate_expiry_timestamp_seconds{certificate="server"}').map((r) => [r.metric.node, Number(r.value[1])]));
     const before = expiry();
-    expect(Object.keys(before).sort()).toEqual(["controller", ...ALL]);
+    expect(Object.keys(before).sort()).toEqual(["controller", ...ALL, "mariadb", "postgres"]);
+    const servedBefore = { postgres: served("postgres", 5432, "postgres"), mariadb: served("mariadb", 3306, "mysql") };
     expect(manifest().tls.generation).toBe(0);
     const job = submit("-N4", "-w", ALL.join(","), "--wrap", "srun sleep 100");
     await waitFor("the job on every node to run", () => jobState(job) === "RUNNING");
@@ -209,6 +233,11 @@ describe("a cluster on several workstations (Docker engines over SSH)", () => {
     expect(worst.filter((r) => r.value[1] !== "1").map((r) => r.metric.instance)).toEqual([]);
     const scrapes = query(`count_over_time(up{job="node"}[${window}s])`).map((r) => Number(r.value[1]));
     expect(Math.min(...scrapes)).toBeGreaterThanOrEqual(Math.floor(window / 5) - 2);
+    // The databases serve their new certificates without a restart; their clients still get in.
+    expect(served("postgres", 5432, "postgres")).not.toBe(servedBefore.postgres);
+    expect(served("mariadb", 3306, "mysql")).not.toBe(servedBefore.mariadb);
+    expect(Number(mariadb("SHOW GLOBAL STATUS LIKE 'Uptime'").split("\t")[1])).toBeGreaterThan(window);
+    expect(ctl("sacctmgr", "-n", "-P", "show", "account", "physics", "format=account")).toContain("physics");
   }, 600_000);
 
   it("rotates the CA as the guide says: both CAs trusted while it rolls out, the new one alone after; no scrape fails", () => {
@@ -223,6 +252,12 @@ describe("a cluster on several workstations (Docker engines over SSH)", () => {
     const trusted = (exec: (...cmd: string[]) => string) => exec("cat", "/etc/hyperscaler/tls/ca.pem");
     expect(trusted(ctl)).toBe(newCa);
     expect(trusted((...cmd) => lab.docker(2, "exec", `${stack}-far001`, ...cmd))).toBe(newCa);
+    // slurmdbd checks MariaDB's new certificate with the new CA; PostgreSQL's passes the same check.
+    expect(trusted((...cmd) => docker(["exec", `${stack}-slurmdbd`, ...cmd]))).toBe(newCa);
+    docker(["exec", `${stack}-slurmdbd`, "hyperscaler-dbd-restart"]);
+    expect(ctl("sacctmgr", "-n", "-P", "show", "account", "physics", "format=account")).toContain("physics");
+    const app = JSON.parse(ok(pulumi("stack", "output", "postgresLogins", "--show-secrets", "--json")).stdout).app as { password: string };
+    expect(pgLogin(app.password)).toMatch(/TLSv1\.3/);
     const window = Math.ceil((Date.now() - started) / 1000);
     expect(query(`min_over_time(up{job=~"node|prometheus"}[${window}s])`).filter((r) => r.value[1] !== "1").map((r) => r.metric.instance)).toEqual([]);
   }, 600_000);

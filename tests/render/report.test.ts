@@ -48,10 +48,12 @@ describe("preview report", () => {
 
   it("reads a renewal (new certificates installed in place) and a CA rotation, and restarts nothing", () => {
     const renewal = summarizePreview("dev", { config: { "hyperscaler:clusterName": "dev" }, steps: [
-      step("replace", "dev-tls-exporter"), step("replace", "dev-tls-prometheus"),
-      step("update", "dev-controller-tls"), step("update", "dev-cpu001-tls"), step("update", "dev-cpu002-tls"), step("update", "dev-monitoring-prometheus-tls")] });
-    expect(renewal.actions).toEqual(["renew the node exporters' certificate", "renew Prometheus's certificate",
-      "install the renewed certificates on cpu[001-002],controller,prometheus (read again per connection: nothing restarts)"]);
+      step("replace", "dev-tls-exporter"), step("replace", "dev-tls-prometheus"), step("replace", "dev-tls-postgres"), step("replace", "dev-tls-mariadb"),
+      step("update", "dev-controller-tls"), step("update", "dev-cpu001-tls"), step("update", "dev-cpu002-tls"), step("update", "dev-monitoring-prometheus-tls"),
+      step("update", "dev-postgres-tls"), step("update", "dev-accounting-mariadb-tls")] });
+    expect(renewal.actions).toEqual(["renew the node exporters' certificate", "renew Prometheus's certificate", "renew PostgreSQL's certificate",
+      "renew MariaDB's certificate",
+      "install the renewed certificates on cpu[001-002],controller,mariadb,postgres,prometheus (read again per connection, or reloaded by the databases: nothing restarts)"]);
     expect(renewal.risks).toEqual([]);
     expect(renewal.touchedNodes).toEqual([]);
     const rotation = summarizePreview("dev", { config: { "hyperscaler:clusterName": "dev" }, steps: [step("replace", "dev-tls-ca")] });

@@ -153,15 +153,17 @@ export class CommandChecker {
       const usage = fs.readFileSync(path.join(REPO, "images", copy[1]), "utf8").split("\n")[1];
       return flagsOf(args).filter((f) => !helpHas(usage, f)).map((f) => `${prog} does not accept ${f} (usage: ${usage.slice(2)})`);
     }
+    // openssl's flags are its subcommand's (`openssl x509 -noout`): that subcommand's help.
+    const sub = prog === "openssl" && args[0] && !args[0].startsWith("-") ? [args.shift()!] : [];
     // SLURM's clients want a configuration before they print their help: give them a minimal one.
-    const help = this.help(`${role} ${prog}`, "docker", ["run", "--rm", "--entrypoint", "sh", this.images[role], "-c",
+    const help = this.help(`${role} ${[prog, ...sub].join(" ")}`, "docker", ["run", "--rm", "--entrypoint", "sh", this.images[role], "-c",
       `command -v "$1" >/dev/null || { echo "NOT FOUND"; exit; }
       printf 'ClusterName=help\nSlurmctldHost=localhost\nAccountingStorageType=accounting_storage/slurmdbd\nAccountingStorageHost=localhost\n' >/tmp/slurm.conf; export SLURM_CONF=/tmp/slurm.conf
       bin=$(command -v "$1")
       case "$1" in curl) set -- "$@" --help all ;; *) set -- "$@" --help ;; esac  # curl lists every option only with "all"
       out=$(timeout 20 "$@" 2>&1 </dev/null || true)
       # sacct prints its usage only once it has reached slurmdbd: read the usage text from the program.
-      case "$out" in *"Problem talking to the database"*) tr -c '[:print:]' '\n' <"$bin" | grep -E '^ *-[A-Za-z0-9], --|^ *--[a-z]' ;; *) echo "$out" ;; esac`, "_", prog]);
+      case "$out" in *"Problem talking to the database"*) tr -c '[:print:]' '\n' <"$bin" | grep -E '^ *-[A-Za-z0-9], --|^ *--[a-z]' ;; *) echo "$out" ;; esac`, "_", prog, ...sub]);
     if (help.startsWith("NOT FOUND")) return [`${prog} is not in the ${role} image`];
     return this.badFlags(args, help, `${prog} (in the ${role} image)`);
   }
