@@ -68,11 +68,32 @@ go_build() {
 # its Go dependencies from the module proxy, stamped with the version the engine asks for.
 build_plugin() {
   local target=$1 version=$2 out; out=$(realpath -m "$3")
-  if [ "$target" = docker ]; then (cd "$HYPERSCALER_PROVIDERS_DIR/docker" && go_build -ldflags "-s -w -X main.version=$version" -o "$out" .)
+  if [ "$target" = docker ]; then build_docker_plugin "$version" "$out"
   else (cd "$HYPERSCALER_PROVIDERS_DIR" && go_build -ldflags "-s -w -X main.version=$version" -o "$out" "./$target"); fi
   local got; got=$("$out" --version)
   [ "$got" = "$version" ] || { echo "built $target reports version '$got', want $version"; return 1; }
 }
+
+# The docker plugin: the glue in providers/docker over the Terraform provider module pinned
+# in its go.mod, with the patches in providers/docker/patches applied to a copy of that
+# module (each says why, and where upstream stands). The committed go.sum still pins the
+# module's dependencies; the copy replaces the module for this build only.
+build_docker_plugin() (
+  local version=$1 out=$2 glue="$HYPERSCALER_PROVIDERS_DIR/docker" work module src patch
+  work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+  module=$(sed -n 's#^replace github.com/terraform-providers/terraform-provider-docker => \(\S*\) \(\S*\)$#\1@\2#p' "$glue/go.mod")
+  [ -n "$module" ] || { echo "providers/docker/go.mod has no replace for the Terraform provider"; return 1; }
+  src=$(cd "$glue" && GONOSUMDB=github.com/pulumi,github.com/terraform-providers,github.com/kreuzwerker go mod download -json "$module" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
+  [ -d "$src" ] || { echo "go mod download $module gave no directory"; return 1; }
+  cp -r "$src" "$work/provider"; chmod -R u+w "$work/provider"
+  for patch in "$glue"/patches/*.patch; do
+    # No repository above the copy: git applies the patch as patch(1) would.
+    (cd "$work/provider" && GIT_CEILING_DIRECTORIES="$work" git apply -p1 "$patch") || { echo "$patch does not apply to $module"; return 1; }
+  done
+  cp "$glue/go.mod" "$glue/go.sum" "$work/"
+  (cd "$glue" && go mod edit -modfile="$work/go.mod" -replace "github.com/terraform-providers/terraform-provider-docker=$work/provider" &&
+    go_build -modfile="$work/go.mod" -ldflags "-s -w -X main.version=$version" -o "$out" .)
+)
 
 build_engine() {
   local out=$1
