@@ -59,9 +59,9 @@ step_node() {
 # The Go checksum database has no record for some pulumi, terraform-provider and
 # kreuzwerker versions (it answers 404); the hashes are pinned by the committed go.sum
 # files, which -mod=readonly enforces.
+GO_NOSUMDB=github.com/pulumi,github.com/terraform-providers,github.com/kreuzwerker
 go_build() {
-  CGO_ENABLED=0 GOFLAGS="-mod=readonly -buildvcs=false" \
-    GONOSUMDB=github.com/pulumi,github.com/terraform-providers,github.com/kreuzwerker go build -trimpath "$@"
+  CGO_ENABLED=0 GOFLAGS="-mod=readonly -buildvcs=false" GONOSUMDB=$GO_NOSUMDB go build -trimpath "$@"
 }
 
 # build_plugin TARGET VERSION OUT: one of the project's own plugins (providers/TARGET),
@@ -83,7 +83,7 @@ build_docker_plugin() (
   work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
   module=$(sed -n 's#^replace github.com/terraform-providers/terraform-provider-docker => \(\S*\) \(\S*\)$#\1@\2#p' "$glue/go.mod")
   [ -n "$module" ] || { echo "providers/docker/go.mod has no replace for the Terraform provider"; return 1; }
-  src=$(cd "$glue" && GONOSUMDB=github.com/pulumi,github.com/terraform-providers,github.com/kreuzwerker go mod download -json "$module" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
+  src=$(cd "$glue" && GONOSUMDB=$GO_NOSUMDB go mod download -json "$module" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
   [ -d "$src" ] || { echo "go mod download $module gave no directory"; return 1; }
   cp -r "$src" "$work/provider"; chmod -R u+w "$work/provider"
   for patch in "$glue"/patches/*.patch; do

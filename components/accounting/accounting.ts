@@ -100,8 +100,8 @@ export class Accounting extends pulumi.ComponentResource {
     const trusted = args.tls && containerCommand(`${name}-${DBD_HOST}-tls`, {
       container: this.dbd.containerName, create: [CMD.tlsInstall, TLS_DIR, "slurm:slurm"], stdin: args.tls.trust, triggers: [this.dbd.container.id], engine,
     }, { parent: this });
-    if (args.tls && trusted) {
-      installDatabaseTls(`${name}-mariadb`, { container: mariadb.name, containerId: mariadb.id, owner: "mysql:mysql", tls: { bundle: args.tls.bundle, after: [trusted] }, engine }, { parent: this });
+    if (trusted) {
+      installDatabaseTls(`${name}-mariadb`, { container: mariadb.name, containerId: mariadb.id, owner: "mysql:mysql", tls: { bundle: args.tls!.bundle, after: [trusted] }, engine }, { parent: this });
     }
     // Then slurmdbd gets it: on a new container the entrypoint starts slurmdbd once this
     // and the key are there; on a running one slurmdbd restarts with it.

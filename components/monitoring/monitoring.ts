@@ -204,12 +204,12 @@ export class Monitoring extends pulumi.ComponentResource {
       : undefined;
     const db = args.grafanaDatabase;
     // With a CA, Grafana checks PostgreSQL's certificate (it serves TLS only then) against this file.
-    const databaseCa = db && args.tls ? GRAFANA_DATABASE_CA : undefined;
+    const databaseCa = db && args.tls ? { file: GRAFANA_DATABASE_CA, trust: args.tls.trust } : undefined;
     const files: [string, pulumi.Input<string>][] = [
       ["datasources/hyperscaler.yml", datasource ?? renderGrafanaDatasources("http://prometheus:9090")],
       ["dashboards/hyperscaler.yml", renderGrafanaDashboardProvider()],
       [`${path.relative(GRAFANA_PROVISIONING_DIR, GRAFANA_DASHBOARDS_DIR)}/${args.cluster}.json`, renderClusterDashboard(args.cluster)],
-      ...(databaseCa && args.tls ? [[databaseCa, args.tls.trust] as [string, pulumi.Input<string>]] : []),
+      ...(databaseCa ? [[databaseCa.file, databaseCa.trust] as [string, pulumi.Input<string>]] : []),
     ];
     const provisioned = files.map(([rel, content]) => containerCommand(`${name}-grafana-${rel.replace(/[/.]/g, "-")}`, {
       container: prometheus.name,
@@ -221,7 +221,7 @@ export class Monitoring extends pulumi.ComponentResource {
     const env: Record<string, pulumi.Input<string>> = db ? {
       GF_DATABASE_TYPE: "postgres", GF_DATABASE_HOST: `${db.host}:${db.port}`, GF_DATABASE_NAME: db.database,
       GF_DATABASE_USER: db.user, GF_DATABASE_PASSWORD: db.password,
-      ...(databaseCa ? { GF_DATABASE_SSL_MODE: "verify-full", GF_DATABASE_CA_CERT_PATH: `${GRAFANA_PROVISIONING_DIR}/${databaseCa}` } : {}),
+      ...(databaseCa ? { GF_DATABASE_SSL_MODE: "verify-full", GF_DATABASE_CA_CERT_PATH: `${GRAFANA_PROVISIONING_DIR}/${databaseCa.file}` } : {}),
     } : {};
     // Grafana reads its datasources at start: a new login or CA starts it again with them.
     if (datasource) env.HYPERSCALER_DATASOURCE_HASH = datasource.apply(contentHash);

@@ -9,7 +9,7 @@ dir=${HYPERSCALER_METRICS_DIR:-/var/lib/hyperscaler/metrics}
 mkdir -p "$dir"
 if [ "${HYPERSCALER_TLS:-}" = 1 ]; then
   tls=/etc/hyperscaler/tls
-  hyperscaler-tls-wait "the node exporter" "$tls/server.pem" "$tls/ca.pem"
+  hyperscaler-wait-file "the node exporter" "$tls/server.pem" "$tls/ca.pem"
   cat >"$tls/web.yml" <<WEB
 tls_server_config:
   cert_file: $tls/server.pem

@@ -17,7 +17,7 @@ fi
 set --
 if [ "${HYPERSCALER_DATABASE_TLS:-}" = 1 ]; then
   tls=/etc/hyperscaler/tls
-  hyperscaler-tls-wait MariaDB "$tls/server.pem"
+  hyperscaler-wait-file MariaDB "$tls/server.pem"
   # One file holds the certificate and its key (hyperscaler-tls-install); FLUSH SSL reads it again.
   # The local socket counts as secure: the backups and the exporter use it.
   set -- --ssl-cert="$tls/server.pem" --ssl-key="$tls/server.pem" --ssl-ca="$tls/ca.pem" --require-secure-transport=ON

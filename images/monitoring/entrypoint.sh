@@ -4,11 +4,7 @@
 set -eu
 role=${HYPERSCALER_ROLE:?set HYPERSCALER_ROLE to prometheus or alertmanager}
 conf=/etc/hyperscaler/$role/$role.yml
-waited=0
-until [ -s "$conf" ]; do
-  [ $((waited % 60)) -eq 0 ] && echo "hyperscaler: waiting for $conf (${waited}s)"
-  sleep 1; waited=$((waited + 1))
-done
+hyperscaler-wait-file "$role" "$conf"
 chown prometheus:prometheus "/$role"
 # Several workstations: Prometheus serves TLS with a login (its web config), read per request.
 set --

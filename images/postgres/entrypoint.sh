@@ -33,7 +33,7 @@ set -- -D "$PGDATA" -c hba_file=/etc/hyperscaler/pg_hba.conf
 tcp=host
 if [ "${HYPERSCALER_DATABASE_TLS:-}" = 1 ]; then
   tls=/etc/hyperscaler/tls
-  hyperscaler-tls-wait PostgreSQL "$tls/server.pem"
+  hyperscaler-wait-file PostgreSQL "$tls/server.pem"
   # One file holds the certificate and its key (hyperscaler-tls-install); a reload reads it again.
   set -- "$@" -c ssl=on -c ssl_cert_file="$tls/server.pem" -c ssl_key_file="$tls/server.pem"
   tcp=hostssl
