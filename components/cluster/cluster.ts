@@ -155,7 +155,7 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
     let grafanaTrusts!: (installed: pulumi.Resource[]) => void;
     const grafanaTrust = new Promise<pulumi.Resource[]>((resolve) => { grafanaTrusts = resolve; });
     const postgres = this.postgres = config.postgres && new Postgres(`${name}-postgres`, {
-      cluster, config: { ...config.postgres, roles }, passwordEpochs: config.rotation.postgresPasswordEpochs,
+      cluster, config: { ...config.postgres, roles }, passwordEpochs: config.rotation.postgresPasswordEpochs, pitrKeyEpoch: config.rotation.pitrKeyEpoch,
       baseImage: config.baseImage, network: where.platformNetwork, protect: config.protect, engine,
       ...(certificates ? { tls: { bundle: withTrust(certificates.servers.postgres), trust: certificates.trust, after: grafanaTrust } } : {}),
     }, { parent: this });
@@ -170,7 +170,7 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
     const monitoring = this.monitoring = config.monitoring && new Monitoring(`${name}-monitoring`, {
       cluster, config: config.monitoring, baseImage: config.baseImage, network: where.platformNetwork, scrapeHosts, protect: config.protect,
       ...(placement ? { lan: where.network.name } : {}),
-      postgres: config.postgres && { databases, backupIntervalMin: config.postgres.backup.intervalMin },
+      postgres: config.postgres && { databases, backupIntervalMin: config.postgres.backup.intervalMin, pitr: config.postgres.pitr },
       accounting: config.accounting && { database: ACCOUNTING_DATABASE, backupIntervalMin: config.accounting.backup.intervalMin },
       grafanaDatabase: postgres?.logins[GRAFANA_DB_ROLE], scrapeHostsReady: ready, engine,
       ...(certificates?.prometheus ? { tls: {

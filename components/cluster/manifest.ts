@@ -14,7 +14,7 @@ export interface ClusterManifest {
   mungeKey: { fingerprint: string; epoch: number };
   configHashes: Record<string, string>;
   image: string;
-  postgres?: { container: string; databases: string[]; backup: { intervalMin: number; retain: number }; passwordEpochs: Record<string, number> };
+  postgres?: { container: string; databases: string[]; backup: { intervalMin: number; retain: number }; passwordEpochs: Record<string, number>; pitrKeyEpoch?: number };
   monitoring?: { prometheus: string; alertmanager: string; grafana?: string; scrapedNodes: number; alertRulesHash: string; webPasswordEpoch?: number };
   accounting?: { slurmdbd: string; mariadb: string; database: string; passwordEpoch: number; backup: { intervalMin: number; retain: number } };
   /**
@@ -68,6 +68,7 @@ export function clusterManifest(config: StackConfig, spec: ClusterSpec, parts: M
         backup: config.postgres.backup,
         passwordEpochs: Object.fromEntries(["postgres", ...Object.keys(roles).sort()]
           .map((r) => [r, config.rotation.postgresPasswordEpochs[r] ?? 0])),
+        pitrKeyEpoch: config.rotation.pitrKeyEpoch,
       } } : {}),
       ...(m && prom && am ? { monitoring: {
         prometheus: prom, alertmanager: am, ...(grafana ? { grafana } : {}), scrapedNodes: m.scrapedNodes, alertRulesHash: m.alertRulesHash,

@@ -335,6 +335,7 @@ export function epochProblems(config: StackConfig, previous: ClusterManifest | u
   for (const [role, was] of Object.entries(previous.postgres?.passwordEpochs ?? {})) {
     check(`rotation.postgresPasswordEpochs.${role}`, was, config.rotation.postgresPasswordEpochs[role] ?? 0);
   }
+  check("rotation.pitrKeyEpoch", previous.postgres?.pitrKeyEpoch, config.rotation.pitrKeyEpoch);
   check("rotation.accountingPasswordEpoch", previous.accounting?.passwordEpoch, config.rotation.accountingPasswordEpoch);
   check("rotation.caEpoch", previous.tls?.caEpoch, config.rotation.caEpoch);
   check("rotation.certificatesEpoch", previous.tls?.certificatesEpoch, config.rotation.certificatesEpoch);

@@ -67,7 +67,7 @@ export interface ResourcePart {
 const PARTS: readonly { part: string; exact?: string; subject?: string; prefix?: string; suffix?: string }[] = [
   ...["qos", "account", "user"].map((kind) => ({ part: `accounting-${kind}`, prefix: `accounting-${kind}-` })),
   ...["validation", "rotation-pause", "rotation-resume", "munge-key-bytes", "slurm-image-build", "slurmctld-restart",
-    "postgres", "postgres-backup-before-replace", "accounting-password", "accounting-mariadb",
+    "postgres", "postgres-backup-before-replace", "postgres-pitr", "accounting-password", "accounting-mariadb",
     "accounting-mariadb-backup-before-replace", "monitoring-node.json",
     "monitoring-prometheus.yml", "monitoring-alerts.yml", "monitoring-alertmanager.yml",
     "tls-ca", "tls-exporter", "tls-prometheus", "tls-postgres", "tls-mariadb", "monitoring-web-password"].map((exact) => ({ part: exact, exact })),
@@ -77,6 +77,7 @@ const PARTS: readonly { part: string; exact?: string; subject?: string; prefix?:
   { part: "tls-install", suffix: "-tls" },
   { part: "workstation", prefix: "workstation-" },
   { part: "slurm-image-copy", prefix: "slurm-image-copy-" },
+  { part: "postgres-pitr-key", prefix: "postgres-pitr-key-" },
   { part: "postgres-password-file", prefix: "postgres-", suffix: "-password-file" },
   { part: "postgres-password", prefix: "postgres-", suffix: "-password" },
 ];

@@ -172,6 +172,23 @@ const postgresSchema = z.strictObject({
     /** Take a verified backup of every database before the server's container is replaced or removed. @default false */
     beforeReplace: z.boolean().default(false),
   }).default({ intervalMin: 60, retain: 24, beforeReplace: false }),
+  /**
+   * Continuous archiving with pgBackRest: each WAL file goes to an encrypted repository as
+   * it is done, on top of full and differential backups, so a restore reaches any moment
+   * from the end of the oldest backup to the newest WAL shipped (scripts/pg-pitr.sh; the
+   * guide's "Restore to a point in time"). The logical dumps above stay: one database at a
+   * time, and readable without the repository's key.
+   */
+  pitr: z.strictObject({
+    /** Seconds written WAL may wait before it is shipped even if the database is idle (archive_timeout): the RPO. @default 60 */
+    walMaxDelaySec: positiveInt(10, "seconds").max(3600, "must be at most 3600 seconds").default(60),
+    /** Minutes between backups (differential, or full when the newest full is fullEveryDays old). @default 1440 */
+    backupIntervalMin: positiveInt(5, "minutes").default(1440),
+    /** Days between full backups. @default 7 */
+    fullEveryDays: positiveInt(1, "days").default(7),
+    /** Full backups kept, with the differentials and the WAL they need: the window is about retainFull x fullEveryDays. @default 2 */
+    retainFull: positiveInt(1, "full backups").default(2),
+  }).prefault({}),
 });
 
 /** A port published on the Docker host's 127.0.0.1, or `false` for none. */
@@ -350,6 +367,11 @@ export const stackConfigSchema = z.strictObject({
     caEpoch: z.number().int().min(0).default(0),
     /** The services' certificates, renewed now rather than at their renewal window. @default 0 */
     certificatesEpoch: z.number().int().min(0).default(0),
+    /**
+     * The key of PostgreSQL's pgBackRest repository: a new key starts a new repository with
+     * a full backup; the previous one and its key stay for restores until the next rotation. @default 0
+     */
+    pitrKeyEpoch: z.number().int().min(0).default(0),
     /** The password of Prometheus's web login (several workstations). @default 0 */
     prometheusPasswordEpoch: z.number().int().min(0).default(0),
   }).prefault({}),

@@ -25,6 +25,8 @@ export const IMAGE_COMMANDS = {
   tlsReload: { name: "hyperscaler-tls-reload", images: ["postgres", "mariadb"] },
   pgSetPassword: { name: "hyperscaler-pg-set-password", images: ["postgres"] },
   pgBackup: { name: "hyperscaler-pg-backup", images: ["postgres"] },
+  /** Continuous archiving and point-in-time restore (pgBackRest). */
+  pgPitr: { name: "hyperscaler-pg-pitr", images: ["postgres"] },
   pgLogin: { name: "hyperscaler-pg-login", images: ["postgres"] },
   mariadbSetPassword: { name: "hyperscaler-mariadb-set-password", images: ["mariadb"] },
   mariadbBackup: { name: "hyperscaler-mariadb-backup", images: ["mariadb"] },

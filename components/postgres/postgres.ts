@@ -17,6 +17,8 @@ export interface PostgresArgs {
   readonly config: PostgresConfig;
   /** Password epochs by role; a role not listed is at 0. */
   readonly passwordEpochs: Readonly<Record<string, number>>;
+  /** The pgBackRest repository key's epoch (rotation.pitrKeyEpoch). */
+  readonly pitrKeyEpoch: number;
   readonly baseImage: string;
   /** Docker network the cluster shares; the server is `postgres` there. */
   readonly network: pulumi.Input<string>;
@@ -144,12 +146,52 @@ export class Postgres extends pulumi.ComponentResource {
       installDatabaseTls(name, { container: container.name, containerId: container.id, owner: "postgres:postgres",
         tls: { bundle: args.tls.bundle, after: pulumi.output(args.tls.after ?? []).apply((after) => [...after, ...appsTrust]) }, engine }, { parent: this });
     }
+    continuousArchiving(name, { cluster, pitr: config.pitr, keyEpoch: args.pitrKeyEpoch, container: container.name, triggers, after: superuser, engine }, this);
     scheduledBackups(name, {
       container: container.name, containerId: container.id, databases: Object.values(config.roles).map((r) => r.database).sort(),
       backup: config.backup, command: CMD.pgBackup, after: [superuser], engine,
     }, { parent: this });
     this.registerOutputs({ containerName: this.containerName });
   }
+}
+
+/**
+ * pgBackRest's repository for the server (in the backups volume, a directory per key) and
+ * its schedule: WAL shipped as it is done, a full backup at once when the repository has
+ * none. Each key epoch is a repository of its own (a repository's key cannot change); the
+ * previous one stays readable for restores until the next rotation.
+ */
+function continuousArchiving(name: string, args: {
+  cluster: string; pitr: PostgresConfig["pitr"]; keyEpoch: number; container: pulumi.Output<string>;
+  triggers: pulumi.Input<string>[]; after: pulumi.Resource; engine?: Engine;
+}, parent: pulumi.Resource): void {
+  const { cluster, pitr, keyEpoch } = args;
+  const repository = (epoch: number, retainFull: number) => {
+    const key = new random.RandomPassword(`${name}-pitr-key-${epoch}`, { length: 64, special: false }, { parent }).result;
+    return pulumi.interpolate`[global]
+repo1-path=/backups/pgbackrest/key${epoch}
+repo1-cipher-type=aes-256-cbc
+repo1-cipher-pass=${key}
+repo1-retention-full=${retainFull}
+compress-type=zst
+start-fast=y
+log-level-console=warn
+log-level-file=off
+
+[${cluster}]
+pg1-path=/var/lib/postgresql/data
+pg1-socket-path=/run/postgresql
+`;
+  };
+  const current = repository(keyEpoch, pitr.retainFull);
+  const confs = keyEpoch > 0 ? pulumi.interpolate`${current}#previous\n${repository(keyEpoch - 1, pitr.retainFull)}` : current;
+  containerCommand(`${name}-pitr`, {
+    container: args.container,
+    create: [CMD.pgPitr, "configure", String(pitr.walMaxDelaySec), String(pitr.backupIntervalMin), String(pitr.fullEveryDays)],
+    stdin: pulumi.secret(confs),
+    triggers: args.triggers,
+    engine: args.engine,
+  }, { parent, dependsOn: [args.after] });
 }
 
 /** Writes stdin to FILE (mode 0600, owned by OWNER when given) atomically, then runs the reload command, if any: a password file, or a CA file. */

@@ -28,7 +28,11 @@ export interface AlertCase {
 export interface AlertSpec {
   readonly thresholds: AlertThresholds;
   /** The platform's PostgreSQL, when it has one. */
-  readonly postgres?: { readonly databases: readonly string[]; readonly backupIntervalMin: number };
+  readonly postgres?: {
+    readonly databases: readonly string[]; readonly backupIntervalMin: number;
+    /** Continuous archiving (pgBackRest): how long written WAL may wait, and the backups' interval. */
+    readonly pitr: { readonly walMaxDelaySec: number; readonly backupIntervalMin: number };
+  };
   /** SLURM accounting's database, when the cluster has accounting. */
   readonly accounting?: { readonly database: string; readonly backupIntervalMin: number };
   /** The hosts report their certificates' expiry (several workstations' TLS). @default false */
@@ -194,7 +198,7 @@ function families(spec: AlertSpec): Family[] {
   if (spec.postgres) {
     const pg = { instance: "postgres:9187", job: "postgres" };
     out.push(...database(t, { name: "Postgres", what: "PostgreSQL", engine: "postgres", host: "postgres", upMetric: "pg_up", exporter: pg,
-      databases: spec.postgres.databases, backupIntervalMin: spec.postgres.backupIntervalMin }));
+      databases: spec.postgres.databases, backupIntervalMin: spec.postgres.backupIntervalMin }), ...archiving(t, spec.postgres.pitr));
   }
   if (spec.accounting) {
     const ctl = { instance: "controller:9100", job: "node" };
@@ -266,6 +270,59 @@ function database(t: AlertThresholds, d: {
     [series(d.upMetric, d.exporter, flat(1, maxAgeMin + 10))], [{ why: "a backup is recorded", series: [stamp(1)] }]));
   }
   return out;
+}
+
+/**
+ * PostgreSQL's continuous archiving (images/postgres/pitr.sh's metrics): WAL that does not
+ * reach the repository (the server keeps it: its disk is the limit), a repository that does
+ * not answer, and backups that stopped.
+ */
+function archiving(t: AlertThresholds, pitr: { walMaxDelaySec: number; backupIntervalMin: number }): Family[] {
+  const at = { instance: "postgres:9100", job: "node" };
+  const wal = (m: string, values: string) => series(`hyperscaler_postgres_wal_archive_${m}`, at, values);
+  // Shipped within its delay, plus two minutes for the file to be written and pushed.
+  const lagSec = pitr.walMaxDelaySec + 120;
+  const stalledAt = Math.ceil(lagSec / 60) + 2;
+  const samples = stalledAt + 10;
+  const shippedNow = `0+60x${samples}`; // the time of each sample: shipped every minute
+  const backupMaxMin = pitr.backupIntervalMin + t.backupGraceMin;
+  const backup = (type: string, values: string) => series("hyperscaler_pgbackrest_backup_last_success_timestamp_seconds", { ...at, type }, values);
+  return [
+    condition({ alert: "PostgresWalArchiveFailing", severity: "critical", forMin: t.downForMin,
+      expr: "hyperscaler_postgres_wal_archive_last_failure_timestamp_seconds > hyperscaler_postgres_wal_archive_last_success_timestamp_seconds",
+      summary: "PostgreSQL's last attempt to ship WAL to the pgBackRest repository failed: WAL piles up on its disk and restores stop at the last file shipped (docker logs the postgres container)" }, at,
+    [wal("last_success_timestamp_seconds", flat(60)), wal("last_failure_timestamp_seconds", flat(120))],
+    [{ why: "a later attempt succeeded", series: [wal("last_success_timestamp_seconds", flat(180)), wal("last_failure_timestamp_seconds", flat(120))] }]),
+    {
+      rules: [{ alert: "PostgresWalArchiveBehind", severity: "critical", forMin: 0,
+        expr: `hyperscaler_postgres_wal_archive_pending_files > 0 and time() - hyperscaler_postgres_wal_archive_last_success_timestamp_seconds > ${lagSec}`,
+        summary: `WAL has waited over ${lagSec}s to reach the repository: a restore cannot reach the last ${lagSec}s (RPO ${pitr.walMaxDelaySec}s)` }],
+      cases: [
+        { name: `PostgresWalArchiveBehind fires when WAL waits and nothing was shipped for over ${lagSec}s`, alertname: "PostgresWalArchiveBehind",
+          series: [wal("pending_files", flat(3, samples)), wal("last_success_timestamp_seconds", flat(0, samples))], evalMin: stalledAt, firing: [{ ...at, severity: "critical" }] },
+        { name: "PostgresWalArchiveBehind is silent while WAL ships within its delay", alertname: "PostgresWalArchiveBehind",
+          series: [wal("pending_files", flat(3, samples)), wal("last_success_timestamp_seconds", shippedNow)], evalMin: stalledAt, firing: [] },
+        { name: "PostgresWalArchiveBehind is silent on an idle database (nothing waits)", alertname: "PostgresWalArchiveBehind",
+          series: [wal("pending_files", flat(0, samples)), wal("last_success_timestamp_seconds", flat(0, samples))], evalMin: stalledAt, firing: [] },
+      ],
+    },
+    condition({ alert: "PostgresBackupRepositoryDown", severity: "critical", forMin: t.downForMin,
+      expr: "hyperscaler_pgbackrest_repository_up == 0",
+      summary: "The pgBackRest repository does not answer (or its key does not read it): no backup or WAL reaches it" }, at,
+    [series("hyperscaler_pgbackrest_repository_up", at, flat(0))],
+    [{ why: "the repository answers", series: [series("hyperscaler_pgbackrest_repository_up", at, flat(1))] }]),
+    {
+      rules: [{ alert: "PostgresPitrBackupTooOld", severity: "critical", forMin: 0,
+        expr: `time() - max without (type) (hyperscaler_pgbackrest_backup_last_success_timestamp_seconds) > ${backupMaxMin * 60}`,
+        summary: `The newest pgBackRest backup is older than ${backupMaxMin}m (every ${pitr.backupIntervalMin}m + ${t.backupGraceMin}m grace): restores replay ever more WAL` }],
+      cases: [
+        { name: `PostgresPitrBackupTooOld fires when the newest backup is ${backupMaxMin + 1}m old`, alertname: "PostgresPitrBackupTooOld",
+          series: [backup("full", flat(0, backupMaxMin + 10)), backup("diff", flat(0, backupMaxMin + 10))], evalMin: backupMaxMin + 1, firing: [{ ...at, severity: "critical" }] },
+        { name: "PostgresPitrBackupTooOld is silent when a differential is recent", alertname: "PostgresPitrBackupTooOld",
+          series: [backup("full", flat(0, backupMaxMin + 10)), backup("diff", flat(120, backupMaxMin + 10))], evalMin: backupMaxMin + 1, firing: [] },
+      ],
+    },
+  ];
 }
 
 /** Every alert rule for the spec, in a stable order. */

@@ -38,6 +38,8 @@ export interface PreviewSummary {
   readonly risks: readonly string[];
   /** Nodes whose running jobs the change touches (drained, or their container replaced). */
   readonly touchedNodes: readonly string[];
+  /** What stands whatever the change: where the backups are. */
+  readonly notes: readonly string[];
   readonly changes: readonly { readonly op: string; readonly name: string }[];
 }
 
@@ -148,6 +150,17 @@ export function summarizePreview(stack: string, preview: PreviewJson): PreviewSu
       case "postgres-password-file":
         if (op !== "delete") actions.push(`write the password into application ${subject}'s container (after the server has it)`);
         break;
+      case "postgres-pitr":
+        if (op === "update") actions.push("PostgreSQL's continuous archiving: install the pgBackRest config, check WAL reaches the repository");
+        break;
+      case "postgres-pitr-key":
+        // Key 0 comes with the server; a later one is a rotation (rotation.pitrKeyEpoch).
+        if (op === "create" && subject !== "0") {
+          actions.push(`start backup repository key${subject} (new key) with a full backup; key${Number(subject) - 1} stays readable for restores until the next rotation`);
+          risks.push("rotates the key of PostgreSQL's backup repository (secret)");
+        }
+        if (op === "delete") risks.push(`deletes backup repository key${subject} and its backups (two rotations old): restores reach back to the previous key's oldest backup`);
+        break;
       case "postgres-backup-before-replace":
         if (op === "delete") actions.push("take a verified backup of every database before PostgreSQL is replaced");
         break;
@@ -191,8 +204,11 @@ export function summarizePreview(stack: string, preview: PreviewJson): PreviewSu
   if (certificateInstalls.length > 0) {
     actions.push(`install the renewed certificates on ${compressHostlist(certificateInstalls)} (read again per connection, or reloaded by the databases: nothing restarts)`);
   }
+  // Until a stack can send them elsewhere, the backups share the data's disk: said plainly.
+  const notes = preview.config?.["hyperscaler:postgres"] === undefined ? [] :
+    [`PostgreSQL's backups (the pgBackRest repository and the dumps) are in volume ${cluster}-postgres-backups, on the same machine as its data: a lost workstation takes both (copy them off: backup-recovery.md)`];
   return {
-    stack, counts, actions: [...new Set(actions)], risks: [...new Set(risks)], touchedNodes: [...touched].sort(),
+    stack, counts, actions: [...new Set(actions)], risks: [...new Set(risks)], touchedNodes: [...touched].sort(), notes,
     changes: ops.filter(([, op]) => op !== "same").map(([name, op]) => ({ op, name })),
   };
 }
@@ -223,6 +239,7 @@ export function renderPreviewReport(s: PreviewSummary, jobs: readonly RunningJob
       : hit!.length === 0 ? [`none on ${compressHostlist(s.touchedNodes)}`]
         : hit!.map((j) => `job ${j.id} (${j.user}, ${j.name}) on ${j.nodes.join(",")}`));
   }
+  list("Note", s.notes);
   list("Policy violations", violations.map((v) =>
     `${v.level === "mandatory" ? "⛔" : "⚠️"} [${v.level}] ${v.pack}/${v.policy}${v.urn ? ` on \`${v.urn.slice(v.urn.lastIndexOf("::") + 2)}\`` : ""}: ${v.message.split("\n")[0]}`));
   list("Preview errors", errors);

@@ -38,12 +38,18 @@ if [ "${HYPERSCALER_DATABASE_TLS:-}" = 1 ]; then
   set -- "$@" -c ssl=on -c ssl_cert_file="$tls/server.pem" -c ssl_key_file="$tls/server.pem"
   tcp=hostssl
 fi
+# Continuous archiving: each WAL file goes to the pgBackRest repository as it is done
+# (hyperscaler-pg-pitr configure installs the repository's config and archive_timeout);
+# until it answers, PostgreSQL keeps the files and retries.
+set -- "$@" -c archive_mode=on -c "archive_command=pgbackrest --stanza=$HYPERSCALER_CLUSTER archive-push %p"
 mkdir -p /etc/hyperscaler
 printf 'local all all peer\n%s all all samenet scram-sha-256\n' "$tcp" >/etc/hyperscaler/pg_hba.conf
 hyperscaler-backup-loop hyperscaler-pg-backup &
+hyperscaler-pg-pitr loop &
 hyperscaler-node-exporter &
 # The exporter logs in over the local socket as the superuser (peer authentication): it
 # holds no password, so a password rotation never has to reach it.
 runuser -u postgres -- env DATA_SOURCE_NAME="host=/run/postgresql user=postgres dbname=postgres sslmode=disable" \
   prometheus-postgres-exporter --web.listen-address=:9187 --log.level=warn &
-exec runuser -u postgres -- postgres "$@"
+# setpriv execs (runuser would fork and keep the signal docker stop sends from the server).
+exec setpriv --reuid=postgres --regid=postgres --init-groups -- postgres "$@"

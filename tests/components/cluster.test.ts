@@ -195,6 +195,35 @@ describe("HyperscalerCluster under mocks", () => {
     expect(pg.props.capabilities).toEqual({ drops: ["ALL"], adds: SLURM_CAPS });
   });
 
+  it("archives PostgreSQL continuously into a repository per key epoch; a rotation keeps the previous repository and its key", async () => {
+    const pitrOf = async (epoch: number) => {
+      const { registered } = build({ ...devValues, postgres: { roles: { app: { database: "appdb" } }, pitr: { walMaxDelaySec: 30, retainFull: 3 } },
+        rotation: { pitrKeyEpoch: epoch } });
+      const configure = registered.find((r) => r.name === "dev-postgres-pitr")!;
+      expect(await isSecret(configure.props.stdin)).toBe(true);
+      // After the superuser's login: the server has been initialised.
+      expect((configure.opts.dependsOn as pulumi.Resource[]).map((d) => (d as unknown as { __name: string }).__name)).toEqual(["dev-postgres-postgres-login"]);
+      return {
+        line: await commandLine(configure.props, "create"),
+        confs: await outputOf(configure.props.stdin as pulumi.Output<string>),
+        keys: registered.filter((r) => /-pitr-key-/.test(r.name)).map((r) => [r.name, r.props.length, r.props.special]),
+      };
+    };
+    const first = await pitrOf(0);
+    expect(first.line).toMatch(/hyperscaler-pg-pitr configure 30 1440 7$/);
+    expect(first.keys).toEqual([["dev-postgres-pitr-key-0", 64, false]]);
+    expect(first.confs).toMatch(/^\[global\]\nrepo1-path=\/backups\/pgbackrest\/key0\nrepo1-cipher-type=aes-256-cbc\nrepo1-cipher-pass=.+\nrepo1-retention-full=3\n/);
+    expect(first.confs).toContain("[dev]\npg1-path=/var/lib/postgresql/data\n");
+    expect(first.confs).not.toContain("#previous");
+    const rotated = await pitrOf(1);
+    expect(rotated.keys.map(([n]) => n)).toEqual(["dev-postgres-pitr-key-1", "dev-postgres-pitr-key-0"]);
+    const [current, previous] = rotated.confs.split("#previous\n");
+    expect(current).toContain("repo1-path=/backups/pgbackrest/key1\n");
+    expect(previous).toContain("repo1-path=/backups/pgbackrest/key0\n");
+    // Two rotations on, the oldest repository's key is gone (the image removes its files).
+    expect((await pitrOf(2)).keys.map(([n]) => n)).toEqual(["dev-postgres-pitr-key-2", "dev-postgres-pitr-key-1"]);
+  });
+
   it("hands an application its role's password as a secret, after the server has it, in the application's container", async () => {
     const { registered } = build({ ...devValues, postgres: { roles: { app: { database: "appdb" } },
       applications: { web: { container: "web", role: "app", file: "/run/pgpass", reload: ["kill", "-HUP", "1"] } } } });

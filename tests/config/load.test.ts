@@ -26,7 +26,7 @@ describe("parseStackConfig", () => {
       nodeGroups: { cpu: { count: 2, cpus: 1, memoryMiB: 512, features: [] } },
       overcommit: { cpu: 1, memory: 1 },
       slurm: { slurmctldPort: 6817, slurmdPort: 6818, maxNodeCount: 1024, tuning: "default", slurmdTimeoutSec: 300 },
-      rotation: { mungeKeyEpoch: 0, postgresPasswordEpochs: {}, accountingPasswordEpoch: 0, caEpoch: 0, certificatesEpoch: 0, prometheusPasswordEpoch: 0 },
+      rotation: { mungeKeyEpoch: 0, postgresPasswordEpochs: {}, accountingPasswordEpoch: 0, caEpoch: 0, certificatesEpoch: 0, pitrKeyEpoch: 0, prometheusPasswordEpoch: 0 },
       tls: { certificateDays: 90, renewBeforeDays: 30, caDays: 3650 },
     });
   });

@@ -21,8 +21,8 @@ const manifest = () => project.output(stack, "manifest");
 const psql = (sql: string) => docker(["exec", "-u", "postgres", `${stack}-postgres`, "psql", "-X", "-At", "-d", "appdb", "-c", sql]).trim();
 const ran: string[] = [];
 
-function procedure(id: string): string {
-  const output = runProcedure(id, { cwd: project.dir, env: { ...project.backend.env, STACK: stack, HYPERSCALER_OPERATOR: "runbook", BACKUP_DIR: backupDir } });
+function procedure(id: string, env: NodeJS.ProcessEnv = {}): string {
+  const output = runProcedure(id, { cwd: project.dir, env: { ...project.backend.env, STACK: stack, HYPERSCALER_OPERATOR: "runbook", BACKUP_DIR: backupDir, ...env } });
   ran.push(id);
   return output;
 }
@@ -105,6 +105,24 @@ describe("the guides' procedures, as written", () => {
     psql("DELETE FROM runbook WHERE i > 10");
     procedure("restore");
     expect(psql("SELECT count(*) FROM runbook")).toBe("1000");
+  });
+
+  it("backup-recovery: restores to just before a mistake, then rotates the backup repository's key and restores from before the rotation", () => {
+    psql("CREATE TABLE pitr (i int PRIMARY KEY); INSERT INTO pitr SELECT generate_series(1, 500)");
+    const beforeMistake = psql("SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || ' UTC'");
+    psql("DELETE FROM pitr WHERE i > 100");
+    procedure("restore-to-time", { BEFORE_MISTAKE: beforeMistake });
+    expect(psql("SELECT count(*) FROM pitr")).toBe("500");
+    for (const v of docker(["volume", "ls", "-q", "--filter", `label=hyperscaler.cluster=${stack}`]).split("\n").filter((n) => n.includes("-postgres-before-"))) docker(["volume", "rm", v]);
+
+    const beforeRotation = psql("SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || ' UTC'");
+    psql("DELETE FROM pitr WHERE i > 400");
+    procedure("rotate-pitr-key");
+    const repositories = docker(["exec", `${stack}-postgres`, "ls", "/backups/pgbackrest"]).trim().split("\n");
+    expect(repositories).toEqual(["key0", "key1"]);
+    // A moment before the rotation is in the previous repository, read with the previous key.
+    procedure("restore-to-time", { BEFORE_MISTAKE: beforeRotation });
+    expect(psql("SELECT count(*) FROM pitr")).toBe("500");
   });
 
   it("maintenance: the daily health check passes on a cluster with a backup history", () => {

@@ -20,7 +20,7 @@ const monitoring = config.monitoring!;
 const spec = {
   cluster: "dev", scrapeIntervalSec: monitoring.scrapeIntervalSec, thresholds: monitoring.thresholds,
   alertmanagerHost: "alertmanager", grafanaHost: "grafana",
-  postgres: { databases: ["appdb"], backupIntervalMin: 60 },
+  postgres: { databases: ["appdb"], backupIntervalMin: 60, pitr: { walMaxDelaySec: 60, backupIntervalMin: 1440 } },
   accounting: { database: "slurm_acct_db", backupIntervalMin: 60 },
   certificates: true,
 };

@@ -38,6 +38,13 @@ describe("preview report", () => {
     expect(summary.risks).toEqual(["removes compute node cpu002", "rotates the MUNGE key (secret)",
       "replaces volume dev-postgres-data: its data is lost unless retained"]);
     expect(summary.touchedNodes).toEqual(["cpu002"]);
+    expect(summary.notes).toEqual([]);
+  });
+
+  it("says plainly that PostgreSQL's backups share its machine", () => {
+    const withPostgres = summarizePreview("dev", { config: { "hyperscaler:clusterName": "dev", "hyperscaler:postgres": "{}" }, steps: [] });
+    expect(renderPreviewReport(withPostgres, [], [])).toContain(
+      "**Note**\n- PostgreSQL's backups (the pgBackRest repository and the dumps) are in volume dev-postgres-backups, on the same machine as its data");
   });
 
   it("says a stack made before SLURM 24.11 drops its slurmctld restart, and that nothing runs", () => {
@@ -58,6 +65,18 @@ describe("preview report", () => {
     expect(renewal.touchedNodes).toEqual([]);
     const rotation = summarizePreview("dev", { config: { "hyperscaler:clusterName": "dev" }, steps: [step("replace", "dev-tls-ca")] });
     expect(rotation.risks).toEqual(["rotates the stack's certificate authority: clients that pinned the old CA need caCertificate again"]);
+  });
+
+  it("reads a backup repository key rotation: the new key's repository, the one two rotations back deleted; the first key is no rotation", () => {
+    const steps = (...s: [string, string][]) => summarizePreview("dev", { config: { "hyperscaler:clusterName": "dev" }, steps: s.map(([op, name]) => step(op, name)) });
+    const rotation = steps(["create", "dev-postgres-pitr-key-2"], ["delete", "dev-postgres-pitr-key-0"], ["update", "dev-postgres-pitr"]);
+    expect(rotation.actions).toEqual([
+      "start backup repository key2 (new key) with a full backup; key1 stays readable for restores until the next rotation",
+      "PostgreSQL's continuous archiving: install the pgBackRest config, check WAL reaches the repository",
+    ]);
+    expect(rotation.risks).toEqual(["rotates the key of PostgreSQL's backup repository (secret)",
+      "deletes backup repository key0 and its backups (two rotations old): restores reach back to the previous key's oldest backup"]);
+    expect(steps(["create", "dev-postgres-pitr-key-0"], ["create", "dev-postgres-pitr"]).risks).toEqual([]);
   });
 
   it("reads a rebuilt image (a replaced image resource, as the docker provider shows it) as every container replaced", () => {
