@@ -7,13 +7,14 @@
 #       sets archive_timeout, creates the stanza, checks that WAL reaches the repository,
 #       and takes a full backup when the repository has none.
 #   backup [auto|full|diff|incr]   one backup (auto: full once the newest is FULL_EVERY_DAYS old, else diff)
-#   loop                           the schedule: metrics every minute, a backup every INTERVAL_MIN
+#   loop                           the schedule: metrics every minute, a backup once the newest is INTERVAL_MIN old
 #   window [TIME]                  ships the WAL written so far and prints the window a restore
 #                                  can reach; with TIME, refuses (exit 65) a time outside it
 #   confs                          prints the installed configs (secret: for a restore's one-off container)
-#   restore TIME                   in a one-off container with the server stopped, its data at
+#   restore TIME|latest            in a one-off container with the server stopped, its data at
 #                                  $PGDATA and an empty volume at /before: keeps the data as it
-#                                  is in /before, then restores to just before TIME (stdin: confs)
+#                                  is in /before, restores to just before TIME (latest: every WAL
+#                                  file held) and replays there; on failure the data goes back (stdin: confs)
 set -eu
 stanza=${HYPERSCALER_CLUSTER:?set HYPERSCALER_CLUSTER}
 conf=/etc/pgbackrest/pgbackrest.conf previous=/etc/pgbackrest/previous.conf
@@ -139,15 +140,17 @@ configure)
   ;;
 backup) backup "${2:-auto}" ;;
 loop)
-  last=$(date +%s)
+  # By the newest backup's age, not the container's: a restarted container keeps the schedule.
   while :; do
     sleep 60
     INTERVAL_MIN=1440
     # shellcheck source=/dev/null # written by configure
     [ -f "$settings" ] && . "$settings"
-    if [ $(($(date +%s) - last)) -ge $((INTERVAL_MIN * 60)) ]; then
-      last=$(date +%s)
-      backup auto || echo "hyperscaler: scheduled pgBackRest backup failed" >&2
+    if [ -s "$conf" ] && [ -z "$(foreign)" ]; then
+      newest=$(info 2>/dev/null | jq -r '[.backup[].timestamp.stop] | max // 0') || newest=0
+      if [ $(($(date +%s) - ${newest:-0})) -ge $((INTERVAL_MIN * 60)) ]; then
+        backup auto || echo "hyperscaler: scheduled pgBackRest backup failed" >&2
+      fi
     fi
     metrics || true
   done
@@ -223,5 +226,5 @@ restore)
   as_pg pg_ctl -D "$PGDATA" -w -m fast stop >/dev/null
   echo "restored $PGDATA to $to; the data as it was is in /before"
   ;;
-*) sed -n '2,17s/^# \{0,1\}//p' "$0" >&2; exit 64 ;;
+*) sed -n '2,18s/^# \{0,1\}//p' "$0" >&2; exit 64 ;;
 esac
