@@ -197,6 +197,29 @@ describe("PostgreSQL in the stack", () => {
     expect(dockerTry(["inspect", "--format", "{{.State.Running}}", container]).stdout.trim()).toBe("true");
   });
 
+  it("keeps serving and keeps its WAL while the repository is gone, says so in its metrics, and ships the WAL when it is back", async () => {
+    const repository = "/backups/pgbackrest/key0";
+    const metric = (name: string) => Number(new RegExp(`^${name} (\\d+)$`, "m").exec(docker(["exec", container, "cat", "/backups/metrics/pitr.prom"]))?.[1]);
+    const superuser = (q: string) => docker(["exec", container, "runuser", "-u", "postgres", "--", "psql", "-X", "-At", "-c", q]).trim();
+    docker(["exec", container, "mv", repository, `${repository}.away`]);
+    try {
+      const password = appLogin().password;
+      expect(asApp(password, "CREATE TABLE while_away (n int); INSERT INTO while_away SELECT generate_series(1, 100)").code).toBe(0);
+      superuser("SELECT pg_switch_wal()");
+      // The image's loop publishes within a minute: what the archiving alerts read.
+      await waitFor("the metrics to show the repository gone and archiving failing", () =>
+        metric("hyperscaler_pgbackrest_repository_up") === 0 && metric("hyperscaler_postgres_wal_archive_failures_total") > 0 &&
+        metric("hyperscaler_postgres_wal_archive_last_failure_timestamp_seconds") > metric("hyperscaler_postgres_wal_archive_last_success_timestamp_seconds"), 90);
+      expect(metric("hyperscaler_postgres_wal_archive_pending_files")).toBeGreaterThan(0);
+      expect(asApp(password, "SELECT count(*) FROM while_away").stdout.trim()).toBe("100");
+    } finally {
+      docker(["exec", container, "mv", `${repository}.away`, repository]);
+    }
+    await waitFor("the waiting WAL to reach the repository", () =>
+      superuser("SELECT last_archived_time > last_failed_time FROM pg_stat_archiver") === "t" &&
+      docker(["exec", container, "sh", "-c", "ls /var/lib/postgresql/data/pg_wal/archive_status | grep -c ready || true"]).trim() === "0", 90);
+  });
+
   it("survives the disaster-recovery drill: database and volume destroyed, rebuilt by up, every WAL file shipped replayed (RPO under a minute)", () => {
     const r = run("bash", [path.join(REPO, "scripts/pg-dr-drill.sh"), "--stack", stack, "--size-mb", "8"], { cwd: project.dir, env: project.backend.env });
     expect(r.code, r.output).toBe(0);
