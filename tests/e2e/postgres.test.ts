@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as path from "node:path";
 import { freePort, leakedSecrets, readTree, REPO, run } from "../support/run";
-import { ok, TestProject, SHARED_CPUS } from "../support/stack";
+import { ok, removeLabelled, TestProject, SHARED_CPUS } from "../support/stack";
 import { buildOfficialPostgresStandIn, docker, dockerTry } from "../support/docker";
 import { waitFor } from "../support/wait";
 
@@ -27,6 +27,7 @@ const asWebapp = (sql: string) =>
 afterAll(() => {
   pulumi("destroy", "--yes");
   dockerTry(["rm", "-f", webapp]);
+  removeLabelled(stack); // what a failed test left: a restore's kept volume
   project.remove();
 });
 

@@ -3,7 +3,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { run } from "../support/run";
-import { ok, TestProject, SHARED_CPUS } from "../support/stack";
+import { ok, removeLabelled, TestProject, SHARED_CPUS } from "../support/stack";
 import { docker, dockerTry } from "../support/docker";
 import { MAIN_PROCEDURES, runProcedure } from "../support/runbook";
 import { nodeNames, nodeState } from "../support/slurm";
@@ -36,8 +36,7 @@ beforeAll(() => {
 });
 afterAll(() => {
   project.pulumi(stack, "destroy", "--yes");
-  const left = docker(["ps", "-aq", "--filter", `label=hyperscaler.cluster=${stack}`]).trim().split("\n").filter(Boolean);
-  if (left.length) dockerTry(["rm", "-f", ...left]);
+  removeLabelled(stack); // containers a procedure left, a restore's kept volumes
   project.remove();
   fs.rmSync(backupDir, { recursive: true, force: true });
 });
