@@ -27,12 +27,10 @@ while [ $# -gt 0 ]; do
 done
 [ -n "$stack" ] || { echo "$usage" >&2; exit 64; }
 case "$method" in pitr|dump) ;; *) echo "$usage" >&2; exit 64 ;; esac
-manifest=$(pulumi stack output manifest --stack "$stack" --json)
-field() { node -e 'const m=JSON.parse(process.argv[1]); const v=process.argv[2].split(".").reduce((o,k)=>o?.[k], m); if (v===undefined) process.exit(1); console.log(Array.isArray(v)?v[0]:v)' "$manifest" "$1"; }
-container=$(field postgres.container) || { echo "stack $stack has no PostgreSQL (hyperscaler:postgres)" >&2; exit 65; }
+# shellcheck source=lib/stack-manifest.sh
+. "$(dirname "$0")/lib/stack-manifest.sh"
 db=${db:-$(field postgres.databases)}
 interval=$(field postgres.backup.intervalMin)
-cluster=$(field cluster)
 psql_() { docker exec -i "$container" runuser -u postgres -- psql -X -q -At -v ON_ERROR_STOP=1 -d "$db" "$@"; }
 checksum() { psql_ -c "SELECT count(*) || ' ' || md5(string_agg(md5(payload), '' ORDER BY id)) FROM hyperscaler_drill"; }
 now() { date +%s.%N; }

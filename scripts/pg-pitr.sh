@@ -24,10 +24,8 @@ done
 case "$action" in window|restore) ;; *) echo "$usage" >&2; exit 64 ;; esac
 [ -n "$stack" ] || { echo "$usage" >&2; exit 64; }
 [ "$action" = window ] || [ -n "$to" ] || { echo "restore needs --to TIME (like '2026-12-05 18:30:00 UTC')" >&2; exit 64; }
-manifest=$(pulumi stack output manifest --stack "$stack" --json)
-field() { node -e 'const m=JSON.parse(process.argv[1]); const v=process.argv[2].split(".").reduce((o,k)=>o?.[k], m); if (v===undefined) process.exit(1); console.log(v)' "$manifest" "$1"; }
-container=$(field postgres.container) || { echo "stack $stack has no PostgreSQL (hyperscaler:postgres)" >&2; exit 65; }
-cluster=$(field cluster)
+# shellcheck source=lib/stack-manifest.sh
+. "$(dirname "$0")/lib/stack-manifest.sh"
 if [ "$action" = window ]; then exec docker exec "$container" hyperscaler-pg-pitr window; fi
 
 docker exec "$container" hyperscaler-pg-pitr window "$to"   # refuses (65) a time outside the window

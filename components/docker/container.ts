@@ -86,7 +86,7 @@ export function hardenedContainer(name: string, args: HardenedContainerArgs, opt
     ports: (args.localPorts ?? []).map((p) => ({ internal: p.container, external: p.host, ip: "127.0.0.1", protocol: "tcp" })),
     labels: dockerLabels(args.labels ?? {}),
     mustRun: true,
-    // SIGTERM first: slurmctld saves its state and PostgreSQL shuts down cleanly.
+    // The image's stop signal first (SIGTERM; PostgreSQL's image: SIGINT, a fast shutdown): slurmctld saves its state, PostgreSQL shuts down cleanly.
     destroyGraceSeconds: 30,
     removeVolumes: true,
   }, { deleteBeforeReplace: true, ...opts });

@@ -166,13 +166,13 @@ function continuousArchiving(name: string, args: {
   triggers: pulumi.Input<string>[]; after: pulumi.Resource; engine?: Engine;
 }, parent: pulumi.Resource): void {
   const { cluster, pitr, keyEpoch } = args;
-  const repository = (epoch: number, retainFull: number) => {
+  const repository = (epoch: number) => {
     const key = new random.RandomPassword(`${name}-pitr-key-${epoch}`, { length: 64, special: false }, { parent }).result;
     return pulumi.interpolate`[global]
 repo1-path=/backups/pgbackrest/key${epoch}
 repo1-cipher-type=aes-256-cbc
 repo1-cipher-pass=${key}
-repo1-retention-full=${retainFull}
+repo1-retention-full=${pitr.retainFull}
 compress-type=zst
 start-fast=y
 log-level-console=warn
@@ -183,8 +183,8 @@ pg1-path=/var/lib/postgresql/data
 pg1-socket-path=/run/postgresql
 `;
   };
-  const current = repository(keyEpoch, pitr.retainFull);
-  const confs = keyEpoch > 0 ? pulumi.interpolate`${current}#previous\n${repository(keyEpoch - 1, pitr.retainFull)}` : current;
+  const current = repository(keyEpoch);
+  const confs = keyEpoch > 0 ? pulumi.interpolate`${current}#previous\n${repository(keyEpoch - 1)}` : current;
   containerCommand(`${name}-pitr`, {
     container: args.container,
     create: [CMD.pgPitr, "configure", String(pitr.walMaxDelaySec), String(pitr.backupIntervalMin), String(pitr.fullEveryDays)],

@@ -23,6 +23,10 @@ pgbr() { runuser -u postgres -- pgbackrest --stanza="$stanza" "$@"; }
 sql() { runuser -u postgres -- psql -X -q -At -v ON_ERROR_STOP=1 -h /run/postgresql -d postgres "$@"; }
 refuse() { echo "hyperscaler-pg-pitr: refused, nothing changed: $*" >&2; exit 65; }
 utc() { date -u -d "@$1" '+%Y-%m-%d %H:%M:%S UTC'; }
+# repo_of CONF: where CONF's repository is.
+repo_of() { sed -n 's/^repo1-path=//p' "$1"; }
+# header NAME TYPE HELP: a metric's HELP and TYPE lines.
+header() { printf '# HELP %s %s\n# TYPE %s %s\n' "$1" "$3" "$1" "$2"; }
 # brief < pgbackrest's output: its error in one line, and what a repository that cannot be read means.
 brief() {
   out=$(cat) hint=
@@ -51,7 +55,7 @@ window_of() {
   i=$(info "$1") || return 1
   start=$(printf '%s' "$i" | jq -r '[.backup[].timestamp.stop] | min // empty')
   [ -n "$start" ] || return 1
-  path=$(sed -n 's/^repo1-path=//p' "$1")
+  path=$(repo_of "$1")
   end=$(find "$path/archive/$stanza" -type f -name '0*' -printf '%T@\n' 2>/dev/null | sort -n | tail -n 1 | cut -d. -f1)
   echo "$start ${end:-$start}"
 }
@@ -70,22 +74,23 @@ metrics() {
   {
     # Up: the repository holds the stanza and the key reads it (0: ok, 2: no backup yet).
     if i=$(info 2>/dev/null) && printf '%s' "$i" | jq -e '.repo[0].status.code | IN(0, 2)' >/dev/null; then up=1; else up=0; i='{"backup":[]}'; fi
-    printf '# HELP %s_repository_up Whether the backup repository answers (pgbackrest info).\n# TYPE %s_repository_up gauge\n%s_repository_up %s\n' "$m" "$m" "$m" "$up"
-    printf '# HELP %s_backup_last_success_timestamp_seconds End of the newest backup of each type.\n# TYPE %s_backup_last_success_timestamp_seconds gauge\n' "$m" "$m"
+    header "${m}_repository_up" gauge "Whether the backup repository answers (pgbackrest info)."
+    echo "${m}_repository_up $up"
+    header "${m}_backup_last_success_timestamp_seconds" gauge "End of the newest backup of each type."
     printf '%s' "$i" | jq -r --arg m "$m" '.backup | group_by(.type)[] | "\($m)_backup_last_success_timestamp_seconds{type=\"\(.[0].type)\"} \(map(.timestamp.stop) | max)"'
-    printf '# HELP %s_window_start_timestamp_seconds The oldest moment a restore can reach (end of the oldest backup).\n# TYPE %s_window_start_timestamp_seconds gauge\n' "$m" "$m"
+    header "${m}_window_start_timestamp_seconds" gauge "The oldest moment a restore can reach (end of the oldest backup)."
     printf '%s' "$i" | jq -r --arg m "$m" '[.backup[].timestamp.stop] | min // empty | "\($m)_window_start_timestamp_seconds \(.)"'
     # PostgreSQL's own account of archiving (pg_stat_archiver) and the WAL files waiting for it.
     a=hyperscaler_postgres_wal_archive
     sql -F ' ' -c "SELECT archived_count, failed_count, coalesce(extract(epoch FROM last_archived_time)::bigint, 0), coalesce(extract(epoch FROM last_failed_time)::bigint, 0) FROM pg_stat_archiver" |
       while read -r archived failed last_ok last_failed; do
-        printf '# HELP %s_archived_total WAL files archived.\n# TYPE %s_archived_total counter\n%s_archived_total %s\n' "$a" "$a" "$a" "$archived"
-        printf '# HELP %s_failures_total Failed attempts to archive a WAL file.\n# TYPE %s_failures_total counter\n%s_failures_total %s\n' "$a" "$a" "$a" "$failed"
-        printf '# HELP %s_last_success_timestamp_seconds When the newest WAL file was archived (0: never).\n# TYPE %s_last_success_timestamp_seconds gauge\n%s_last_success_timestamp_seconds %s\n' "$a" "$a" "$a" "$last_ok"
-        printf '# HELP %s_last_failure_timestamp_seconds When archiving last failed (0: never).\n# TYPE %s_last_failure_timestamp_seconds gauge\n%s_last_failure_timestamp_seconds %s\n' "$a" "$a" "$a" "$last_failed"
+        header "${a}_archived_total" counter "WAL files archived."; echo "${a}_archived_total $archived"
+        header "${a}_failures_total" counter "Failed attempts to archive a WAL file."; echo "${a}_failures_total $failed"
+        header "${a}_last_success_timestamp_seconds" gauge "When the newest WAL file was archived (0: never)."; echo "${a}_last_success_timestamp_seconds $last_ok"
+        header "${a}_last_failure_timestamp_seconds" gauge "When archiving last failed (0: never)."; echo "${a}_last_failure_timestamp_seconds $last_failed"
       done
-    ready=$(find "$PGDATA/pg_wal/archive_status" -name '*.ready' 2>/dev/null | wc -l)
-    printf '# HELP %s_pending_files WAL files written and not yet archived.\n# TYPE %s_pending_files gauge\n%s_pending_files %s\n' "$a" "$a" "$a" "$ready"
+    header "${a}_pending_files" gauge "WAL files written and not yet archived."
+    echo "${a}_pending_files $(find "$PGDATA/pg_wal/archive_status" -name '*.ready' 2>/dev/null | wc -l)"
   } | hyperscaler-textfile pitr
 }
 
@@ -111,8 +116,8 @@ configure)
   stage_confs
   # A key rotation: what was written so far goes to the old repository first, so that its
   # window reaches up to the rotation.
-  was=$(sed -n 's/^repo1-path=//p' "$conf" 2>/dev/null || true)
-  if [ -n "$was" ] && [ "$was" != "$(sed -n 's/^repo1-path=//p' "$conf.new")" ] && [ -z "$(foreign)" ]; then
+  was=$(repo_of "$conf" 2>/dev/null || true)
+  if [ -n "$was" ] && [ "$was" != "$(repo_of "$conf.new")" ] && [ -z "$(foreign)" ]; then
     pgbr check >/dev/null || echo "hyperscaler-pg-pitr: WARNING: the last WAL before the rotation did not reach $was" >&2
   fi
   commit_confs
@@ -125,14 +130,14 @@ configure)
   why=$(foreign)
   if [ -n "$why" ]; then echo "hyperscaler-pg-pitr: WARNING: $why" >&2; metrics; exit 0; fi
   if ! out=$(pgbr stanza-create 2>&1); then
-    echo "hyperscaler-pg-pitr: the repository $(sed -n 's/^repo1-path=//p' "$conf") does not take this server's backups: $(printf '%s' "$out" | brief)" >&2
+    echo "hyperscaler-pg-pitr: the repository $(repo_of "$conf") does not take this server's backups: $(printf '%s' "$out" | brief)" >&2
     exit 1
   fi
   pgbr check
   [ "$(info | jq '.backup | length')" -gt 0 ] || backup full
   # Repositories of keys rotated out before the previous one: unreadable without their key.
-  keep=$(sed -n 's/^repo1-path=//p' "$conf")
-  [ ! -s "$previous" ] || keep="$keep $(sed -n 's/^repo1-path=//p' "$previous")"
+  keep=$(repo_of "$conf")
+  [ ! -s "$previous" ] || keep="$keep $(repo_of "$previous")"
   for r in /backups/pgbackrest/key*; do
     case " $keep " in *" $r "*) ;; *) [ -d "$r" ] && rm -rf "$r" && echo "removed $r: its key was rotated out twice" ;; esac
   done
@@ -160,7 +165,7 @@ window)
   if [ -S /run/postgresql/.s.PGSQL.5432 ] && [ -z "$(foreign)" ]; then
     out=$(pgbr check 2>&1) || refuse "the repository does not take the WAL written so far, so it cannot reach now: $(printf '%s' "$out" | brief)"
   fi
-  cur=$(window_of "$conf") || refuse "the repository $(sed -n 's/^repo1-path=//p' "$conf") holds no backup of '$stanza' this key can read"
+  cur=$(window_of "$conf") || refuse "the repository $(repo_of "$conf") holds no backup of '$stanza' this key can read"
   prev=
   if [ -s "$previous" ]; then prev=$(window_of "$previous" 2>/dev/null) || prev=; fi
   read -r start end <<EOF
