@@ -12,6 +12,8 @@ import { isDataVolume } from "../components/config/names";
 
 /** Capabilities a container may keep after dropping ALL: what SLURM, MUNGE and PostgreSQL need (components/docker). */
 export const ALLOWED_CAPABILITIES = ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_KILL", "CAP_SETGID", "CAP_SETUID"];
+/** One more for a role (its hyperscaler.role label): sshd's privilege separation chroots; the shipper reads every file of the volumes it copies. */
+export const ROLE_CAPABILITIES: Record<string, string[]> = { "backup-repository": ["CAP_SYS_CHROOT"], "backup-shipper": ["CAP_DAC_READ_SEARCH"] };
 
 /** Commands (by the components' names) whose stdin is a secret: the MUNGE key, database logins, password files. */
 const SECRET_DELIVERY = /-(munge-key|login|password-file)$/;
@@ -54,7 +56,8 @@ new PolicyPack("hyperscaler", {
       description: `Containers drop ALL capabilities and add back at most ${ALLOWED_CAPABILITIES.join(", ")}, with no-new-privileges.`,
       validateResource: validateResourceOfType(docker.Container, (c, _args, report) => {
         if (!c.capabilities?.drops?.includes("ALL")) report(`container '${c.name}' does not drop ALL capabilities`);
-        const extra = (c.capabilities?.adds ?? []).filter((cap) => !ALLOWED_CAPABILITIES.includes(cap));
+        const role = (c.labels ?? []).find((l) => l.label === "hyperscaler.role")?.value ?? "";
+        const extra = (c.capabilities?.adds ?? []).filter((cap) => !ALLOWED_CAPABILITIES.includes(cap) && !(ROLE_CAPABILITIES[role] ?? []).includes(cap));
         if (extra.length > 0) report(`container '${c.name}' adds ${extra.join(", ")}, beyond what the nodes need (${ALLOWED_CAPABILITIES.join(", ")})`);
         if (!(c.securityOpts ?? []).includes("no-new-privileges")) report(`container '${c.name}' lacks securityOpts no-new-privileges`);
       }),

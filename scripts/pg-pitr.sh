@@ -35,11 +35,13 @@ confs=$(docker exec "$container" hyperscaler-pg-pitr confs)
 image=$(docker inspect --format '{{.Image}}' "$container")
 volume() { docker inspect --format "{{range .Mounts}}{{if eq .Destination \"$1\"}}{{.Name}}{{end}}{{end}}" "$container"; }
 data=$(volume /var/lib/postgresql/data) backups=$(volume /backups)
+# On the server's network: the backup repository on another workstation is reached from there.
+network=$(docker inspect --format '{{range $name, $_ := .NetworkSettings.Networks}}{{$name}} {{end}}' "$container" | cut -d ' ' -f 1)
 kept="$cluster-postgres-before-$(date -u +%Y%m%dT%H%M%SZ)"
 docker volume create --label "hyperscaler.cluster=$cluster" --label hyperscaler.kept-by=pg-pitr "$kept" >/dev/null
 started=$(date +%s.%N)
 docker stop "$container" >/dev/null
-if ! printf '%s\n' "$confs" | docker run --rm -i --network none -e "HYPERSCALER_CLUSTER=$cluster" \
+if ! printf '%s\n' "$confs" | docker run --rm -i --network "$network" -e "HYPERSCALER_CLUSTER=$cluster" \
     -v "$data:/var/lib/postgresql/data" -v "$backups:/backups" -v "$kept:/before" \
     --entrypoint hyperscaler-pg-pitr "$image" restore "$to" | sed 's/^/pg-pitr: /'; then
   docker start "$container" >/dev/null

@@ -48,6 +48,8 @@ export interface AccountingArgs {
  */
 export class Accounting extends pulumi.ComponentResource {
   readonly mariadbContainer: pulumi.Output<string>;
+  /** The volume of MariaDB's verified dumps. */
+  readonly backupsVolume: pulumi.Output<string>;
   readonly dbd: WorkstationNode;
   /** slurmdbd runs with the current password and config. */
   readonly ready: command.local.Command;
@@ -74,6 +76,7 @@ export class Accounting extends pulumi.ComponentResource {
       labels: { [CLUSTER_LABEL]: cluster, "hyperscaler.role": "mariadb" },
     }, { parent: this });
     this.mariadbContainer = mariadb.name;
+    this.backupsVolume = backups.name;
 
     // Letters and digits only: it goes into slurmdbd.conf unquoted.
     const password = pulumi.secret(new random.RandomPassword(`${name}-password`, {

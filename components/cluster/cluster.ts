@@ -7,7 +7,8 @@ import { ClusterManifest, clusterManifest } from "./manifest";
 import { placeCluster } from "./placement";
 import { Monitoring } from "../monitoring";
 import { MungeKey } from "../munge";
-import { Postgres } from "../postgres";
+import { pitrKeyEpochs, Postgres } from "../postgres";
+import { BackupRepository } from "../repository";
 import { WorkstationNode, WorkstationNodeArgs } from "../node";
 import { CertificatesRecord, ClusterCertificates } from "../tls";
 import { compressHostlist, computeNodeEnv, contentHash, renderCgroupConf, renderGresConf, renderSlurmConf, ScrapeHost } from "../render";
@@ -154,8 +155,18 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
     // Grafana trusts a new CA before PostgreSQL presents a certificate of it (a CA rotation).
     let grafanaTrusts!: (installed: pulumi.Resource[]) => void;
     const grafanaTrust = new Promise<pulumi.Resource[]>((resolve) => { grafanaTrusts = resolve; });
+    const repositoryAt = placement?.backupRepository;
+    const repository = repositoryAt && new BackupRepository(`${name}-backup-repository`, {
+      cluster, config: repositoryAt, baseImage: config.baseImage, buildOn: engine, on: where.others.get(repositoryAt.workstation)!,
+      postgresKeyEpochs: pitrKeyEpochs(config.rotation.pitrKeyEpoch), protect: config.protect,
+      ship: { network: where.platformNetwork, volumes: [
+        { part: "slurmctld-state", volume: controllerState.name },
+        ...(accounting ? [{ part: "mariadb-backups", volume: accounting.backupsVolume }] : []),
+      ] },
+    }, { parent: this });
     const postgres = this.postgres = config.postgres && new Postgres(`${name}-postgres`, {
       cluster, config: { ...config.postgres, roles }, passwordEpochs: config.rotation.postgresPasswordEpochs, pitrKeyEpoch: config.rotation.pitrKeyEpoch,
+      ...(repository ? { repository: repository.sftp } : {}),
       baseImage: config.baseImage, network: where.platformNetwork, protect: config.protect, engine,
       ...(certificates ? { tls: { bundle: withTrust(certificates.servers.postgres), trust: certificates.trust, after: grafanaTrust } } : {}),
     }, { parent: this });

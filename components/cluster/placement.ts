@@ -20,6 +20,8 @@ export interface Placement {
   readonly platformNetwork: pulumi.Output<string>;
   /** Every other workstation with nodes on it: its engine, the network there and its copy of the SLURM image. */
   readonly elsewhere: ReadonlyMap<string, { engine: Engine; network: pulumi.Output<string>; image: pulumi.Output<string> }>;
+  /** Every other workstation in use (nodes, or the backup repository): its engine and the network there. */
+  readonly others: ReadonlyMap<string, { engine: Engine & { dockerHost: string; provider: docker.Provider }; network: pulumi.Output<string> }>;
 }
 
 /**
@@ -36,24 +38,29 @@ export function placeCluster(name: string, spec: ClusterSpec, dockerHost: string
     clusterVolume(resource, cluster, "claim", { parent, ...(provider ? { provider } : {}) }, { [STACK_LABEL]: stack });
   const network = clusterNetwork(`${name}-network`, cluster, placement && { placement, on: workstation(placement, placement.controllerWorkstation) },
     { parent, dependsOn: [claim(`${name}-claim`)] });
-  const elsewhere = new Map((placement?.workstations ?? [])
-    .filter((w) => w.name !== placement!.controllerWorkstation && spec.nodes.some((n) => n.workstation === w.name))
-    .map((w) => {
-      const provider = new docker.Provider(`${name}-workstation-${w.name}`, { host: w.dockerHost }, { parent });
-      const engine: Engine = { workstation: w.name, dockerHost: w.dockerHost, provider };
-      return [w.name, {
-        engine,
-        network: clusterNetwork(`${name}-network-${w.name}`, cluster, { placement: placement!, on: w },
-          { parent, provider, dependsOn: [claim(`${name}-${w.name}-claim`, provider)] }).name,
-        image: copiedImage(`${name}-slurm-image-copy-${w.name}`, { imageId: image.imageId, tag: dockerNames(cluster).image("slurm"), from: dockerHost, to: w.dockerHost }, { parent }),
-      }];
-    }));
+  // Every other workstation in use (nodes, or the backup repository): its provider and network.
+  const inUse = (w: WorkstationSpec) => w.name !== placement!.controllerWorkstation &&
+    (spec.nodes.some((n) => n.workstation === w.name) || placement!.backupRepository?.workstation === w.name);
+  const others = new Map((placement?.workstations ?? []).filter(inUse).map((w) => {
+    const provider = new docker.Provider(`${name}-workstation-${w.name}`, { host: w.dockerHost }, { parent });
+    const engine = { workstation: w.name, dockerHost: w.dockerHost, provider };
+    return [w.name, {
+      engine,
+      network: clusterNetwork(`${name}-network-${w.name}`, cluster, { placement: placement!, on: w },
+        { parent, provider, dependsOn: [claim(`${name}-${w.name}-claim`, provider)] }).name,
+    }];
+  }));
+  // Those with nodes get a copy of the SLURM image.
+  const elsewhere = new Map([...others].filter(([ws]) => spec.nodes.some((n) => n.workstation === ws)).map(([ws, o]) => [ws, {
+    ...o,
+    image: copiedImage(`${name}-slurm-image-copy-${ws}`, { imageId: image.imageId, tag: dockerNames(cluster).image("slurm"), from: dockerHost, to: o.engine.dockerHost }, { parent }),
+  }]));
   const platformNetwork = placement
     ? new docker.Network(`${name}-platform-network`, {
       name: dockerNames(cluster).platformNetwork, driver: "bridge", labels: dockerLabels({ [CLUSTER_LABEL]: cluster }),
     }, { parent, dependsOn: [network], deleteBeforeReplace: true }).name
     : network.name;
-  return { platform, network, platformNetwork, elsewhere };
+  return { platform, network, platformNetwork, elsewhere, others };
 }
 
 function workstation(placement: PlacementSpec, name: string): WorkstationSpec {

@@ -59,7 +59,7 @@ export function hostProblems(config: StackConfig): string[] {
   const platform = config.controller.workstation;
   return Object.entries(config.workstations).flatMap(([ws, w]) => {
     const groups = Object.keys(config.nodeGroups).filter((g) => groupWorkstation(config, g) === ws);
-    if (ws !== platform && groups.length === 0) return [];
+    if (ws !== platform && groups.length === 0 && config.backupRepository?.workstation !== ws) return [];
     return engineProblems(config, { dockerHost: w.dockerHost, workstation: ws, at: `hyperscaler:workstations.${ws}.dockerHost`, groups, platform: ws === platform, lan: { network: dockerNames(config.clusterName).network, ...w, subnet: config.network!.subnet } })
       .map((p) => `workstation ${ws} (${w.dockerHost}): ${p}`);
   });

@@ -12,6 +12,8 @@ export const VOLUMES = {
   "postgres-backups": { data: true },
   "mariadb-data": { data: true },
   "mariadb-backups": { data: true },
+  /** On the backup repository's workstation (hyperscaler:backupRepository). */
+  "backup-repository": { data: true },
   "prometheus-data": { data: false },
   "alertmanager-data": { data: false },
   "grafana-data": { data: false },
@@ -67,7 +69,7 @@ export interface ResourcePart {
 const PARTS: readonly { part: string; exact?: string; subject?: string; prefix?: string; suffix?: string }[] = [
   ...["qos", "account", "user"].map((kind) => ({ part: `accounting-${kind}`, prefix: `accounting-${kind}-` })),
   ...["validation", "rotation-pause", "rotation-resume", "munge-key-bytes", "slurm-image-build", "slurmctld-restart",
-    "postgres", "postgres-backup-before-replace", "postgres-pitr", "accounting-password", "accounting-mariadb",
+    "backup-repository", "postgres", "postgres-backup-before-replace", "postgres-pitr", "accounting-password", "accounting-mariadb",
     "accounting-mariadb-backup-before-replace", "monitoring-node.json",
     "monitoring-prometheus.yml", "monitoring-alerts.yml", "monitoring-alertmanager.yml",
     "tls-ca", "tls-exporter", "tls-prometheus", "tls-postgres", "tls-mariadb", "monitoring-web-password"].map((exact) => ({ part: exact, exact })),
@@ -76,6 +78,7 @@ const PARTS: readonly { part: string; exact?: string; subject?: string; prefix?:
   { part: "munge-key", suffix: "-munge-key" },
   { part: "tls-install", suffix: "-tls" },
   { part: "workstation", prefix: "workstation-" },
+  { part: "backup-repository", prefix: "backup-repository-" },
   { part: "slurm-image-copy", prefix: "slurm-image-copy-" },
   { part: "postgres-pitr-key", prefix: "postgres-pitr-key-" },
   { part: "postgres-password-file", prefix: "postgres-", suffix: "-password-file" },

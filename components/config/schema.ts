@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { clusterNetworkSchema, dockerHostUrl, workstationIssues, workstationName, workstationSchema } from "./workstations";
+import { backupRepositorySchema, clusterNetworkSchema, dockerHostUrl, workstationIssues, workstationName, workstationSchema } from "./workstations";
 import { accountingSchema } from "./accounting";
 
 /** Config namespace of every key in Pulumi.<stack>.yaml. */
@@ -315,6 +315,12 @@ export const stackConfigSchema = z.strictObject({
   workstations: z.record(workstationName, workstationSchema).optional(),
   /** The LAN the workstations share (with hyperscaler:workstations only). */
   network: clusterNetworkSchema.optional(),
+  /**
+   * Where PostgreSQL's backups and archived WAL go: a repository on another workstation
+   * (with hyperscaler:workstations), so that losing the controller's workstation loses no
+   * backup. @default - beside the data, on the controller's workstation (the preview report says so)
+   */
+  backupRepository: backupRepositorySchema.optional(),
   /** Protect stateful resources from deletion. @default false */
   protect: z.boolean().default(false),
   /** Refuse to run with the dev passphrase (prod). @default false */
@@ -430,6 +436,9 @@ export const stackConfigSchema = z.strictObject({
       ctx.addIssue({ code: "custom", path: ["postgres", "applications", app, "caFile"],
         message: "needs the stack's CA, which only stacks with hyperscaler:workstations have (PostgreSQL takes TLS only there); remove it here" });
     }
+  }
+  if (c.backupRepository && !c.postgres) {
+    ctx.addIssue({ code: "custom", path: ["backupRepository"], message: "holds PostgreSQL's backups, and the stack has no hyperscaler:postgres: add it, or remove this" });
   }
   if (c.postgres?.roles.postgres) {
     ctx.addIssue({ code: "custom", path: ["postgres", "roles", "postgres"], message: "is the superuser, made by the image; name application roles otherwise" });

@@ -1,6 +1,6 @@
 import { AccountingConfig } from "./accounting";
 import { NODE_NUMBER_WIDTH, NodeGroupConfig, StackConfig } from "./schema";
-import { groupWorkstation, lanGateway, WorkstationConfig } from "./workstations";
+import { BackupRepositoryConfig, groupWorkstation, lanGateway, WorkstationConfig } from "./workstations";
 
 /** One compute node, as SLURM and Docker see it. */
 export interface ComputeNodeSpec {
@@ -31,6 +31,8 @@ export interface PlacementSpec {
   readonly gateway: string;
   /** slurmctld's fixed address, in slurm.conf and every node's config server. */
   readonly controllerAddress: string;
+  /** Where the backups go (hyperscaler:backupRepository). @default - beside the data */
+  readonly backupRepository?: BackupRepositoryConfig;
 }
 
 /** A host path and where a node sees it (`docker run --device HOST:NODE`, `-v HOST:NODE:ro`). */
@@ -207,6 +209,7 @@ export function clusterSpec(config: StackConfig): ClusterSpec {
       subnet: config.network.subnet,
       gateway: lanGateway(config.network),
       controllerAddress: config.network.controllerAddress,
+      ...(config.backupRepository ? { backupRepository: config.backupRepository } : {}),
     } } : {}),
   };
 }

@@ -52,8 +52,23 @@ export const clusterNetworkSchema = z.strictObject({
   controllerAddress: ipv4,
 });
 
+/** Where the stack's backups go: a repository container on another workstation, reached over SFTP. */
+export const backupRepositorySchema = z.strictObject({
+  /** The workstation it runs on: one of hyperscaler:workstations, not the controller's (its loss would take the backups too). */
+  workstation: workstationName,
+  /** Its fixed address on the LAN: in network.subnet, outside every workstation's addresses. */
+  address: ipv4,
+  /** @default 256 */
+  memoryMiB: z.number().int().min(64, "must be at least 64 MiB").default(256),
+  /** Minutes between copies of the file backups (slurmctld's state, MariaDB's dumps) to it: their RPO there. @default 15 */
+  shipIntervalMin: z.number().int().min(1, "must be at least 1 minute").default(15),
+  /** Days the file backups' copies are kept. @default 7 */
+  keepDays: z.number().int().min(1, "must be at least 1 day").default(7),
+});
+
 export type WorkstationConfig = z.infer<typeof workstationSchema>;
 export type ClusterNetworkConfig = z.infer<typeof clusterNetworkSchema>;
+export type BackupRepositoryConfig = z.infer<typeof backupRepositorySchema>;
 
 /**
  * The LAN's gateway: as configured, else the subnet's first usable address. Always given
@@ -94,6 +109,7 @@ interface Placement {
   network?: ClusterNetworkConfig;
   controller: { workstation?: string };
   nodeGroups: Record<string, { workstation?: string }>;
+  backupRepository?: { workstation: string; address: string };
 }
 
 /** Where the workstation settings contradict each other or the rest, by config path. */
@@ -102,6 +118,7 @@ export function workstationIssues(c: Placement): { path: (string | number)[]; me
   const names = Object.keys(c.workstations ?? {});
   const placed: [string[], string | undefined][] = [
     [["controller", "workstation"], c.controller.workstation],
+    [["backupRepository", "workstation"], c.backupRepository?.workstation],
     ...Object.entries(c.nodeGroups).map(([g, group]): [string[], string | undefined] => [["nodeGroups", g, "workstation"], group.workstation]),
   ];
   if (!c.workstations) {
@@ -141,14 +158,24 @@ export function workstationIssues(c: Placement): { path: (string | number)[]; me
       }
     }
   });
-  const controller = ipv4Number(c.network.controllerAddress);
-  if (controller !== undefined) {
-    const owner = ranges.find(({ range }) => range && controller >= range.first && controller < range.first + range.size);
-    if (!inSubnet(controller)) issues.push({ path: ["network", "controllerAddress"], message: `is not inside network.subnet ${c.network.subnet}` });
-    else if (owner) issues.push({ path: ["network", "controllerAddress"], message: `is inside workstation '${owner.name}'s addresses, which Docker hands out: take one outside every workstation's range` });
-    else if ([subnet.first, subnet.first + subnet.size - 1, ipv4Number(lanGateway(c.network))].includes(controller)) {
-      issues.push({ path: ["network", "controllerAddress"], message: "is the subnet's network, broadcast or gateway address: take another" });
-    }
+  // Fixed addresses: in the subnet, where Docker hands out none, and each its own.
+  const fixed: [(string | number)[], string | undefined][] = [
+    [["network", "controllerAddress"], c.network.controllerAddress],
+    [["backupRepository", "address"], c.backupRepository?.address],
+  ];
+  fixed.forEach(([path, text], i) => {
+    const address = text === undefined ? undefined : ipv4Number(text);
+    if (address === undefined) return;
+    const owner = ranges.find(({ range }) => range && address >= range.first && address < range.first + range.size);
+    const taken = fixed.slice(0, i).find(([, other]) => other === text);
+    if (!inSubnet(address)) issues.push({ path, message: `is not inside network.subnet ${c.network!.subnet}` });
+    else if (owner) issues.push({ path, message: `is inside workstation '${owner.name}'s addresses, which Docker hands out: take one outside every workstation's range` });
+    else if ([subnet.first, subnet.first + subnet.size - 1, ipv4Number(lanGateway(c.network!))].includes(address)) {
+      issues.push({ path, message: "is the subnet's network, broadcast or gateway address: take another" });
+    } else if (taken) issues.push({ path, message: `is ${taken[0].join(".")} already: take another` });
+  });
+  if (c.backupRepository && c.backupRepository.workstation === c.controller.workstation) {
+    issues.push({ path: ["backupRepository", "workstation"], message: `is the controller's workstation, where PostgreSQL's data is: backups there are lost with it; name another of ${names.join(", ")}, or remove hyperscaler:backupRepository to keep them beside the data` });
   }
   return issues;
 }

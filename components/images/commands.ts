@@ -7,7 +7,7 @@ import type { ImageRole } from "./role-image";
  */
 export const IMAGE_COMMANDS = {
   /** Installs stdin as a file (path, mode, owner), atomically. */
-  install: { name: "hyperscaler-install", images: ["slurm", "postgres", "mariadb", "monitoring"] },
+  install: { name: "hyperscaler-install", images: ["slurm", "postgres", "mariadb", "monitoring", "backup-repository"] },
   lanHosts: { name: "hyperscaler-lan-hosts", images: ["slurm"] },
   mungeRestart: { name: "hyperscaler-munge-restart", images: ["slurm"] },
   dbdRestart: { name: "hyperscaler-dbd-restart", images: ["slurm"] },
@@ -30,6 +30,10 @@ export const IMAGE_COMMANDS = {
   pgLogin: { name: "hyperscaler-pg-login", images: ["postgres"] },
   mariadbSetPassword: { name: "hyperscaler-mariadb-set-password", images: ["mariadb"] },
   mariadbBackup: { name: "hyperscaler-mariadb-backup", images: ["mariadb"] },
+  /** Removes a backup repository's directories the stack no longer has a key for. */
+  repositoryPrune: { name: "hyperscaler-repository-prune", images: ["backup-repository"] },
+  /** Copies the file backups to the backup repository (restic), lists and restores them. */
+  backupShip: { name: "hyperscaler-backup-ship", images: ["backup-repository"] },
 } as const satisfies Record<string, { name: `hyperscaler-${string}`; images: readonly ImageRole[] }>;
 
 /** A command's name, by its key: `CMD.validate` is "hyperscaler-validate". */

@@ -8,7 +8,7 @@ import * as docker from "@pulumi/docker";
 export const IMAGES_DIR = path.resolve(__dirname, "../../images");
 
 /** Role images built from images/<role>/Dockerfile; images/common is shared by all. */
-export type ImageRole = "slurm" | "postgres" | "monitoring" | "mariadb";
+export type ImageRole = "slurm" | "postgres" | "monitoring" | "mariadb" | "backup-repository";
 
 export interface RoleImageArgs {
   readonly role: ImageRole;

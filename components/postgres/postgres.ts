@@ -4,6 +4,7 @@ import * as random from "@pulumi/random";
 import { dockerNames, PostgresConfig } from "../config";
 import { CLUSTER_LABEL, clusterVolume, containerCommand, DAEMON_CAPABILITIES, dockerSync, Engine, hardenedContainer, scheduledBackups } from "../docker";
 import { CMD, RoleImage } from "../images";
+import { REPOSITORY_ROOT, SftpLogin } from "../repository";
 import { DatabaseTls, installDatabaseTls } from "../tls";
 
 /** The superuser the image makes. */
@@ -19,6 +20,8 @@ export interface PostgresArgs {
   readonly passwordEpochs: Readonly<Record<string, number>>;
   /** The pgBackRest repository key's epoch (rotation.pitrKeyEpoch). */
   readonly pitrKeyEpoch: number;
+  /** The backup repository on another workstation, where pgBackRest writes over SFTP. @default - in the backups volume, beside the data */
+  readonly repository?: SftpLogin;
   readonly baseImage: string;
   /** Docker network the cluster shares; the server is `postgres` there. */
   readonly network: pulumi.Input<string>;
@@ -146,7 +149,7 @@ export class Postgres extends pulumi.ComponentResource {
       installDatabaseTls(name, { container: container.name, containerId: container.id, owner: "postgres:postgres",
         tls: { bundle: args.tls.bundle, after: pulumi.output(args.tls.after ?? []).apply((after) => [...after, ...appsTrust]) }, engine }, { parent: this });
     }
-    continuousArchiving(name, { cluster, pitr: config.pitr, keyEpoch: args.pitrKeyEpoch, container: container.name, triggers, after: superuser, engine }, this);
+    continuousArchiving(name, { cluster, pitr: config.pitr, keyEpoch: args.pitrKeyEpoch, repository: args.repository, container: container.name, triggers, after: superuser, engine }, this);
     scheduledBackups(name, {
       container: container.name, containerId: container.id, databases: Object.values(config.roles).map((r) => r.database).sort(),
       backup: config.backup, command: CMD.pgBackup, after: [superuser], engine,
@@ -155,21 +158,36 @@ export class Postgres extends pulumi.ComponentResource {
   }
 }
 
+/** The key epochs whose repositories are kept: the current one, and the one the last rotation left. */
+export function pitrKeyEpochs(epoch: number): number[] {
+  return epoch > 0 ? [epoch, epoch - 1] : [epoch];
+}
+
 /**
- * pgBackRest's repository for the server (in the backups volume, a directory per key) and
- * its schedule: WAL shipped as it is done, a full backup at once when the repository has
- * none. Each key epoch is a repository of its own (a repository's key cannot change); the
- * previous one stays readable for restores until the next rotation.
+ * pgBackRest's repository for the server (in the backups volume, or on the backup
+ * repository over SFTP; a directory per key) and its schedule: WAL shipped as it is done,
+ * a full backup at once when the repository has none. Each key epoch is a repository of
+ * its own (a repository's key cannot change); the previous one stays readable for
+ * restores until the next rotation.
  */
 function continuousArchiving(name: string, args: {
-  cluster: string; pitr: PostgresConfig["pitr"]; keyEpoch: number; container: pulumi.Output<string>;
+  cluster: string; pitr: PostgresConfig["pitr"]; keyEpoch: number; repository?: SftpLogin; container: pulumi.Output<string>;
   triggers: pulumi.Input<string>[]; after: pulumi.Resource; engine?: Engine;
 }, parent: pulumi.Resource): void {
-  const { cluster, pitr, keyEpoch } = args;
+  const { cluster, pitr, keyEpoch, repository: sftp } = args;
+  // Over SFTP: the host checked by its key's fingerprint, the key file delivered with the configs.
+  const where = (epoch: number) => sftp ? pulumi.interpolate`repo1-type=sftp
+repo1-sftp-host=${sftp.host}
+repo1-sftp-host-user=${sftp.user}
+repo1-sftp-private-key-file=/etc/pgbackrest/sftp-key
+repo1-sftp-host-key-hash-type=sha256
+repo1-sftp-host-key-check-type=fingerprint
+repo1-sftp-host-fingerprint=${sftp.hostFingerprint}
+repo1-path=${REPOSITORY_ROOT}/postgres/key${epoch}` : pulumi.output(`repo1-path=/backups/pgbackrest/key${epoch}`);
   const repository = (epoch: number) => {
     const key = new random.RandomPassword(`${name}-pitr-key-${epoch}`, { length: 64, special: false }, { parent }).result;
     return pulumi.interpolate`[global]
-repo1-path=/backups/pgbackrest/key${epoch}
+${where(epoch)}
 repo1-cipher-type=aes-256-cbc
 repo1-cipher-pass=${key}
 repo1-retention-full=${pitr.retainFull}
@@ -183,8 +201,8 @@ pg1-path=/var/lib/postgresql/data
 pg1-socket-path=/run/postgresql
 `;
   };
-  const current = repository(keyEpoch);
-  const confs = keyEpoch > 0 ? pulumi.interpolate`${current}#previous\n${repository(keyEpoch - 1)}` : current;
+  const [current, previous] = pitrKeyEpochs(keyEpoch).map(repository);
+  const confs = pulumi.interpolate`${current}${previous ? pulumi.interpolate`#previous\n${previous}` : ""}${sftp ? pulumi.interpolate`#sftp-key\n${sftp.privateKey}` : ""}`;
   containerCommand(`${name}-pitr`, {
     container: args.container,
     create: [CMD.pgPitr, "configure", String(pitr.walMaxDelaySec), String(pitr.backupIntervalMin), String(pitr.fullEveryDays)],

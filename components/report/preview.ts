@@ -161,6 +161,11 @@ export function summarizePreview(stack: string, preview: PreviewJson): PreviewSu
         }
         if (op === "delete") risks.push(`deletes backup repository key${subject} and its backups (two rotations old): restores reach back to the previous key's oldest backup`);
         break;
+      case "backup-repository":
+        if (op === "create") actions.push("start the backup repository (SFTP) on another workstation: PostgreSQL's WAL and backups go there from now on, starting with a full backup");
+        if (op === "replace") actions.push("restart the backup repository in a new container (its volume stays; WAL waits in PostgreSQL meanwhile)");
+        if (op === "delete") risks.push("stops the backup repository: PostgreSQL's backups go back beside its data");
+        break;
       case "postgres-backup-before-replace":
         if (op === "delete") actions.push("take a verified backup of every database before PostgreSQL is replaced");
         break;
@@ -204,9 +209,9 @@ export function summarizePreview(stack: string, preview: PreviewJson): PreviewSu
   if (certificateInstalls.length > 0) {
     actions.push(`install the renewed certificates on ${compressHostlist(certificateInstalls)} (read again per connection, or reloaded by the databases: nothing restarts)`);
   }
-  // Until a stack can send them elsewhere, the backups share the data's disk: said plainly.
-  const notes = preview.config?.["hyperscaler:postgres"] === undefined ? [] :
-    [`PostgreSQL's backups (the pgBackRest repository and the dumps) are in volume ${cluster}-postgres-backups, on the same machine as its data: a lost workstation takes both (copy them off: backup-recovery.md)`];
+  // Backups that share the data's disk: said plainly (hyperscaler:backupRepository sends them elsewhere).
+  const notes = preview.config?.["hyperscaler:postgres"] === undefined || preview.config?.["hyperscaler:backupRepository"] !== undefined ? [] :
+    [`PostgreSQL's backups (the pgBackRest repository and the dumps) are in volume ${cluster}-postgres-backups, on the same machine as its data: a lost workstation takes both (hyperscaler:backupRepository puts them on another workstation: backup-recovery.md)`];
   return {
     stack, counts, actions: [...new Set(actions)], risks: [...new Set(risks)], touchedNodes: [...touched].sort(), notes,
     changes: ops.filter(([, op]) => op !== "same").map(([name, op]) => ({ op, name })),

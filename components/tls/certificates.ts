@@ -38,6 +38,27 @@ export function trustBundle(ca: string, previous: Pick<CertificatesRecord, "ca" 
 
 interface Issued { cert: string; key: string; notAfter: string }
 
+/** One run of the issuer: what it prints is kept, secret, in state; only a trigger makes a new one. */
+function issuerRun<T>(name: string, request: pulumi.Input<Record<string, unknown>>, triggers: pulumi.Input<unknown>[], opts: pulumi.CustomResourceOptions): pulumi.Output<T> {
+  const issued = new command.local.Command(name, {
+    // Relative: the same command in every checkout of the project (state never sees a path).
+    create: `node ${path.relative(process.cwd(), ISSUER)}`,
+    stdin: pulumi.secret(pulumi.output(request).apply((r) => JSON.stringify(r))),
+    triggers,
+    logging: "none",
+    addPreviousOutputInEnv: false,
+  }, { ...opts, additionalSecretOutputs: ["stdout"] });
+  return issued.stdout.apply((s) => JSON.parse(s) as T);
+}
+
+/** An SSH key pair: the private key (SEC1 PEM; secret), its authorized_keys line, and the SHA-256 of its blob in hex. */
+export interface SshKey { key: string; publicKey: string; fingerprint: string }
+
+/** An SSH key pair made once (ECDSA P-256) and kept, secret, in state; a new one when `epoch` changes. */
+export function sshKey(name: string, comment: string, epoch: number, opts: pulumi.CustomResourceOptions): pulumi.Output<SshKey> {
+  return issuerRun<SshKey>(name, { kind: "ssh", commonName: comment }, [epoch], opts);
+}
+
 export interface ClusterCertificatesArgs {
   readonly cluster: string;
   readonly tls: StackConfig["tls"];
@@ -78,17 +99,8 @@ export class ClusterCertificates extends pulumi.ComponentResource {
     const caGeneration = (previous?.caGeneration ?? 0) + renew(previous?.caNotAfter);
     const generation = (previous?.generation ?? 0) + renew(previous?.notAfter);
 
-    const issue = (part: string, request: pulumi.Input<Record<string, unknown>>, triggers: pulumi.Input<unknown>[]) => {
-      const issued = new command.local.Command(`${name}-${part}`, {
-        // Relative: the same command in every checkout of the project (state never sees a path).
-        create: `node ${path.relative(process.cwd(), ISSUER)}`,
-        stdin: pulumi.secret(pulumi.output(request).apply((r) => JSON.stringify(r))),
-        triggers,
-        logging: "none",
-        addPreviousOutputInEnv: false,
-      }, { parent: this, additionalSecretOutputs: ["stdout"] });
-      return issued.stdout.apply((s) => JSON.parse(s) as Issued);
-    };
+    const issue = (part: string, request: pulumi.Input<Record<string, unknown>>, triggers: pulumi.Input<unknown>[]) =>
+      issuerRun<Issued>(`${name}-${part}`, request, triggers, { parent: this });
     const ca = issue("ca", { kind: "ca", commonName: `hyperscaler ${args.cluster} CA`, days: tls.caDays },
       [args.rotation.caEpoch, caGeneration, tls.caDays]);
     this.caCertificate = pulumi.unsecret(ca.apply((c) => c.cert));

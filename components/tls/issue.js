@@ -6,6 +6,9 @@
 //   {"kind":"ca","commonName":"…","days":3650}
 //   {"kind":"leaf","commonName":"…","dnsNames":["…"],"ipAddresses":["…"],
 //    "usages":["server","client"],"days":90,"ca":{"cert":"PEM","key":"PEM"}}
+//   {"kind":"ssh","commonName":"…"}: an SSH key pair instead, {"key","publicKey","fingerprint"}:
+//    the private key as SEC1 PEM (what OpenSSH and libssh2 both read), the public key as an
+//    authorized_keys line, and the SHA-256 of its blob in hex (pgBackRest's host fingerprint).
 // Plain JavaScript: it runs under `node` from the project's root, with no build step.
 "use strict";
 require("reflect-metadata");
@@ -84,13 +87,33 @@ async function issueLeaf(req) {
   return { cert: pem(cert.toString("pem")), key: await pkcs8Pem(keys.privateKey), notAfter: cert.notAfter.toISOString() };
 }
 
+/** An SSH string: its length (4 bytes, big-endian), then its bytes. */
+function sshString(bytes) {
+  const len = Buffer.alloc(4);
+  len.writeUInt32BE(bytes.length);
+  return Buffer.concat([len, Buffer.from(bytes)]);
+}
+
+function sshKey(req) {
+  const { privateKey, publicKey } = crypto.generateKeyPairSync("ec", { namedCurve: "P-256" });
+  const jwk = publicKey.export({ format: "jwk" });
+  const point = Buffer.concat([Buffer.from([4]), Buffer.from(jwk.x, "base64url"), Buffer.from(jwk.y, "base64url")]);
+  const type = "ecdsa-sha2-nistp256";
+  const blob = Buffer.concat([sshString(type), sshString("nistp256"), sshString(point)]);
+  return {
+    key: pem(privateKey.export({ format: "pem", type: "sec1" })),
+    publicKey: `${type} ${blob.toString("base64")} ${req.commonName}`,
+    fingerprint: crypto.createHash("sha256").update(blob).digest("hex"),
+  };
+}
+
 async function main() {
   const chunks = [];
   for await (const chunk of process.stdin) chunks.push(chunk);
   let req;
   try { req = JSON.parse(Buffer.concat(chunks).toString("utf8")); } catch (e) { fail(`stdin is not a JSON request: ${e.message}`); }
   if (!req.commonName) fail('"commonName" is required');
-  const out = req.kind === "ca" ? await issueCa(req) : req.kind === "leaf" ? await issueLeaf(req) : fail(`unknown kind ${JSON.stringify(req.kind)}`);
+  const out = req.kind === "ca" ? await issueCa(req) : req.kind === "leaf" ? await issueLeaf(req) : req.kind === "ssh" ? sshKey(req) : fail(`unknown kind ${JSON.stringify(req.kind)}`);
   process.stdout.write(JSON.stringify(out) + "\n");
 }
 

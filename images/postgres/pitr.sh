@@ -1,9 +1,11 @@
 #!/bin/sh
 # hyperscaler-pg-pitr: PostgreSQL's continuous archiving and point-in-time restore, with
-# pgBackRest (its repository: /backups/pgbackrest/key<epoch>, encrypted with the stack's key).
+# pgBackRest (its repository, a directory per key epoch encrypted with the stack's key: in
+# /backups/pgbackrest here, or on the stack's backup repository over SFTP).
 #   configure WAL_MAX_DELAY_SEC INTERVAL_MIN FULL_EVERY_DAYS < confs
 #       (the stack, at each up) installs the pgBackRest config (stdin: the current repository's,
-#       then, after a line "#previous", the one the key rotation before it left; secret),
+#       then, after a line "#previous", the one the key rotation before it left, then, after a
+#       line "#sftp-key", the key that logs in to the backup repository, if any; secret),
 #       sets archive_timeout, creates the stanza, checks that WAL reaches the repository,
 #       and takes a full backup when the repository has none.
 #   backup [auto|full|diff|incr]   one backup (auto: full once the newest is FULL_EVERY_DAYS old, else diff)
@@ -17,7 +19,7 @@
 #                                  file held) and replays there; on failure the data goes back (stdin: confs)
 set -eu
 stanza=${HYPERSCALER_CLUSTER:?set HYPERSCALER_CLUSTER}
-conf=/etc/pgbackrest/pgbackrest.conf previous=/etc/pgbackrest/previous.conf
+conf=/etc/pgbackrest/pgbackrest.conf previous=/etc/pgbackrest/previous.conf sftp_key=/etc/pgbackrest/sftp-key
 settings=/etc/hyperscaler/pitr.conf
 pgbr() { runuser -u postgres -- pgbackrest --stanza="$stanza" "$@"; }
 sql() { runuser -u postgres -- psql -X -q -At -v ON_ERROR_STOP=1 -h /run/postgresql -d postgres "$@"; }
@@ -34,29 +36,34 @@ brief() {
   echo "$(printf '%s' "$out" | grep -m 1 -o 'ERROR: \[[0-9]*\]: .*' | cut -c 1-200)$hint"
 }
 
-# stage_confs < confs, then commit_confs: the current config and the previous one (if
-# any), readable by postgres only.
+# stage_confs < confs, then commit_confs: the current config, the previous one and the
+# SFTP key (each if any), readable by postgres only.
 stage_confs() {
   mkdir -p /etc/pgbackrest
   umask 077
-  awk -v cur="$conf.new" -v prev="$previous.new" 'BEGIN { out = cur; printf "" > prev } /^#previous$/ { out = prev; next } { print > out }'
+  awk -v cur="$conf.new" -v prev="$previous.new" -v key="$sftp_key.new" 'BEGIN { out = cur; printf "" > prev; printf "" > key }
+    /^#previous$/ { out = prev; next } /^#sftp-key$/ { out = key; next } { print > out }'
 }
 commit_confs() {
-  for f in "$conf" "$previous"; do chown root:postgres "$f.new"; chmod 0640 "$f.new"; mv "$f.new" "$f"; done
+  for f in "$conf" "$previous" "$sftp_key"; do chown root:postgres "$f.new"; chmod 0640 "$f.new"; mv "$f.new" "$f"; done
   [ -s "$previous" ] || rm -f "$previous"
+  [ -s "$sftp_key" ] || rm -f "$sftp_key"
 }
+# remote CONF: whether CONF's repository is the backup repository (over SFTP), not a local directory.
+remote() { grep -q '^repo1-type=sftp$' "$1"; }
 
 # info [CONF]: the stanza's backups in the repository CONF names, as JSON (one stanza).
 info() { pgbr --config="${1:-$conf}" info --output=json | jq '.[0]'; }
 
 # window_of CONF: "START END" (epochs) a restore from CONF's repository can reach: from the
-# end of its oldest backup to the newest WAL it holds (the time of its newest archived file).
+# end of its oldest backup to the newest WAL it holds (the time of its newest archived file,
+# as the repository's host dates it).
 window_of() {
   i=$(info "$1") || return 1
   start=$(printf '%s' "$i" | jq -r '[.backup[].timestamp.stop] | min // empty')
   [ -n "$start" ] || return 1
-  path=$(repo_of "$1")
-  end=$(find "$path/archive/$stanza" -type f -name '0*' -printf '%T@\n' 2>/dev/null | sort -n | tail -n 1 | cut -d. -f1)
+  end=$(pgbr --config="$1" repo-ls --recurse --output=json "archive/$stanza" |
+    jq -r '[to_entries[] | select(.value.type == "file" and (.key | split("/") | last | startswith("0"))) | .value.time] | max // empty')
   echo "$start ${end:-$start}"
 }
 
@@ -136,11 +143,15 @@ configure)
   pgbr check
   [ "$(info | jq '.backup | length')" -gt 0 ] || backup full
   # Repositories of keys rotated out before the previous one: unreadable without their key.
-  keep=$(repo_of "$conf")
-  [ ! -s "$previous" ] || keep="$keep $(repo_of "$previous")"
-  for r in /backups/pgbackrest/key*; do
-    case " $keep " in *" $r "*) ;; *) [ -d "$r" ] && rm -rf "$r" && echo "removed $r: its key was rotated out twice" ;; esac
-  done
+  # (On the backup repository, the stack removes them there; one left here from before the
+  # backups moved off this workstation stays until removed by hand.)
+  if ! remote "$conf"; then
+    keep=$(repo_of "$conf")
+    [ ! -s "$previous" ] || keep="$keep $(repo_of "$previous")"
+    for r in /backups/pgbackrest/key*; do
+      case " $keep " in *" $r "*) ;; *) [ -d "$r" ] && rm -rf "$r" && echo "removed $r: its key was rotated out twice" ;; esac
+    done
+  fi
   metrics
   ;;
 backup) backup "${2:-auto}" ;;
@@ -186,7 +197,11 @@ EOF
   fi
   echo "window: $range"
   ;;
-confs) cat "$conf"; [ -s "$previous" ] && { echo "#previous"; cat "$previous"; }; true ;;
+confs)
+  cat "$conf"
+  [ ! -s "$previous" ] || { echo "#previous"; cat "$previous"; }
+  [ ! -s "$sftp_key" ] || { echo "#sftp-key"; cat "$sftp_key"; }
+  ;;
 restore)
   target=$2
   stage_confs
@@ -231,5 +246,5 @@ restore)
   as_pg pg_ctl -D "$PGDATA" -w -m fast stop >/dev/null
   echo "restored $PGDATA to $to; the data as it was is in /before"
   ;;
-*) sed -n '2,18s/^# \{0,1\}//p' "$0" >&2; exit 64 ;;
+*) sed -n '2,19s/^# \{0,1\}//p' "$0" >&2; exit 64 ;;
 esac

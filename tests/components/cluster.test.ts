@@ -358,6 +358,72 @@ describe("HyperscalerCluster under mocks", () => {
     expect(await outputOf(pulumi.output(named("dev-gpu001-membership").props.environment as Record<string, string>))).toEqual({ DOCKER_HOST: "unix:///var/run/docker.sock" });
   });
 
+  it("on several workstations: a backup repository on another one, which pgBackRest reaches over SFTP with the stack's keys, the host checked by fingerprint", async () => {
+    const values = { ...workstationsValues, postgres: { roles: { app: { database: "appdb" } } }, backupRepository: { workstation: "idle", address: "192.168.1.20" } };
+    const { registered } = build({ ...values, rotation: { pitrKeyEpoch: 2 } });
+    const named = (name: string) => registered.find((r) => r.name === name)!;
+    const provider = (r: Registered) => (r.opts.provider as unknown as { __name: string } | undefined)?.__name;
+    // The repository's workstation has no nodes: a provider and a network there, no SLURM image.
+    expect(registered.filter((r) => r.type === "pulumi:providers:docker").map((r) => r.name).sort()).toEqual(["dev-workstation-gpu", "dev-workstation-idle"]);
+    expect(registered.find((r) => r.name === "dev-slurm-image-copy-idle")).toBeUndefined();
+    const repo = registered.find((r) => r.name === "dev-backup-repository" && isContainer(r))!;
+    expect(provider(repo)).toBe("dev-workstation-idle");
+    expect(provider(named("dev-network-idle"))).toBe("dev-workstation-idle");
+    expect((await outputOf(pulumi.output(repo.props.networksAdvanced as { ipv4Address?: string }[])))[0].ipv4Address).toBe("192.168.1.20");
+    expect(repo.props.capabilities).toEqual({ drops: ["ALL"], adds: ["CAP_CHOWN", "CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SYS_CHROOT"] });
+    const volume = registered.find((r) => r.type === "docker:index/volume:Volume" && r.props.name === "dev-backup-repository")!;
+    expect(provider(volume)).toBe("dev-workstation-idle");
+    // Built on the controller's engine, copied there.
+    expect(await outputOf(pulumi.output(named("dev-backup-repository-image-copy").props.environment as Record<string, string>))).toMatchObject({ TO: "ssh://ops@idle", TAG: "hyperscaler/backup-repository:dev" });
+    // Keys: made by the issuer, secret; the host key and the client's public key installed there.
+    for (const key of ["host-key", "client-key"]) expect(named(`dev-backup-repository-${key}`).opts.additionalSecretOutputs).toEqual(["stdout"]);
+    expect(await isSecret(named("dev-backup-repository-host-key-install").props.stdin)).toBe(true);
+    expect(await outputOf(pulumi.output(named("dev-backup-repository-host-key-install").props.environment as Record<string, string>))).toEqual({ DOCKER_HOST: "ssh://ops@idle" });
+    // Only the current key epoch's repository and the one before it are kept there.
+    expect(await commandLine(named("dev-backup-repository-prune").props, "create")).toMatch(/hyperscaler-repository-prune postgres key2 key1$/);
+    // pgBackRest's configs (both epochs) point at it over SFTP; its key follows them, all secret.
+    const pitr = named("dev-postgres-pitr");
+    expect(await isSecret(pitr.props.stdin)).toBe(true);
+    const confs = await outputOf(pulumi.output(pitr.props.stdin as string));
+    const [current, rest] = confs.split("\n#previous\n");
+    const [previous, key] = rest.split("\n#sftp-key\n");
+    for (const [conf, epoch] of [[current, 2], [previous, 1]] as const) {
+      expect(conf).toContain(`repo1-type=sftp\nrepo1-sftp-host=192.168.1.20\nrepo1-sftp-host-user=repository\nrepo1-sftp-private-key-file=/etc/pgbackrest/sftp-key\n`);
+      expect(conf).toMatch(/^repo1-sftp-host-key-check-type=fingerprint$/m);
+      expect(conf).toMatch(/^repo1-sftp-host-fingerprint=\S+$/m);
+      expect(conf).toContain(`repo1-path=/repository/postgres/key${epoch}\n`);
+    }
+    expect(key.length).toBeGreaterThan(0);
+    // The shipper beside the controller copies the file backups there, reading them only.
+    const shipper = registered.find((r) => r.name === "dev-backup-repository-shipper" && isContainer(r))!;
+    expect(provider(shipper)).toBeUndefined();
+    expect(shipper.props.capabilities).toEqual({ drops: ["ALL"], adds: ["CAP_DAC_READ_SEARCH"] });
+    expect(await outputOf(pulumi.output(shipper.props.volumes as { volumeName: string; containerPath: string; readOnly: boolean }[]))).toEqual([
+      { volumeName: "dev-slurmctld-state", containerPath: "/ship/slurmctld-state", readOnly: true },
+      { volumeName: "dev-mariadb-backups", containerPath: "/ship/mariadb-backups", readOnly: true },
+    ]);
+    for (const part of ["key", "password"]) expect(await isSecret(named(`dev-backup-repository-shipper-${part}`).props.stdin), part).toBe(true);
+    expect(await outputOf(pulumi.output(named("dev-backup-repository-shipper-known-hosts").props.stdin as string))).toMatch(/^192\.168\.1\.20 ecdsa-sha2-nistp256 \S+ dev backup repository\n$/);
+    expect(await outputOf(pulumi.output(named("dev-backup-repository-shipper-settings").props.stdin as string))).toBe("REPOSITORY_HOST=192.168.1.20\nINTERVAL_MIN=15\nKEEP_DAYS=7\n");
+    // Without it: the repository beside the data, no key, nothing on the idle workstation.
+    const local = build(workstationsValues).registered;
+    expect(local.find((r) => r.name.startsWith("dev-backup-repository"))).toBeUndefined();
+    expect(local.filter((r) => r.type === "pulumi:providers:docker").map((r) => r.name)).toEqual(["dev-workstation-gpu"]);
+  });
+
+  it("preflight asks the backup repository's workstation too, though no node runs there, naming its dockerHost", async () => {
+    const { configFrom } = await import("../support/config");
+    const dead = "tcp://127.0.0.1:9";
+    const problems = preflight.hostProblems(configFrom({
+      ...workstationsValues, postgres: { roles: { app: { database: "appdb" } } }, backupRepository: { workstation: "idle", address: "192.168.1.20" },
+      workstations: { ...workstationsValues.workstations, idle: { ...workstationsValues.workstations.idle, dockerHost: dead } },
+    }));
+    expect(problems).toContainEqual(expect.stringMatching(/^workstation idle \(tcp:\/\/127\.0\.0\.1:9\): (hyperscaler:workstations\.idle\.dockerHost: the Docker engine did not answer|cannot run docker)/));
+    // Without the repository nothing runs there: not asked.
+    expect(preflight.hostProblems(configFrom({ ...workstationsValues, workstations: { ...workstationsValues.workstations, idle: { ...workstationsValues.workstations.idle, dockerHost: dead } } }))
+      .filter((p) => p.startsWith("workstation idle"))).toEqual([]);
+  });
+
   it("on several workstations: the services only the cluster uses are on a bridge of the controller's workstation, off the LAN", async () => {
     const { registered } = build({ ...workstationsValues, postgres: { roles: { app: { database: "appdb" } } }, monitoring: {} });
     const networksOf = async (name: string) => (await outputOf(pulumi.output(registered.find((r) => r.name === name && isContainer(r))!.props.networksAdvanced as { name: string }[])))

@@ -13,9 +13,10 @@ const FLOORS: Record<string, number> = {
   render: 1, images: 1,
   docker: 2, munge: 2, report: 2,
   node: 3, tls: 3,
-  postgres: 4,
-  monitoring: 5, accounting: 5,
-  cluster: 6,
+  repository: 4,
+  postgres: 5,
+  monitoring: 6, accounting: 6,
+  cluster: 7,
 };
 
 /** Every relative import of a TypeScript file, as a path from the repo root. */

@@ -45,7 +45,7 @@ describe("parseStackConfig", () => {
     const p = problems({ "hyperscaler:clusterName": "dev", "hyperscaler:clusterNmae": "x", "hyperscaler:nodeGroups": '{"cpu":{"count":1}}' });
     expect(p).toHaveLength(1);
     expect(p[0]).toMatch(/unknown key 'clusterNmae'/);
-    expect(p[0]).toMatch(/known keys: accounting, baseImage, clusterName, controller, dockerHost, monitoring, network, nodeGroups/);
+    expect(p[0]).toMatch(/known keys: accounting, backupRepository, baseImage, clusterName, controller, dockerHost, monitoring, network, nodeGroups/);
   });
 
   it("reports every problem at once, each with its path, the value given and the fix", () => {
@@ -250,6 +250,20 @@ describe("cluster config rules", () => {
       expect(problems(withJson("network", { subnet: "192.168.1.0/24", controllerAddress: "192.168.1.70" }))).toEqual([expect.stringMatching(/controllerAddress: is inside workstation 'main's addresses, which Docker hands out/)]);
       expect(problems(withJson("network", { subnet: "192.168.1.0/24", controllerAddress: "192.168.1.1" }))).toEqual([expect.stringMatching(/controllerAddress: is the subnet's network, broadcast or gateway address/)]);
       expect(problems(withJson("network", { subnet: "192.168.1.0/24", controllerAddress: "10.0.0.1" }))).toEqual([expect.stringMatching(/controllerAddress: is not inside network\.subnet/)]);
+    });
+
+    it("takes a backup repository on another workstation at a free address, and refuses one beside the data or where Docker hands out addresses", () => {
+      const postgres = { "hyperscaler:postgres": JSON.stringify({ roles: { app: { database: "appdb" } } }) };
+      const repo = (r: unknown) => ({ ...withJson("backupRepository", r), ...postgres });
+      expect(parseStackConfig(repo({ workstation: "gpu", address: "192.168.1.20" })).backupRepository).toEqual({ workstation: "gpu", address: "192.168.1.20", memoryMiB: 256, shipIntervalMin: 15, keepDays: 7 });
+      expect(problems(repo({ workstation: "main", address: "192.168.1.20" }))).toEqual([expect.stringMatching(/^hyperscaler:backupRepository\.workstation: is the controller's workstation, where PostgreSQL's data is: .* name another of main, gpu, or remove hyperscaler:backupRepository/)]);
+      expect(problems(repo({ workstation: "gpu2", address: "192.168.1.20" }))).toEqual([expect.stringMatching(/^hyperscaler:backupRepository\.workstation: names unknown workstation 'gpu2'/)]);
+      expect(problems(repo({ workstation: "gpu", address: "192.168.1.100" }))).toEqual([expect.stringMatching(/^hyperscaler:backupRepository\.address: is inside workstation 'gpu's addresses, which Docker hands out/)]);
+      expect(problems(repo({ workstation: "gpu", address: "192.168.1.10" }))).toEqual([expect.stringMatching(/^hyperscaler:backupRepository\.address: is network\.controllerAddress already: take another/)]);
+      expect(problems(repo({ workstation: "gpu", address: "10.1.1.1" }))).toEqual([expect.stringMatching(/^hyperscaler:backupRepository\.address: is not inside network\.subnet/)]);
+      expect(problems(withJson("backupRepository", { workstation: "gpu", address: "192.168.1.20" }))).toEqual([expect.stringMatching(/^hyperscaler:backupRepository: holds PostgreSQL's backups, and the stack has no hyperscaler:postgres/)]);
+      expect(problems({ "hyperscaler:clusterName": "dev", "hyperscaler:nodeGroups": '{"cpu":{"count":1}}', ...postgres, "hyperscaler:backupRepository": '{"workstation":"gpu","address":"192.168.1.20"}' }))
+        .toEqual([expect.stringMatching(/^hyperscaler:backupRepository\.workstation: names workstation 'gpu' but hyperscaler:workstations defines none/)]);
     });
 
     it("refuses placement without workstations", () => {

@@ -21,6 +21,7 @@ beforeAll(() => {
     postgres: buildRoleImage("postgres", "hyperscaler/postgres:test"),
     monitoring: buildRoleImage("monitoring", "hyperscaler/monitoring:test"),
     mariadb: buildRoleImage("mariadb", "hyperscaler/mariadb:test"),
+    "backup-repository": buildRoleImage("backup-repository", "hyperscaler/backup-repository:test"),
   });
 }, 600_000);
 
@@ -46,7 +47,8 @@ describe("the operations guides", () => {
     const text = fs.readFileSync(file, "utf8");
     const paths = [...text.matchAll(/(?<![\w/.-])((?:scripts|images|components|stacks|bench|tests|docs|\.ci|\.github)\/[\w./-]*\w)/g)].map((m) => m[1]);
     const missing = paths.filter((p) => !fs.existsSync(path.join(REPO, p)) && !fs.existsSync(path.join(GUIDES_DIR, p)));
-    const dockerfiles = ["slurm", "postgres", "monitoring", "mariadb"].map((r) => fs.readFileSync(path.join(REPO, "images", r, "Dockerfile"), "utf8")).join("\n");
+    const dockerfiles = fs.readdirSync(path.join(REPO, "images")).filter((r) => fs.existsSync(path.join(REPO, "images", r, "Dockerfile")))
+      .map((r) => fs.readFileSync(path.join(REPO, "images", r, "Dockerfile"), "utf8")).join("\n");
     const unknownCommands = [...new Set([...text.matchAll(/(?<![\w.])hyperscaler-[a-z][a-z-]*[a-z]\b/g)].map((m) => m[0]))]
       .filter((c) => !dockerfiles.includes(`/usr/local/sbin/${c}\n`));
     expect({ missing, unknownCommands }).toEqual({ missing: [], unknownCommands: [] });

@@ -4,7 +4,7 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Lab } from "../support/lab";
 import { ok, TEST_MONITORING, TestProject } from "../support/stack";
-import { run } from "../support/run";
+import { leakedSecrets, readTree, REPO, run } from "../support/run";
 import { docker, dockerTry } from "../support/docker";
 import { jobState as slurmJobState, nodeNames, nodeState } from "../support/slurm";
 import { waitFor } from "../support/wait";
@@ -27,7 +27,8 @@ describe("a cluster on several workstations (Docker engines over SSH)", () => {
   const names = (i: number) => lab.docker(i, "ps", "-a", "--format", "{{.Names}}").trim().split("\n").filter(Boolean).sort();
   const ALL = ["cpu001", "edge001", "edge002", "far001"];
   const FAR = { WS: "far", WS_INTERFACE: "lan0", WS_ADDRESSES: "10.77.0.128/27", GROUP: "far" };
-  const procedure = (id: string) => runProcedure(id, { cwd: project.dir, env: { ...project.backend.env, ...lab.env, STACK: stack, ...FAR, WS_HOST: lab.host(2) } });
+  const BACKUPS = { BACKUP_WS: "near", BACKUP_ADDRESS: "10.77.0.20" };
+  const procedure = (id: string) => runProcedure(id, { cwd: project.dir, env: { ...project.backend.env, ...lab.env, STACK: stack, ...FAR, ...BACKUPS, WS_HOST: lab.host(2) } });
   const prometheus = (api: string) => JSON.parse(docker(["exec", `${stack}-prometheus`, "hyperscaler-prometheus-api", `/api/v1/${api}`]));
   const query = (promql: string) => prometheus(`query?query=${encodeURIComponent(promql)}`).data.result as { metric: Record<string, string>; value: [number, string] }[];
   const manifest = () => JSON.parse(ok(pulumi("stack", "output", "manifest", "--json")).stdout);
@@ -133,25 +134,98 @@ describe("a cluster on several workstations (Docker engines over SSH)", () => {
     expect(preview.stdout).not.toMatch(/[+~-]\s+(docker|command)/);
   }, 600_000); // four updates and a refresh over ssh, three engines, images built and copied
 
+  it("moves PostgreSQL's WAL and backups to a repository on workstation near through the guide (SFTP), and restores from there to just before a mistake", () => {
+    const pg = `${stack}-postgres`;
+    const sql = (q: string) => docker(["exec", pg, "runuser", "-u", "postgres", "--", "psql", "-X", "-At", "-v", "ON_ERROR_STOP=1", "-h", "/run/postgresql", "-d", "appdb", "-c", q]).trim();
+    const asRepository = (...cmd: string[]) => lab.docker(1, "exec", `${stack}-backup-repository`, "setpriv", "--reuid=repository", "--regid=repository", "--clear-groups", ...cmd);
+    const pitr = (...args: string[]) => run("bash", [path.join(REPO, "scripts/pg-pitr.sh"), ...args, "--stack", stack], { cwd: project.dir, env: { ...project.backend.env, ...lab.env } });
+    // Deployed with the repository beside the data; the guide's procedure moves it.
+    expect(docker(["exec", pg, "ls", "/backups/pgbackrest"]).trim()).toBe("key0");
+    const report = procedure("backups-elsewhere");
+    expect(report).not.toMatch(/on the same machine as its data/);
+    expect(lab.docker(1, "ps", "--format", "{{.Names}}")).toContain(`${stack}-backup-repository`);
+    expect(docker(["exec", pg, "cat", "/backups/metrics/pitr.prom"])).toMatch(/^hyperscaler_pgbackrest_repository_up 1$/m);
+    expect(docker(["exec", pg, "grep", "-c", "^repo1-type=sftp$", "/etc/pgbackrest/pgbackrest.conf"]).trim()).toBe("1");
+    sql("CREATE TABLE ledger (id int PRIMARY KEY)");
+    sql("INSERT INTO ledger SELECT generate_series(1, 100)");
+    const mistakeAt = sql("SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || ' UTC'");
+    sql("DELETE FROM ledger WHERE id > 10");
+    // The full backup and the WAL are on near's volume; nothing of pgBackRest's on the controller's workstation.
+    const window = pitr("window");
+    expect(window.code, window.output).toBe(0);
+    const held = asRepository("find", "/repository/postgres/key0", "-type", "f");
+    expect(held).toMatch(/\/backup\/[^/]+\/\d{8}-\d{6}F\/backup\.manifest$/m);
+    expect(held).toMatch(/\/archive\/[^/]+\/17-1\/[0-9A-F]{16}\/[0-9A-F]{24}-[0-9a-f]{40}\.zst$/m);
+    // What was beside the data stays as it was (the guide says so): no new WAL goes there.
+    const localWal = () => docker(["exec", pg, "find", "/backups/pgbackrest/key0/archive", "-type", "f", "-name", "0*"]).trim().split("\n").length;
+    const walBefore = localWal();
+    sql("SELECT pg_switch_wal()");
+    ok(pitr("window"));
+    expect(localWal()).toBe(walBefore);
+
+    const r = pitr("restore", "--to", mistakeAt);
+    expect(r.code, r.output).toBe(0);
+    expect(r.stdout).toMatch(/recovery stopping before commit of transaction \d+/);
+    expect(sql("SELECT count(*) FROM ledger")).toBe("100");
+    // No key in the state, the update's output, the containers' settings or the restore's output.
+    const firstLine = (pem: string) => pem.split("\n").find((l) => l.length === 64)!;
+    const secrets = {
+      sftpKey: firstLine(docker(["exec", pg, "cat", "/etc/pgbackrest/sftp-key"])),
+      hostKey: firstLine(lab.docker(1, "exec", `${stack}-backup-repository`, "cat", "/etc/hyperscaler/host_key")),
+      pitrKey: docker(["exec", pg, "sed", "-n", "s/^repo1-cipher-pass=//p", "/etc/pgbackrest/pgbackrest.conf"]).trim(),
+    };
+    expect(Object.values(secrets).every((s) => s.length >= 32)).toBe(true);
+    const inspected = docker(["inspect", pg]) + lab.docker(1, "inspect", `${stack}-backup-repository`);
+    expect(leakedSecrets(readTree(project.backend.dir) + inspected + r.output + window.output, secrets)).toEqual([]);
+  }, 300_000);
+
+  it("copies slurmctld's state and MariaDB's verified dumps to the repository with restic, which a one-off container restores into a new volume", () => {
+    const shipper = `${stack}-backup-shipper`;
+    const dump = docker(["exec", `${stack}-mariadb`, "hyperscaler-mariadb-backup", "slurm_acct_db"]);
+    expect(dump).toMatch(/^backup slurm_acct_db-\S+\.sql\.gz: \d+ bytes, sha256 [0-9a-f]{64}/m);
+    const shipped = docker(["exec", shipper, "hyperscaler-backup-ship", "now"]);
+    expect(shipped).toMatch(/^shipped mariadb-backups: /m);
+    expect(shipped).toMatch(/^shipped slurmctld-state: /m);
+    expect(docker(["exec", shipper, "hyperscaler-backup-ship", "snapshots"])).toMatch(/slurmctld-state\s+\/ship\/slurmctld-state/);
+    // Encrypted on near's volume: no dump's name or content there in the clear.
+    const held = lab.docker(1, "exec", `${stack}-backup-repository`, "setpriv", "--reuid=repository", "--regid=repository", "--clear-groups", "find", "/repository/files", "-type", "f");
+    expect(held).toMatch(/^\/repository\/files\/config$/m);
+    expect(held).not.toMatch(/sql\.gz|job_state/);
+    // Restored as the drill will: a new volume, a one-off container, the settings and keys on stdin.
+    const image = docker(["inspect", "--format", "{{.Image}}", shipper]).trim();
+    const network = `${stack}-platform`;
+    for (const part of ["mariadb-backups", "slurmctld-state"]) {
+      const volume = `${stack}-restored-${part}`;
+      docker(["volume", "create", "--label", `hyperscaler.cluster=${stack}`, volume]);
+      const restored = run("sh", ["-c", `docker exec ${shipper} hyperscaler-backup-ship files | docker run --rm -i --network ${network} -e HYPERSCALER_CLUSTER=${stack} ` +
+        `-v ${volume}:/restore --entrypoint hyperscaler-backup-ship ${image} restore ${part} /restore`]);
+      expect(restored.code, restored.output).toBe(0);
+      const list = (mount: string) => docker(["run", "--rm", "-v", `${mount}:/d:ro`, "--entrypoint", "sh", image, "-c", "cd /d && find . -type f | sort"]).trim();
+      const source = part === "slurmctld-state" ? `${stack}-slurmctld-state` : `${stack}-mariadb-backups`;
+      if (part === "mariadb-backups") expect(list(volume)).toBe(list(source));
+      else expect(list(volume)).toMatch(/^\.\/job_state$/m);
+    }
+  }, 300_000);
+
   it("scrapes the nodes on other workstations at their addresses", async () => {
     await waitFor("every node exporter scraped", () => (prometheus("query?query=up%7Bjob%3D%22node%22%7D").data.result as { value: string[] }[])
       .filter((r) => r.value[1] === "1").length === 8, 120); // 4 nodes, the controller, PostgreSQL, slurmdbd, MariaDB
   });
 
-  it("lets a LAN host that is no workstation reach SLURM's daemons and the metrics, never the databases, slurmdbd or Alertmanager", async () => {
+  it("lets a LAN host that is no workstation reach SLURM's daemons and the metrics, never the databases, slurmdbd or Alertmanager; the backup repository's SFTP only with the stack's key", async () => {
     // Every cluster container's address on the LAN (the macvlan network), on every engine.
     const lanAddresses = (inspect: (...args: string[]) => string) => inspect("ps", "-q", "--filter", `label=hyperscaler.cluster=${stack}`).trim().split("\n").filter(Boolean)
       .map((id) => inspect("inspect", "--format", `{{.Name}} {{with index .NetworkSettings.Networks "${stack}-net"}}{{.IPAddress}}{{end}}`, id).trim().replace(/^\//, "").split(" "))
       .map(([name, address]) => ({ name: name.slice(stack.length + 1), address }));
     const containers = [...lanAddresses((...a) => docker(a)), ...lanAddresses((...a) => lab.docker(1, ...a)), ...lanAddresses((...a) => lab.docker(2, ...a))];
     const onLan = containers.filter((c) => c.address).map((c) => c.name).sort();
-    expect(onLan).toEqual(["controller", "cpu001", "edge001", "edge002", "far001", "prometheus"]);
-    expect(containers.filter((c) => !c.address).map((c) => c.name).sort()).toEqual(["alertmanager", "mariadb", "postgres", "slurmdbd"]);
+    expect(onLan).toEqual(["backup-repository", "controller", "cpu001", "edge001", "edge002", "far001", "prometheus"]);
+    expect(containers.filter((c) => !c.address).map((c) => c.name).sort()).toEqual(["alertmanager", "backup-shipper", "mariadb", "postgres", "slurmdbd"]);
     const PORTS = [22, 3000, 3306, 5432, 6817, 6818, 6819, 9090, 9093, 9100, 9104, 9187];
     const seen = lab.probe(containers.filter((c) => c.address).flatMap((c) => PORTS.map((p) => `${c.address}:${p}`)));
     const open = containers.filter((c) => c.address).flatMap((c) => PORTS.filter((p) => seen[`${c.address}:${p}`] === "open").map((p) => `${c.name}:${p}`)).sort();
     // SLURM's daemons check MUNGE credentials; the node exporters and Prometheus serve TLS and want credentials (below).
-    expect(open).toEqual(["controller:6817", "controller:9100", "cpu001:6818", "cpu001:9100", "edge001:6818", "edge001:9100", "edge002:6818", "edge002:9100",
+    expect(open).toEqual(["backup-repository:22", "controller:6817", "controller:9100", "cpu001:6818", "cpu001:9100", "edge001:6818", "edge001:9100", "edge002:6818", "edge002:9100",
       "far001:6818", "far001:9100", "prometheus:9090"]);
     // Inside the cluster every service still answers: the controller reaches slurmdbd, Prometheus the rest.
     const reach = (from: string, target: string) => dockerTry(["exec", `${stack}-${from}`, "bash", "-c", `exec 3<>/dev/tcp/${target.replace(":", "/")}`]).code;
@@ -159,8 +233,12 @@ describe("a cluster on several workstations (Docker engines over SSH)", () => {
       ["slurmdbd:6819", "postgres:5432", "mariadb:3306", "alertmanager:9093"].map((t) => [t, 0]));
     expect(ctl("sacctmgr", "-n", "-P", "show", "account", "physics", "format=account")).toContain("physics");
 
-    // What the visitor gets from the TLS endpoints: nothing without credentials.
+    // What the visitor gets from the TLS endpoints and the repository's SSH: nothing without credentials.
     const address = (name: string) => containers.find((c) => c.name === name)!.address;
+    const ssh = lab.visit("ssh", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "ConnectTimeout=10",
+      `repository@${address("backup-repository")}`, "true");
+    expect(ssh.code).not.toBe(0);
+    expect(ssh.stderr).toMatch(/Permission denied \(publickey\)/);
     const caFile = path.join(tmp, "cluster-ca.pem");
     fs.writeFileSync(caFile, ok(pulumi("stack", "output", "caCertificate")).stdout);
     const curl = (...args: string[]) => lab.visit("curl", "-sS", "-m", "10", "--cacert", caFile, ...args);

@@ -37,6 +37,7 @@ describe("each policy fails a stack that breaks it", () => {
   it.each([
     ["privileged", "no-privileged-containers", /container 'policy-\d+' is privileged/],
     ["capabilities", "capabilities-dropped", /does not drop ALL capabilities[\s\S]*adds CAP_SYS_ADMIN/],
+    ["role-capability", "capabilities-dropped", /container 'policy-\d+-backup-repository' adds CAP_SYS_CHROOT/],
     ["public-port", "ports-on-loopback", /publishes port 18080 on 0\.0\.0\.0: bind 127\.0\.0\.1/],
     ["latest-image", "images-pinned", /runs image 'debian:latest', which is not pinned/],
     ["untagged-image", "images-pinned", /image 'debian' is not pinned/],
@@ -58,7 +59,7 @@ describe("each policy fails a stack that breaks it", () => {
     expect(r.code, r.output).toBe(1);
     expect(r.stdout).toMatch(/\*\*Policy violations\*\*\n- ⛔ \[mandatory\] hyperscaler\/no-privileged-containers on `node`: .*privileged/);
     // What the change would do is still reported.
-    expect(r.stdout).toMatch(/\*\*6 to create, 0 to update/);
+    expect(r.stdout).toMatch(/\*\*7 to create, 0 to update/);
     ok(pulumi("config", "set", "break", "none"));
     const clean = run("npx", ["tsx", path.join(REPO, "scripts/preview-report.ts"), "--stack", "prod"], { cwd: dir, env: backend.env });
     expect(clean.code, clean.output).toBe(0);

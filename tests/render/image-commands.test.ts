@@ -12,7 +12,7 @@ function installed(role: string): Map<string, string> {
 
 // Every command the components and scripts run in a container (components/images/commands.ts)
 // is installed by each image that must have it, from a file that exists.
-describe.each(["slurm", "postgres", "mariadb", "monitoring"])("images/%s/Dockerfile", (role) => {
+describe.each(["slurm", "postgres", "mariadb", "monitoring", "backup-repository"])("images/%s/Dockerfile", (role) => {
   const commands = installed(role);
   const needed = Object.values(IMAGE_COMMANDS).filter((c) => (c.images as readonly string[]).includes(role)).map((c) => c.name);
 

@@ -39,6 +39,7 @@ function subcommands(help: string): Set<string> {
 
 /** Container name suffix -> the image role that runs it. */
 function roleOf(container: string): ImageRole | undefined {
+  if (container.endsWith("-backup-repository") || container.endsWith("-backup-shipper")) return "backup-repository";
   const host = container.split("-").pop() ?? "";
   if (host === "controller" || host === "slurmdbd" || /^[a-z]+[0-9]{3}$/.test(host)) return "slurm";
   if (host === "mariadb") return "mariadb";

@@ -1,0 +1,70 @@
+#!/bin/sh
+# hyperscaler-backup-ship: the cluster's file backups (each folder under /ship, mounted
+# read-only: slurmctld's state, MariaDB's verified dumps) copied to the backup repository
+# with restic, over SFTP, encrypted with the stack's restic password.
+#   loop             (the shipper container) a snapshot of each folder every INTERVAL_MIN,
+#                    snapshots older than KEEP_DAYS forgotten (and pruned once a day)
+#   now              one snapshot of each folder now
+#   snapshots        the snapshots the repository holds
+#   restore PART DIR the newest snapshot of /ship/PART into DIR (a one-off container with
+#                    the volume there, stdin: the files `files` prints; secret)
+#   files            prints the settings and keys (secret: for a restore's one-off container)
+# Settings: /etc/hyperscaler/ship.conf (REPOSITORY_HOST, INTERVAL_MIN, KEEP_DAYS), the SSH
+# key and known host in /etc/hyperscaler/ssh, the password in /etc/hyperscaler/restic-password.
+set -eu
+cluster=${HYPERSCALER_CLUSTER:?set HYPERSCALER_CLUSTER}
+etc=/etc/hyperscaler settings=/etc/hyperscaler/ship.conf
+# A fixed list of paths without spaces: split where used.
+FILES="$settings $etc/ssh/key $etc/ssh/known_hosts $etc/restic-password"
+load() {
+  INTERVAL_MIN=15 KEEP_DAYS=7 REPOSITORY_HOST=
+  # shellcheck source=/dev/null # written by the stack
+  . "$settings"
+  export RESTIC_REPOSITORY="sftp:repository@$REPOSITORY_HOST:/repository/files" RESTIC_PASSWORD_FILE=$etc/restic-password RESTIC_CACHE_DIR=/var/cache/restic
+}
+# restic over the stack's SSH key, the host checked against the key the stack made for it.
+r() {
+  restic -o sftp.command="ssh -i $etc/ssh/key -o UserKnownHostsFile=$etc/ssh/known_hosts -o StrictHostKeyChecking=yes -o BatchMode=yes -o ConnectTimeout=10 repository@$REPOSITORY_HOST -s sftp" "$@"
+}
+ready() { r cat config >/dev/null 2>&1 || r init >/dev/null; }
+ship() {
+  for dir in /ship/*/; do
+    [ -d "$dir" ] || continue
+    part=$(basename "$dir")
+    if ! r backup --quiet --host "$cluster" --tag "$part" "$dir"; then
+      echo "hyperscaler-backup-ship: $part did not reach the repository" >&2
+      return 1
+    fi
+    echo "shipped $part: $(du -sh "$dir" | cut -f1)"
+  done
+}
+case "${1:-}" in
+loop)
+  # shellcheck disable=SC2086
+  hyperscaler-wait-file "the shipper" $FILES
+  pruned=0
+  while :; do
+    load
+    if ready && ship; then
+      touch /run/hyperscaler-shipped # the container's health: a round that reached the repository
+      r forget --quiet --host "$cluster" --group-by host,tags --keep-within "${KEEP_DAYS}d" >/dev/null || true
+      if [ $(($(date +%s) - pruned)) -ge 86400 ]; then r prune --quiet >/dev/null && pruned=$(date +%s); fi
+    fi
+    sleep $((INTERVAL_MIN * 60))
+  done
+  ;;
+now) load; ready; ship ;;
+snapshots) load; r snapshots --host "$cluster" ;;
+files) for f in $FILES; do echo "#file $f"; cat "$f"; done ;;
+restore)
+  part=$2 target=$3
+  # The settings and keys from stdin, as `files` printed them.
+  awk '/^#file / { out = $2; system("mkdir -p \"$(dirname " out ")\""); printf "" > out; next } { print > out }'
+  # shellcheck disable=SC2086
+  chmod 0600 $FILES
+  load
+  [ -d "$target" ] || { echo "hyperscaler-backup-ship: $target is not a directory (mount the volume there)" >&2; exit 64; }
+  r restore "latest:/ship/$part" --host "$cluster" --tag "$part" --target "$target"
+  ;;
+*) sed -n '2,13s/^# \{0,1\}//p' "$0" >&2; exit 64 ;;
+esac
