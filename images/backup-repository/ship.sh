@@ -45,12 +45,16 @@ loop)
   pruned=0
   while :; do
     load
+    # A round that did not reach the repository (it starts beside us, or its workstation is
+    # away) is tried again in a minute, not a whole interval later.
+    wait=60
     if ready && ship; then
       touch /run/hyperscaler-shipped # the container's health: a round that reached the repository
       r forget --quiet --host "$cluster" --group-by host,tags --keep-within "${KEEP_DAYS}d" >/dev/null || true
       if [ $(($(date +%s) - pruned)) -ge 86400 ]; then r prune --quiet >/dev/null && pruned=$(date +%s); fi
+      wait=$((INTERVAL_MIN * 60))
     fi
-    sleep $((INTERVAL_MIN * 60))
+    sleep "$wait"
   done
   ;;
 now) load; ready; ship ;;

@@ -45,6 +45,13 @@ describe("preview report", () => {
     const withPostgres = summarizePreview("dev", { config: { "hyperscaler:clusterName": "dev", "hyperscaler:postgres": "{}" }, steps: [] });
     expect(renderPreviewReport(withPostgres, [], [])).toContain(
       "**Note**\n- PostgreSQL's backups (the pgBackRest repository and the dumps) are in volume dev-postgres-backups, on the same machine as its data");
+    // With a backup repository on another workstation: no such note, and its start, restart and removal are read.
+    const elsewhere = summarizePreview("dev", { config: { "hyperscaler:clusterName": "dev", "hyperscaler:postgres": "{}", "hyperscaler:backupRepository": "{}" },
+      steps: [step("create", "dev-backup-repository")] });
+    expect(elsewhere.notes).toEqual([]);
+    expect(elsewhere.actions).toEqual([expect.stringMatching(/^start the backup repository \(SFTP\) on another workstation/)]);
+    expect(summarizePreview("dev", { config: {}, steps: [step("delete", "dev-backup-repository")] }).risks)
+      .toEqual(["stops the backup repository: PostgreSQL's backups go back beside its data"]);
   });
 
   it("says a stack made before SLURM 24.11 drops its slurmctld restart, and that nothing runs", () => {
