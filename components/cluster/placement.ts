@@ -39,8 +39,9 @@ export function placeCluster(name: string, spec: ClusterSpec, dockerHost: string
   const network = clusterNetwork(`${name}-network`, cluster, placement && { placement, on: workstation(placement, placement.controllerWorkstation) },
     { parent, dependsOn: [claim(`${name}-claim`)] });
   // Every other workstation in use (nodes, or the backup repository): its provider and network.
+  const hasNodes = (ws: string) => spec.nodes.some((n) => n.workstation === ws);
   const inUse = (w: WorkstationSpec) => w.name !== placement!.controllerWorkstation &&
-    (spec.nodes.some((n) => n.workstation === w.name) || placement!.backupRepository?.workstation === w.name);
+    (hasNodes(w.name) || placement!.backupRepository?.workstation === w.name);
   const others = new Map((placement?.workstations ?? []).filter(inUse).map((w) => {
     const provider = new docker.Provider(`${name}-workstation-${w.name}`, { host: w.dockerHost }, { parent });
     const engine = { workstation: w.name, dockerHost: w.dockerHost, provider };
@@ -51,7 +52,7 @@ export function placeCluster(name: string, spec: ClusterSpec, dockerHost: string
     }];
   }));
   // Those with nodes get a copy of the SLURM image.
-  const elsewhere = new Map([...others].filter(([ws]) => spec.nodes.some((n) => n.workstation === ws)).map(([ws, o]) => [ws, {
+  const elsewhere = new Map([...others].filter(([ws]) => hasNodes(ws)).map(([ws, o]) => [ws, {
     ...o,
     image: copiedImage(`${name}-slurm-image-copy-${ws}`, { imageId: image.imageId, tag: dockerNames(cluster).image("slurm"), from: dockerHost, to: o.engine.dockerHost }, { parent }),
   }]));

@@ -78,7 +78,6 @@ const PARTS: readonly { part: string; exact?: string; subject?: string; prefix?:
   { part: "munge-key", suffix: "-munge-key" },
   { part: "tls-install", suffix: "-tls" },
   { part: "workstation", prefix: "workstation-" },
-  { part: "backup-repository", prefix: "backup-repository-" },
   { part: "slurm-image-copy", prefix: "slurm-image-copy-" },
   { part: "postgres-pitr-key", prefix: "postgres-pitr-key-" },
   { part: "postgres-password-file", prefix: "postgres-", suffix: "-password-file" },

@@ -4,7 +4,7 @@ import * as random from "@pulumi/random";
 import { BackupRepositoryConfig, dockerNames } from "../config";
 import { CLUSTER_LABEL, clusterVolume, containerCommand, Engine, hardenedContainer } from "../docker";
 import { CMD, copiedImage, RoleImage } from "../images";
-import { SshKey, sshKey } from "../tls";
+import { sshKey } from "../tls";
 
 /** The user pgBackRest logs in as (images/backup-repository). */
 export const REPOSITORY_USER = "repository";
@@ -61,8 +61,12 @@ export class BackupRepository extends pulumi.ComponentResource {
     const volume = clusterVolume(`${name}-data`, cluster, "backup-repository", keep);
     const built = new RoleImage(`${name}-image`, { role: "backup-repository", baseImage: args.baseImage, tag: names.image("backup-repository") }, { parent: this });
     const image = copiedImage(`${name}-image-copy`, { imageId: built.imageId, tag: names.image("backup-repository"), from: args.buildOn.dockerHost, to: engine.dockerHost }, { parent: this });
-    const hostKey = sshKey(`${name}-host-key`, `${cluster} backup repository`, 0, { parent: this });
-    const clientKey = sshKey(`${name}-client-key`, `${cluster} pgbackrest`, 0, { parent: this });
+    const hostKey = sshKey(`${name}-host-key`, `${cluster} backup repository`, { parent: this });
+    const clientKey = sshKey(`${name}-client-key`, `${cluster} pgbackrest`, { parent: this });
+    // A file delivered into one of this component's containers (root's), again in a new container.
+    const install = (part: string, into: docker.Container, at: Engine, file: string, mode: string, content: pulumi.Input<string>) => containerCommand(`${name}-${part}`, {
+      container: into.name, create: [CMD.install, file, mode, "root:root"], stdin: content, triggers: [into.id], engine: at,
+    }, { parent: this });
 
     const container = hardenedContainer(name, {
       name: names.container("backup-repository"),
@@ -78,17 +82,13 @@ export class BackupRepository extends pulumi.ComponentResource {
       healthCommand: "bash -c '</dev/tcp/127.0.0.1/22'",
       labels: { [CLUSTER_LABEL]: cluster, "hyperscaler.role": "backup-repository" },
     }, { parent: this, provider: engine.provider });
-    const triggers = [container.id];
-    const install = (part: string, file: string, mode: string, content: pulumi.Output<string>) => containerCommand(`${name}-${part}`, {
-      container: container.name, create: [CMD.install, file, mode, "root:root"], stdin: content, triggers, engine,
-    }, { parent: this });
-    install("host-key-install", "/etc/hyperscaler/host_key", "0600", pulumi.secret(hostKey.apply((k) => k.key)));
-    const authorized = install("authorized-key-install", "/etc/hyperscaler/authorized_keys", "0644", clientKey.apply((k) => `restrict ${k.publicKey}\n`));
+    install("host-key-install", container, engine, "/etc/hyperscaler/host_key", "0600", pulumi.secret(hostKey.apply((k) => k.key)));
+    const authorized = install("authorized-key-install", container, engine, "/etc/hyperscaler/authorized_keys", "0644", clientKey.apply((k) => `restrict ${k.publicKey}\n`));
     // The repositories of PostgreSQL key epochs the stack no longer has a key for.
     containerCommand(`${name}-prune`, {
       container: container.name,
       create: [CMD.repositoryPrune, "postgres", ...args.postgresKeyEpochs.map((e) => `key${e}`)],
-      triggers: [...triggers, args.postgresKeyEpochs.join(" ")],
+      triggers: [container.id, args.postgresKeyEpochs.join(" ")],
       engine,
     }, { parent: this, dependsOn: [authorized] });
 
@@ -109,19 +109,16 @@ export class BackupRepository extends pulumi.ComponentResource {
       labels: { [CLUSTER_LABEL]: cluster, "hyperscaler.role": "backup-shipper" },
     }, { parent: this, provider: args.buildOn.provider });
     const resticPassword = new random.RandomPassword(`${name}-restic-password`, { length: 64, special: false }, { parent: this }).result;
-    const toShipper = (part: string, file: string, mode: string, content: pulumi.Input<string>) => containerCommand(`${name}-shipper-${part}`, {
-      container: shipper.name, create: [CMD.install, file, mode, "root:root"], stdin: content, triggers: [shipper.id], engine: args.buildOn,
-    }, { parent: this });
-    toShipper("settings", "/etc/hyperscaler/ship.conf", "0644",
+    install("shipper-settings", shipper, args.buildOn, "/etc/hyperscaler/ship.conf", "0644",
       `REPOSITORY_HOST=${config.address}\nINTERVAL_MIN=${config.shipIntervalMin}\nKEEP_DAYS=${config.keepDays}\n`);
-    toShipper("key", "/etc/hyperscaler/ssh/key", "0600", pulumi.secret(clientKey.apply((k) => k.key)));
-    toShipper("known-hosts", "/etc/hyperscaler/ssh/known_hosts", "0644", hostKey.apply((k) => `${config.address} ${k.publicKey}\n`));
-    toShipper("password", "/etc/hyperscaler/restic-password", "0600", pulumi.secret(resticPassword));
+    install("shipper-key", shipper, args.buildOn, "/etc/hyperscaler/ssh/key", "0600", pulumi.secret(clientKey.apply((k) => k.key)));
+    install("shipper-known-hosts", shipper, args.buildOn, "/etc/hyperscaler/ssh/known_hosts", "0644", hostKey.apply((k) => `${config.address} ${k.publicKey}\n`));
+    install("shipper-password", shipper, args.buildOn, "/etc/hyperscaler/restic-password", "0600", pulumi.secret(resticPassword));
 
     this.sftp = {
       host: config.address,
       user: REPOSITORY_USER,
-      hostFingerprint: pulumi.unsecret(hostKey.apply((k: SshKey) => k.fingerprint)),
+      hostFingerprint: pulumi.unsecret(hostKey.apply((k) => k.fingerprint)),
       privateKey: pulumi.secret(clientKey.apply((k) => k.key)),
     };
     this.registerOutputs({});

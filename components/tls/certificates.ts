@@ -54,9 +54,9 @@ function issuerRun<T>(name: string, request: pulumi.Input<Record<string, unknown
 /** An SSH key pair: the private key (SEC1 PEM; secret), its authorized_keys line, and the SHA-256 of its blob in hex. */
 export interface SshKey { key: string; publicKey: string; fingerprint: string }
 
-/** An SSH key pair made once (ECDSA P-256) and kept, secret, in state; a new one when `epoch` changes. */
-export function sshKey(name: string, comment: string, epoch: number, opts: pulumi.CustomResourceOptions): pulumi.Output<SshKey> {
-  return issuerRun<SshKey>(name, { kind: "ssh", commonName: comment }, [epoch], opts);
+/** An SSH key pair made once (ECDSA P-256) and kept, secret, in state. */
+export function sshKey(name: string, comment: string, opts: pulumi.CustomResourceOptions): pulumi.Output<SshKey> {
+  return issuerRun<SshKey>(name, { kind: "ssh", commonName: comment }, [], opts);
 }
 
 export interface ClusterCertificatesArgs {

@@ -52,6 +52,8 @@ describe("preview report", () => {
     expect(elsewhere.actions).toEqual([expect.stringMatching(/^start the backup repository \(SFTP\) on another workstation/)]);
     expect(summarizePreview("dev", { config: {}, steps: [step("delete", "dev-backup-repository")] }).risks)
       .toEqual(["stops the backup repository: PostgreSQL's backups go back beside its data"]);
+    // Its parts (a key's delivery, the shipper) are not the repository's container.
+    expect(summarizePreview("dev", { config: {}, steps: [step("replace", "dev-backup-repository-shipper-key")] }).actions).toEqual([]);
   });
 
   it("says a stack made before SLURM 24.11 drops its slurmctld restart, and that nothing runs", () => {
