@@ -57,8 +57,9 @@ export function renderSlurmConf(spec: ClusterSpec): string {
     ...(spec.slurmdTimeoutSec !== 300 ? [`SlurmdTimeout=${spec.slurmdTimeoutSec}`] : []),
     "# Dynamic nodes: they register up to MaxNodeCount; addresses may change on re-creation.",
     `MaxNodeCount=${spec.maxNodeCount}`,
+    // No CommunicationParameters=NoAddrCache: SLURM 24.11 ignores it as defunct (and logs an
+    // error); a node's address is set by its entrypoint at each start.
     "TreeWidth=65533",
-    "CommunicationParameters=NoAddrCache",
     "# Compute nodes fetch these configs from slurmctld and get new ones on reconfigure.",
     "SlurmctldParameters=enable_configless",
     ...(anyGpu ? [
