@@ -8,7 +8,7 @@ import { placeCluster } from "./placement";
 import { Monitoring } from "../monitoring";
 import { MungeKey } from "../munge";
 import { pitrKeyEpochs, Postgres } from "../postgres";
-import { BackupRepository } from "../repository";
+import { BackupRepository, SHIPPER_HOST } from "../repository";
 import { WorkstationNode, WorkstationNodeArgs } from "../node";
 import { CertificatesRecord, ClusterCertificates } from "../tls";
 import { compressHostlist, computeNodeEnv, contentHash, renderCgroupConf, renderGresConf, renderSlurmConf, ScrapeHost } from "../render";
@@ -177,13 +177,15 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
       ...spec.nodes.map((n): ScrapeHost => ({ host: n.name, role: "compute", group: n.group, tls: !!certificates })),
       ...(postgres ? [{ host: "postgres", role: "postgres" } as const] : []),
       ...(accounting ? [{ host: DBD_HOST, role: "dbd" } as const, { host: MARIADB_HOST, role: "mariadb" } as const] : []),
+      ...(repository ? [{ host: SHIPPER_HOST, role: "backup-shipper" } as const] : []),
     ];
     const monitoring = this.monitoring = config.monitoring && new Monitoring(`${name}-monitoring`, {
       cluster, config: config.monitoring, baseImage: config.baseImage, network: where.platformNetwork, scrapeHosts, protect: config.protect,
       ...(placement ? { lan: where.network.name } : {}),
       postgres: config.postgres && { databases, backupIntervalMin: config.postgres.backup.intervalMin, pitr: config.postgres.pitr },
       accounting: config.accounting && { database: ACCOUNTING_DATABASE, backupIntervalMin: config.accounting.backup.intervalMin },
-      grafanaDatabase: postgres?.logins[GRAFANA_DB_ROLE], scrapeHostsReady: ready, engine,
+      ...(repository && repositoryAt ? { backupShip: { intervalMin: repositoryAt.shipIntervalMin, parts: repository.shippedParts } } : {}),
+      grafanaDatabase: postgres?.logins[GRAFANA_DB_ROLE], scrapeHostsReady: [...ready, ...(repository ? [repository.shipper] : [])], engine,
       ...(certificates?.prometheus ? { tls: {
         bundle: pulumi.secret(pulumi.all([certificates.prometheus, certificates.trust]).apply(([pem, trust]) => pem + trust)),
         trust: certificates.trust, passwordEpoch: config.rotation.prometheusPasswordEpoch,

@@ -38,6 +38,8 @@ export interface MonitoringArgs {
   readonly postgres?: AlertSpec["postgres"];
   /** SLURM accounting's database, when the cluster has accounting. */
   readonly accounting?: AlertSpec["accounting"];
+  /** The shipper of the file backups to the backup repository (a scrape host too), when the stack has one. @default - none */
+  readonly backupShip?: AlertSpec["backupShip"];
   /** Grafana's store in the platform's PostgreSQL. @default - Grafana's own SQLite file */
   readonly grafanaDatabase?: PostgresLogin;
   /** What must exist before the scrape hosts can answer (their containers). @default [] */
@@ -109,7 +111,7 @@ export class Monitoring extends pulumi.ComponentResource {
     const grafanaHost = config.grafana ? "grafana" : undefined;
     const spec = {
       cluster, scrapeIntervalSec: config.scrapeIntervalSec, thresholds: config.thresholds,
-      alertmanagerHost: "alertmanager", grafanaHost, postgres: args.postgres, accounting: args.accounting, tls: !!tls, certificates: !!tls,
+      alertmanagerHost: "alertmanager", grafanaHost, postgres: args.postgres, accounting: args.accounting, backupShip: args.backupShip, tls: !!tls, certificates: !!tls,
     };
 
     // Grafana's provisioning is written by the Prometheus container (it has the install tool)

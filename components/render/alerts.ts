@@ -37,6 +37,8 @@ export interface AlertSpec {
   readonly accounting?: { readonly database: string; readonly backupIntervalMin: number };
   /** The hosts report their certificates' expiry (several workstations' TLS). @default false */
   readonly certificates?: boolean;
+  /** The shipper that copies the file backups to the backup repository, and the folders it copies. */
+  readonly backupShip?: { readonly intervalMin: number; readonly parts: readonly string[] };
 }
 
 type Levels = AlertThresholds["cpuPercent"];
@@ -212,7 +214,47 @@ function families(spec: AlertSpec): Family[] {
         exporter: { instance: "mariadb:9104", job: "mariadb" }, databases: [spec.accounting.database], backupIntervalMin: spec.accounting.backupIntervalMin }),
     );
   }
+  if (spec.backupShip) out.push(...shipping(t, spec.backupShip));
   return out;
+}
+
+/**
+ * The file backups' copies on the backup repository (images/backup-repository/ship.sh's
+ * metrics): a folder whose newest snapshot there is too old, or that never arrived. A
+ * round that fails is tried again each minute, so two intervals and the grace are late.
+ */
+function shipping(t: AlertThresholds, ship: NonNullable<AlertSpec["backupShip"]>): Family[] {
+  const metric = "hyperscaler_backup_ship_last_success_timestamp_seconds";
+  const maxAgeMin = 2 * ship.intervalMin + t.backupGraceMin;
+  const at = { instance: "backup-shipper:9100", job: "node", node: "backup-shipper", role: "backup-shipper" };
+  const samples = maxAgeMin + 10;
+  const arrived = (part: string, atMin: number) => series(metric, { ...at, part }, flat(atMin * 60, samples));
+  const [part] = ship.parts;
+  const late = "BackupShipLate";
+  const missing = "BackupShipMissing";
+  // absent() of each folder's series, or-ed: one alert a folder, labelled with it.
+  const absentAny = ship.parts.map((p) => `absent(${metric}{part="${p}"})`).join(" or ");
+  const up = series("hyperscaler_backup_ship_repository_up", at, flat(0, samples));
+  return [{
+    rules: [{ alert: late, severity: "critical", forMin: 0,
+      expr: `time() - ${metric} > ${maxAgeMin * 60}`,
+      summary: `The newest copy of {{ $labels.part }} on the backup repository is older than ${maxAgeMin}m (every ${ship.intervalMin}m, twice, + ${t.backupGraceMin}m grace): a lost controller workstation loses more (docker logs the backup-shipper container)` }],
+    cases: [
+      { name: `${late} fires for ${part} when its newest copy is ${maxAgeMin + 1}m old`, alertname: late, series: [arrived(part, 0)], evalMin: maxAgeMin + 1, firing: [{ ...at, part, severity: "critical" }] },
+      { name: `${late} is silent for ${part} when its newest copy is ${maxAgeMin - 1}m old`, alertname: late, series: [arrived(part, 2)], evalMin: maxAgeMin + 1, firing: [] },
+    ],
+  }, {
+    rules: [{ alert: missing, severity: "critical", forMin: maxAgeMin, expr: absentAny,
+      summary: `No copy of {{ $labels.part }} has reached the backup repository for ${maxAgeMin}m` }],
+    cases: [
+      { name: `${missing} fires for every folder after ${maxAgeMin}m with none copied`, alertname: missing, series: [up], evalMin: maxAgeMin + 1,
+        firing: ship.parts.map((p) => ({ part: p, severity: "critical" })) },
+      { name: `${missing} is pending before ${maxAgeMin}m`, alertname: missing, series: [up], evalMin: maxAgeMin - 1, firing: [] },
+      { name: `${missing} is silent when every folder was copied`, alertname: missing, series: ship.parts.map((p) => arrived(p, 1)), evalMin: maxAgeMin + 1, firing: [] },
+      ...(ship.parts.length > 1 ? [{ name: `${missing} fires for ${part} alone when only it was never copied`, alertname: missing,
+        series: ship.parts.slice(1).map((p) => arrived(p, 1)), evalMin: maxAgeMin + 1, firing: [{ part, severity: "critical" }] }] : []),
+    ],
+  }];
 }
 
 /**

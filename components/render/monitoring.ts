@@ -32,7 +32,7 @@ export const PROMETHEUS_USER = "admin";
 /** A host that runs the node exporter (with its textfile metrics: SLURM, MUNGE, backups). */
 export interface ScrapeHost {
   readonly host: string;
-  readonly role: "controller" | "compute" | "postgres" | "dbd" | "mariadb";
+  readonly role: "controller" | "compute" | "postgres" | "dbd" | "mariadb" | "backup-shipper";
   readonly group?: string;
   /** Where to scrape it when its name does not resolve there (a node on another workstation). @default - host */
   readonly address?: string;

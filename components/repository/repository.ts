@@ -10,6 +10,8 @@ import { sshKey } from "../tls";
 export const REPOSITORY_USER = "repository";
 /** Where the repository's volume is mounted: the paths pgBackRest writes are below it. */
 export const REPOSITORY_ROOT = "/repository";
+/** The shipper's host name on the platform network, where Prometheus scrapes its node exporter. */
+export const SHIPPER_HOST = "backup-shipper";
 
 /** How a client reaches the repository over SFTP; the key is secret. */
 export interface SftpLogin {
@@ -51,6 +53,10 @@ export interface BackupRepositoryArgs {
  */
 export class BackupRepository extends pulumi.ComponentResource {
   readonly sftp: SftpLogin;
+  /** The shipper of the file backups (a scrape host: its node exporter reports each copy). */
+  readonly shipper: docker.Container;
+  /** The folders the shipper copies (`/ship/<part>`), in order. */
+  readonly shippedParts: readonly string[];
 
   constructor(name: string, args: BackupRepositoryArgs, opts?: pulumi.ComponentResourceOptions) {
     super("hyperscaler:repository:BackupRepository", name, {}, opts);
@@ -94,10 +100,10 @@ export class BackupRepository extends pulumi.ComponentResource {
 
     // The shipper: the same image on the controller's engine, reading the volumes it copies
     // (DAC_READ_SEARCH: every file, whoever owns it; nothing else).
-    const shipper = hardenedContainer(`${name}-shipper`, {
+    const shipper = this.shipper = hardenedContainer(`${name}-shipper`, {
       name: names.container("backup-shipper"),
       image: built.imageId,
-      hostname: "backup-shipper",
+      hostname: SHIPPER_HOST,
       network: args.ship.network,
       env: { HYPERSCALER_CLUSTER: cluster, HYPERSCALER_ROLE: "shipper" },
       capabilities: ["DAC_READ_SEARCH"],
@@ -115,6 +121,7 @@ export class BackupRepository extends pulumi.ComponentResource {
     install("shipper-known-hosts", shipper, args.buildOn, "/etc/hyperscaler/ssh/known_hosts", "0644", hostKey.apply((k) => `${config.address} ${k.publicKey}\n`));
     install("shipper-password", shipper, args.buildOn, "/etc/hyperscaler/restic-password", "0600", pulumi.secret(resticPassword));
 
+    this.shippedParts = args.ship.volumes.map((v) => v.part);
     this.sftp = {
       host: config.address,
       user: REPOSITORY_USER,

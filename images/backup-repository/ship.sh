@@ -11,6 +11,8 @@
 #   files            prints the settings and keys (secret: for a restore's one-off container)
 # Settings: /etc/hyperscaler/ship.conf (REPOSITORY_HOST, INTERVAL_MIN, KEEP_DAYS), the SSH
 # key and known host in /etc/hyperscaler/ssh, the password in /etc/hyperscaler/restic-password.
+# Each round (loop or now) publishes, for the container's node exporter, whether it reached
+# the repository and when each folder's newest snapshot arrived there (what the alerts read).
 set -eu
 cluster=${HYPERSCALER_CLUSTER:?set HYPERSCALER_CLUSTER}
 etc=/etc/hyperscaler settings=/etc/hyperscaler/ship.conf
@@ -27,7 +29,10 @@ r() {
   restic -o sftp.command="ssh -i $etc/ssh/key -o UserKnownHostsFile=$etc/ssh/known_hosts -o StrictHostKeyChecking=yes -o BatchMode=yes -o ConnectTimeout=10 repository@$REPOSITORY_HOST -s sftp" "$@"
 }
 ready() { r cat config >/dev/null 2>&1 || r init >/dev/null; }
+# When each folder's newest snapshot reached the repository: a file per folder.
+arrived=/var/lib/hyperscaler/shipped
 ship() {
+  mkdir -p "$arrived"
   for dir in /ship/*/; do
     [ -d "$dir" ] || continue
     part=$(basename "$dir")
@@ -35,8 +40,30 @@ ship() {
       echo "hyperscaler-backup-ship: $part did not reach the repository" >&2
       return 1
     fi
+    date +%s >"$arrived/$part"
     echo "shipped $part: $(du -sh "$dir" | cut -f1)"
   done
+}
+# publish UP: the metrics of a round (UP 1: it reached the repository).
+publish() {
+  m=hyperscaler_backup_ship
+  {
+    echo "# HELP ${m}_repository_up Whether the shipper's last round reached the backup repository."
+    echo "# TYPE ${m}_repository_up gauge"
+    echo "${m}_repository_up $1"
+    echo "# HELP ${m}_interval_seconds How often the shipper copies the file backups (hyperscaler:backupRepository.shipIntervalMin)."
+    echo "# TYPE ${m}_interval_seconds gauge"
+    echo "${m}_interval_seconds $((INTERVAL_MIN * 60))"
+    echo "# HELP ${m}_last_success_timestamp_seconds When each folder's newest snapshot reached the repository."
+    echo "# TYPE ${m}_last_success_timestamp_seconds gauge"
+    for f in "$arrived"/*; do
+      [ -f "$f" ] && echo "${m}_last_success_timestamp_seconds{part=\"$(basename "$f")\"} $(cat "$f")"
+    done
+  } | hyperscaler-textfile ship
+}
+# A round: ship every folder, and say how it went.
+round() {
+  if ready && ship; then publish 1; else publish 0; return 1; fi
 }
 case "${1:-}" in
 loop)
@@ -48,7 +75,7 @@ loop)
     # A round that did not reach the repository (it starts beside us, or its workstation is
     # away) is tried again in a minute, not a whole interval later.
     wait=60
-    if ready && ship; then
+    if round; then
       touch /run/hyperscaler-shipped # the container's health: a round that reached the repository
       r forget --quiet --host "$cluster" --group-by host,tags --keep-within "${KEEP_DAYS}d" >/dev/null || true
       if [ $(($(date +%s) - pruned)) -ge 86400 ]; then r prune --quiet >/dev/null && pruned=$(date +%s); fi
@@ -57,7 +84,7 @@ loop)
     sleep "$wait"
   done
   ;;
-now) load; ready; ship ;;
+now) load; round ;;
 snapshots) load; r snapshots --host "$cluster" ;;
 files) for f in $FILES; do echo "#file $f"; cat "$f"; done ;;
 restore)

@@ -405,9 +405,20 @@ describe("HyperscalerCluster under mocks", () => {
     for (const part of ["key", "password"]) expect(await isSecret(named(`dev-backup-repository-shipper-${part}`).props.stdin), part).toBe(true);
     expect(await outputOf(pulumi.output(named("dev-backup-repository-shipper-known-hosts").props.stdin as string))).toMatch(/^192\.168\.1\.20 ecdsa-sha2-nistp256 \S+ dev backup repository\n$/);
     expect(await outputOf(pulumi.output(named("dev-backup-repository-shipper-settings").props.stdin as string))).toBe("REPOSITORY_HOST=192.168.1.20\nINTERVAL_MIN=15\nKEEP_DAYS=7\n");
+    // Prometheus scrapes the shipper's exporter, and pages when a folder's copy is late or missing.
+    const monitored = build({ ...values, monitoring: {} }).registered;
+    const delivered = (file: string) => outputOf(pulumi.output(monitored.find((r) => r.name === `dev-monitoring-${file}`)!.props.stdin as string));
+    expect(JSON.parse(await delivered("node.json")).map((t: { labels: { node: string; role: string } }) => t.labels))
+      .toContainEqual({ node: "backup-shipper", role: "backup-shipper" });
+    const rules = await delivered("alerts.yml");
+    expect(rules).toMatch(/alert: BackupShipLate\n\s+expr: time\(\) - hyperscaler_backup_ship_last_success_timestamp_seconds > 2700\n/);
+    expect(rules).toContain('absent(hyperscaler_backup_ship_last_success_timestamp_seconds{part="slurmctld-state"}) or absent(hyperscaler_backup_ship_last_success_timestamp_seconds{part="mariadb-backups"})');
     // Without it: the repository beside the data, no key, nothing on the idle workstation.
-    const local = build(workstationsValues).registered;
+    const local = build({ ...workstationsValues, monitoring: {} }).registered;
     expect(local.find((r) => r.name.startsWith("dev-backup-repository"))).toBeUndefined();
+    const localRules = await outputOf(pulumi.output(local.find((r) => r.name === "dev-monitoring-alerts.yml")!.props.stdin as string));
+    expect(localRules).toContain("alert: NodeExporterDown");
+    expect(localRules).not.toContain("BackupShip");
     expect(local.filter((r) => r.type === "pulumi:providers:docker").map((r) => r.name)).toEqual(["dev-workstation-gpu"]);
   });
 

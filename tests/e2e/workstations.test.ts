@@ -179,13 +179,20 @@ describe("a cluster on several workstations (Docker engines over SSH)", () => {
     expect(leakedSecrets(readTree(project.backend.dir) + inspected + r.output + window.output, secrets)).toEqual([]);
   }, 300_000);
 
-  it("copies slurmctld's state and MariaDB's verified dumps to the repository with restic, which a one-off container restores into a new volume", () => {
+  it("copies slurmctld's state and MariaDB's verified dumps to the repository with restic, which a one-off container restores into a new volume; Prometheus sees each copy arrive", async () => {
     const shipper = `${stack}-backup-shipper`;
     const dump = docker(["exec", `${stack}-mariadb`, "hyperscaler-mariadb-backup", "slurm_acct_db"]);
     expect(dump).toMatch(/^backup slurm_acct_db-\S+\.sql\.gz: \d+ bytes, sha256 [0-9a-f]{64}/m);
+    const before = Math.floor(Date.now() / 1000);
     const shipped = docker(["exec", shipper, "hyperscaler-backup-ship", "now"]);
     expect(shipped).toMatch(/^shipped mariadb-backups: /m);
     expect(shipped).toMatch(/^shipped slurmctld-state: /m);
+    // The shipper's node exporter tells Prometheus when each folder's copy arrived (what BackupShipLate reads).
+    const arrived = () => Object.fromEntries(query("hyperscaler_backup_ship_last_success_timestamp_seconds").map((r) => [r.metric.part, Number(r.value[1])]));
+    await waitFor("both copies' arrival scraped", () => ["mariadb-backups", "slurmctld-state"].every((part) => (arrived()[part] ?? 0) >= before), 60);
+    expect(query("hyperscaler_backup_ship_repository_up").map((r) => r.value[1])).toEqual(["1"]);
+    const rules = (prometheus("rules").data.groups as { rules: { name: string }[] }[]).flatMap((g) => g.rules.map((r) => r.name));
+    expect(rules).toEqual(expect.arrayContaining(["BackupShipLate", "BackupShipMissing"]));
     expect(docker(["exec", shipper, "hyperscaler-backup-ship", "snapshots"])).toMatch(/slurmctld-state\s+\/ship\/slurmctld-state/);
     // Encrypted on near's volume: no dump's name or content there in the clear.
     const held = lab.docker(1, "exec", `${stack}-backup-repository`, "setpriv", "--reuid=repository", "--regid=repository", "--clear-groups", "find", "/repository/files", "-type", "f");
@@ -205,11 +212,15 @@ describe("a cluster on several workstations (Docker engines over SSH)", () => {
       if (part === "mariadb-backups") expect(list(volume)).toBe(list(source));
       else expect(list(volume)).toMatch(/^\.\/job_state$/m);
     }
+    // The restic password: in no state file, no container's settings.
+    const resticPassword = docker(["exec", shipper, "cat", "/etc/hyperscaler/restic-password"]).trim();
+    expect(resticPassword.length).toBeGreaterThanOrEqual(32);
+    expect(leakedSecrets(readTree(project.backend.dir) + docker(["inspect", shipper]) + shipped, { resticPassword })).toEqual([]);
   }, 300_000);
 
   it("scrapes the nodes on other workstations at their addresses", async () => {
     await waitFor("every node exporter scraped", () => (prometheus("query?query=up%7Bjob%3D%22node%22%7D").data.result as { value: string[] }[])
-      .filter((r) => r.value[1] === "1").length === 8, 120); // 4 nodes, the controller, PostgreSQL, slurmdbd, MariaDB
+      .filter((r) => r.value[1] === "1").length === 9, 120); // 4 nodes, the controller, PostgreSQL, slurmdbd, MariaDB, the backup shipper
   });
 
   it("lets a LAN host that is no workstation reach SLURM's daemons and the metrics, never the databases, slurmdbd or Alertmanager; the backup repository's SFTP only with the stack's key", async () => {
@@ -307,7 +318,7 @@ describe("a cluster on several workstations (Docker engines over SSH)", () => {
     // Not one failed scrape, nor a missing one, since the job started (a scrape every 5 s).
     const window = Math.ceil((Date.now() - started) / 1000);
     const worst = query(`min_over_time(up{job=~"node|prometheus"}[${window}s])`);
-    expect(worst.length).toBe(9);
+    expect(worst.length).toBe(10); // the 9 node targets (the backup shipper among them) and Prometheus
     expect(worst.filter((r) => r.value[1] !== "1").map((r) => r.metric.instance)).toEqual([]);
     const scrapes = query(`count_over_time(up{job="node"}[${window}s])`).map((r) => Number(r.value[1]));
     expect(Math.min(...scrapes)).toBeGreaterThanOrEqual(Math.floor(window / 5) - 2);

@@ -23,6 +23,7 @@ const spec = {
   postgres: { databases: ["appdb"], backupIntervalMin: 60, pitr: { walMaxDelaySec: 60, backupIntervalMin: 1440 } },
   accounting: { database: "slurm_acct_db", backupIntervalMin: 60 },
   certificates: true,
+  backupShip: { intervalMin: 15, parts: ["slurmctld-state", "mariadb-backups"] },
 };
 let image: string;
 let dir: string;
