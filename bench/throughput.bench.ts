@@ -1,18 +1,24 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
+import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { docker } from "../tests/support/docker";
+import { run } from "../tests/support/run";
 import { ok, TestProject, SHARED_CPUS } from "../tests/support/stack";
 import { median, report, RUNS } from "./report";
 
 // SLURM's own speed: BENCH_JOBS (1000) one-second-or-less jobs submitted one by one
 // (sbatch), timed until the last one completed, with the default settings and with the
-// `throughput` tuning profile (hyperscaler:slurm.tuning). Same cluster, same jobs.
+// `throughput` tuning profile (hyperscaler:slurm.tuning). Same cluster, same jobs. Then
+// SLURM's own floor: the same binaries and slurm.conf as plain processes on this machine
+// (bench/native-slurm.sh), the same jobs on the same number of slots.
 const stack = `tput${process.pid}`;
 const JOBS = Number(process.env.BENCH_JOBS ?? 1000);
 /** Which tuning profiles to run: BENCH_PROFILES (space-separated), both unless set. */
 const PROFILES = (process.env.BENCH_PROFILES ?? "default throughput").split(/\s+/).filter(Boolean);
 const NODES = ["cpu001", "cpu002"];
+const NODE_CPUS = 2;
+const NODE_MEMORY_MIB = 512;
 const project = new TestProject();
 const pulumi = (...args: string[]) => project.pulumi(stack, ...args);
 
@@ -73,6 +79,33 @@ function cpuProfile(containers: string[]) {
   };
 }
 
+/**
+ * The same jobs on SLURM alone: the controller's slurm.conf (the last profile's) and the
+ * SLURM image's binaries as plain processes, one slurmd with every slot of the cluster's
+ * nodes; and the cluster's time for the same profile against it.
+ */
+function nativeFloor(clusterSeconds: number, profile: string) {
+  const conf = path.join(os.tmpdir(), `${stack}-slurm.conf`);
+  fs.writeFileSync(conf, docker(["exec", `${stack}-controller`, "cat", "/etc/slurm/slurm.conf"]));
+  const image = docker(["inspect", "--format", "{{.Config.Image}}", `${stack}-controller`]).trim();
+  try {
+    const runs = Array.from({ length: RUNS }, (_, i) => {
+      const r = run("bash", ["bench/native-slurm.sh", image, conf, String(JOBS), String(NODES.length * NODE_CPUS),
+        String(NODES.length * NODE_MEMORY_MIB), `native-${i}`]);
+      expect(r.code, r.output).toBe(0);
+      const [start, submitted, end, completed] = r.stdout.trim().split("\n").pop()!.split(/\s+/).map(Number);
+      expect(completed, "native: jobs that ran to their end").toBe(JOBS);
+      return { seconds: end - start, submitSeconds: submitted - start };
+    });
+    const seconds = median(runs.map((r) => r.seconds));
+    report(`throughput, native SLURM (${profile} profile)`, JOBS / seconds, "jobs/s",
+      `${JOBS} jobs in ${runs.map((r) => r.seconds.toFixed(1)).join(", ")} s; slurmctld, one slurmd of ${NODES.length * NODE_CPUS} CPUs and munged from the SLURM image as plain processes; submission alone ${(JOBS / median(runs.map((r) => r.submitSeconds))).toFixed(1)} jobs/s`);
+    if (clusterSeconds) report(`throughput, cluster vs native SLURM (${profile} profile)`, seconds / clusterSeconds, "x", "target >= 0.8");
+  } finally {
+    fs.rmSync(conf, { force: true });
+  }
+}
+
 afterAll(() => {
   pulumi("destroy", "--yes");
   project.remove();
@@ -80,7 +113,7 @@ afterAll(() => {
 
 describe("SLURM scheduling throughput", () => {
   it(`runs ${JOBS} short jobs with each tuning profile (${PROFILES.join(", ")}), and where the CPU went`, () => {
-    project.init(stack, `  hyperscaler:clusterName: ${stack}\n  hyperscaler:nodeGroups:\n    cpu:\n      count: 2\n      cpus: 2\n      memoryMiB: 512\n` + SHARED_CPUS);
+    project.init(stack, `  hyperscaler:clusterName: ${stack}\n  hyperscaler:nodeGroups:\n    cpu:\n      count: ${NODES.length}\n      cpus: ${NODE_CPUS}\n      memoryMiB: ${NODE_MEMORY_MIB}\n` + SHARED_CPUS);
     const medians: Record<string, number> = {};
     for (const profile of PROFILES) {
       project.setConfig(stack, "slurm.tuning", profile);
@@ -103,5 +136,6 @@ describe("SLURM scheduling throughput", () => {
       report(`throughput, ${profile} profile, submission alone`, JOBS / median(runs.map((r) => r.submitSeconds)), "jobs/s", "sbatch one by one from the controller");
     }
     if (medians.default && medians.throughput) report("throughput, profile vs default", medians.default / medians.throughput, "x", "target >= 1.5");
+    if (!process.env.BENCH_NATIVE_SKIP) nativeFloor(medians[PROFILES[PROFILES.length - 1]], PROFILES[PROFILES.length - 1]);
   });
 });
