@@ -61,9 +61,14 @@ publish() {
     done
   } | hyperscaler-textfile ship
 }
-# A round: ship every folder, and say how it went.
+# A round: ship every folder, and say how it went. One at a time (`now` beside the loop):
+# two `restic init` at once leave a config that no key opens.
 round() {
-  if ready && ship; then publish 1; else publish 0; return 1; fi
+  exec 9>/run/hyperscaler-ship.lock
+  flock 9
+  if ready && ship; then publish 1; ok=0; else publish 0; ok=1; fi
+  flock -u 9
+  return "$ok"
 }
 case "${1:-}" in
 loop)
