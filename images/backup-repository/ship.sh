@@ -25,8 +25,9 @@ load() {
   export RESTIC_REPOSITORY="sftp:repository@$REPOSITORY_HOST:/repository/files" RESTIC_PASSWORD_FILE=$etc/restic-password RESTIC_CACHE_DIR=/var/cache/restic
 }
 # restic over the stack's SSH key, the host checked against the key the stack made for it.
+# A command waits for another's lock (a restore beside the loop's forget or prune).
 r() {
-  restic -o sftp.command="ssh -i $etc/ssh/key -o UserKnownHostsFile=$etc/ssh/known_hosts -o StrictHostKeyChecking=yes -o BatchMode=yes -o ConnectTimeout=10 repository@$REPOSITORY_HOST -s sftp" "$@"
+  restic --retry-lock 10m -o sftp.command="ssh -i $etc/ssh/key -o UserKnownHostsFile=$etc/ssh/known_hosts -o StrictHostKeyChecking=yes -o BatchMode=yes -o ConnectTimeout=10 repository@$REPOSITORY_HOST -s sftp" "$@"
 }
 ready() { r cat config >/dev/null 2>&1 || r init >/dev/null; }
 # When each folder's newest snapshot reached the repository: a file per folder.
