@@ -19,7 +19,11 @@ export class Lab {
 
   constructor(readonly prefix: string, readonly count: number, readonly octet = 77) {
     const r = run("bash", [SCRIPT, "up", prefix, String(count), String(octet)]);
-    if (r.code !== 0) throw new Error(`workstations.sh up failed:\n${r.output}`);
+    if (r.code !== 0) {
+      // What it made before failing goes too: a next lab needs the same addresses.
+      removeLab(prefix);
+      throw new Error(`workstations.sh up failed:\n${r.output}`);
+    }
     this.dir = r.stdout.trim().split("\n").pop()!;
     this.env = { PATH: `${this.dir}/bin:${process.env.PATH}` };
   }
