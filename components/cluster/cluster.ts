@@ -135,12 +135,12 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
     const compute = spec.nodes.map((node) => {
       const elsewhere = node.workstation ? where.elsewhere.get(node.workstation) : undefined;
       const on = elsewhere ? { ...common, engine: elsewhere.engine, network: elsewhere.network, image: elsewhere.image } : common;
-      return this.computeNode(name, node, { ...on, ...exporterTls }, controller, names.container(node.name), slurmctldNeeds);
+      return this.computeNode(name, node, { ...on, ...exporterTls }, controller, names.container(node.name));
     });
     const resumed = rotation("resume", [controller.keyInstalled, ...controller.filesInstalled, ...compute.map((c) => c.node.keyInstalled), ...(accounting ? [accounting.dbd.keyInstalled] : [])]);
 
     const hostlist = compressHostlist(spec.nodes.map((n) => n.name));
-    const ready = [controller.keyInstalled, resumed, ...slurmctldNeeds, ...compute.flatMap((c) => [c.node.keyInstalled, c.membership])];
+    const ready = [controller.keyInstalled, resumed, ...slurmctldNeeds, ...compute.map((c) => c.node.keyInstalled)];
     if (spec.nodes.length > 0) {
       // The update's own proof: every compute node runs a job step. Re-runs when the node
       // set, the configs, the image or the key change.
@@ -219,25 +219,23 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
   }
 
   private computeNode(
-    name: string, node: ComputeNodeSpec, common: Omit<ConstructorParameters<typeof WorkstationNode>[1], "hostname" | "containerName" | "role" | "cpus" | "memoryMiB">,
-    controller: WorkstationNode, container: string, slurmctldNeeds: pulumi.Resource[],
+    name: string, node: ComputeNodeSpec, common: Omit<WorkstationNodeArgs, "hostname" | "containerName" | "role" | "cpus" | "memoryMiB">,
+    controller: WorkstationNode, container: string,
   ) {
+    // Two resources: the container, and its membership, which delivers the key. Scale-in:
+    // deleting the membership (before the node's container, which it depends on) drains
+    // the node, waits for its jobs, and removes it from SLURM. It is never replaced: a new
+    // image replaces the containers under it, and SLURM requeues the jobs they were running.
+    // That every node runs a job step is the cluster's validation's to show.
     const computeNode = new WorkstationNode(`${name}-${node.name}`, {
       ...common, hostname: node.name, containerName: container, role: "compute",
       cpus: node.cpus, memoryMiB: node.memoryMiB, gpus: node.gpus && gpuAccess(node.gpus),
       env: computeNodeEnv(this.spec, node),
-    }, { parent: this });
-    // Scale-in: deleting this (before the node's container, which it depends on) drains
-    // the node, waits for its jobs, and removes it from SLURM. It is never replaced: a new
-    // image replaces the containers under it, and SLURM requeues the jobs they were running.
-    const membership = containerCommand(`${name}-${node.name}-membership`, {
-      container: controller.containerName,
-      // Created once the node has registered and run a job step.
-      create: [CMD.validate, node.name, String(VALIDATION_TIMEOUT_SEC)],
-      delete: [CMD.nodeRemove, node.name, String(DRAIN_TIMEOUT_SEC)],
-      engine: controller.engine,
-    }, { parent: this, dependsOn: [...slurmctldNeeds, computeNode.container, computeNode.keyInstalled] });
-    return { name: node.name, workstation: node.workstation, node: computeNode, membership };
+    }, { parent: this, membership: {
+      name: `${name}-${node.name}-membership`, controller: controller.containerName, controllerEngine: controller.engine,
+      after: [controller.container], drainTimeoutSec: DRAIN_TIMEOUT_SEC,
+    } });
+    return { name: node.name, workstation: node.workstation, node: computeNode };
   }
 }
 

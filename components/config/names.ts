@@ -88,8 +88,12 @@ const PARTS: readonly { part: string; exact?: string; subject?: string; prefix?:
 const hostOf = (subject: string) => subject.startsWith("accounting-") ? subject.slice("accounting-".length) : subject;
 const HOST_PARTS = new Set(["node", "membership", "munge-key", "tls-install"]);
 
-/** Types (the last of a URN's type chain) whose parts are found by type, not by name. */
-const NODE_CONTAINER = { type: "docker:index/container:Container", parent: "hyperscaler:node:WorkstationNode" };
+/**
+ * A SLURM node's container: a container of the cluster or of accounting (slurmdbd's), not
+ * one a part names (MariaDB's); or, in stacks from before their resources moved up to
+ * those components, any container below a `hyperscaler:node:WorkstationNode`.
+ */
+const NODE_CONTAINER = { type: "docker:index/container:Container", parents: ["hyperscaler:cluster:HyperscalerCluster", "hyperscaler:accounting:Accounting", "hyperscaler:node:WorkstationNode"] };
 const VOLUME_TYPE = "docker:index/volume:Volume";
 
 /**
@@ -104,7 +108,7 @@ export function resourcePart(cluster: string, urn: string): ResourcePart | undef
   const prefix = `${cluster}-`;
   if (!name.startsWith(prefix)) return undefined;
   const rest = name.slice(prefix.length);
-  if (type === NODE_CONTAINER.type && parent === NODE_CONTAINER.parent) return { part: "node", subject: hostOf(rest), rest };
+  if (type === NODE_CONTAINER.type && NODE_CONTAINER.parents.includes(parent) && !PARTS.some((p) => p.exact === rest)) return { part: "node", subject: hostOf(rest), rest };
   if (type === VOLUME_TYPE) return { part: "volume", subject: volumePart(name), rest };
   for (const p of PARTS) {
     if (p.exact !== undefined) {

@@ -1,4 +1,5 @@
 import * as docker from "@pulumi/docker";
+import { getVersion } from "@pulumi/docker/utilities";
 import * as pulumi from "@pulumi/pulumi";
 import { dockerNames, VolumePart } from "../config/names";
 
@@ -52,13 +53,30 @@ export interface HardenedContainerArgs {
 }
 
 /**
- * A hardened `docker.Container`: every capability dropped but the ones asked for,
+ * A `Container` (the same type token, inputs, provider and state) that declares only
+ * the outputs the project reads. The SDK makes an Output, with its promises, for every
+ * property a resource declares: 77 for `Container`, which at a thousand nodes were
+ * most of the program's memory (bench/engine.bench.ts).
+ */
+export class Container extends pulumi.CustomResource {
+  declare readonly name: pulumi.Output<string>;
+  declare readonly networkDatas: pulumi.Output<docker.types.output.ContainerNetworkData[]>;
+
+  constructor(name: string, args: docker.ContainerArgs, opts?: pulumi.CustomResourceOptions) {
+    super("docker:index/container:Container", name, { ...args, networkDatas: undefined },
+      pulumi.mergeOptions({ version: getVersion() }, opts)); // the plugin version @pulumi/docker asks for, as its own resources do
+
+  }
+}
+
+/**
+ * A hardened `Container`: every capability dropped but the ones asked for,
  * no-new-privileges, restart unless stopped, a healthcheck, ports on loopback only, on
  * the cluster's networks alone. The name is fixed, so a replacement deletes first. A
  * stopped container shows in refresh and preview (`mustRun`) and the next `up` starts it.
  */
-export function hardenedContainer(name: string, args: HardenedContainerArgs, opts?: pulumi.CustomResourceOptions): docker.Container {
-  return new docker.Container(name, {
+export function hardenedContainer(name: string, args: HardenedContainerArgs, opts?: pulumi.CustomResourceOptions): Container {
+  return new Container(name, {
     name: args.name,
     image: args.image,
     hostname: args.hostname,

@@ -22,6 +22,10 @@ export interface ContainerCommandArgs {
   readonly triggers?: pulumi.Input<unknown>[];
   /** The engine the container runs on (its host as `DOCKER_HOST`). @default - DOCKER_HOST's engine */
   readonly engine?: Engine;
+  /** More environment for the commands: a change runs the update, as any input's. @default {} */
+  readonly environment?: Record<string, pulumi.Input<string>>;
+  /** Another container (on its own engine) where the delete runs instead. @default - the same container */
+  readonly deleteIn?: { readonly container: string; readonly engine: Engine };
 }
 
 /**
@@ -39,15 +43,23 @@ export function containerCommand(name: string, args: ContainerCommandArgs, opts?
   const exec = (argv: readonly string[]) => line((c) => `docker exec -i ${c} ${argv.map(shellQuote).join(" ")}`);
   // Deleting from a container that is gone (removed by hand, or already replaced) or stopped is done.
   const running = `"$(docker inspect --format '{{.State.Running}}' "$c" 2>/dev/null)" = true`;
-  const remove = args.delete && line((c) => `c=${c}; if [ ${running} ]; then docker exec "$c" ${args.delete!.map(shellQuote).join(" ")}; fi`);
+  const removeIn = (c: string) => `c=${c}; if [ ${running} ]; then docker exec "$c" ${args.delete!.map(shellQuote).join(" ")}; fi`;
+  const remove = args.delete && (args.deleteIn ? `${dockerHostFor(args.deleteIn.engine, args.engine)}${removeIn(shellQuote(args.deleteIn.container))}` : line(removeIn));
+  const environment = { ...(args.engine?.dockerHost ? { DOCKER_HOST: args.engine.dockerHost } : {}), ...args.environment };
   return new command.local.Command(name, {
     create: args.create ? exec(args.create) : "true",
     update: args.update && exec(args.update),
     delete: remove,
     stdin: args.stdin,
     triggers: args.triggers,
-    environment: args.engine?.dockerHost ? { DOCKER_HOST: args.engine.dockerHost } : undefined,
+    environment: Object.keys(environment).length ? environment : undefined,
     logging: "none",
     addPreviousOutputInEnv: false,
   }, opts);
+}
+
+/** Shell that points `docker` at ENGINE from a command whose environment points it at FROM. */
+function dockerHostFor(engine: Engine, from: Engine | undefined): string {
+  if (engine.dockerHost) return `export DOCKER_HOST=${shellQuote(engine.dockerHost)}; `;
+  return from?.dockerHost ? "unset DOCKER_HOST; " : "";
 }

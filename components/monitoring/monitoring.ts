@@ -5,7 +5,7 @@ import * as bcrypt from "bcryptjs";
 import { createHash } from "node:crypto";
 import * as path from "node:path";
 import { ALERTMANAGER_SIZE, dockerNames, GRAFANA_SIZE, MonitoringConfig } from "../config";
-import { CLUSTER_LABEL, clusterVolume, containerCommand, DAEMON_CAPABILITIES, Engine, hardenedContainer } from "../docker";
+import { CLUSTER_LABEL, clusterVolume, Container, containerCommand, DAEMON_CAPABILITIES, Engine, hardenedContainer } from "../docker";
 import { CMD, RoleImage } from "../images";
 import type { PostgresLogin } from "../postgres";
 import {
@@ -140,7 +140,7 @@ export class Monitoring extends pulumi.ComponentResource {
     const alertmanager = daemon("alertmanager", config.alertmanager.port, ALERTMANAGER_SIZE.cpus, ALERTMANAGER_SIZE.memoryMiB);
 
     // Files into a running daemon; a change is checked by its own tool, then reloaded.
-    const deliver = (container: docker.Container, file: string, content: pulumi.Input<string>, reload: boolean, dependsOn: pulumi.Resource[] = [],
+    const deliver = (container: Container, file: string, content: pulumi.Input<string>, reload: boolean, dependsOn: pulumi.Resource[] = [],
       mode = "0644", owner = "root:root") => {
       const install = [CMD.install, file, mode, owner];
       return containerCommand(`${name}-${path.basename(file)}`, {
@@ -197,7 +197,7 @@ export class Monitoring extends pulumi.ComponentResource {
   }
 
   /** Grafana from the configured image; with the platform's PostgreSQL, its store is there. */
-  private grafana(name: string, args: MonitoringArgs, grafana: NonNullable<MonitoringConfig["grafana"]>, prometheus: docker.Container, provisioning: docker.Volume) {
+  private grafana(name: string, args: MonitoringArgs, grafana: NonNullable<MonitoringConfig["grafana"]>, prometheus: Container, provisioning: docker.Volume) {
     const labels = { [CLUSTER_LABEL]: args.cluster };
     const data = clusterVolume(`${name}-grafana-data`, args.cluster, "grafana-data", { parent: this, protect: !!args.protect });
     const datasource = args.tls && this.webLogin

@@ -1,8 +1,7 @@
 import * as command from "@pulumi/command";
-import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "node:path";
-import { CLUSTER_LABEL, containerCommand, DAEMON_CAPABILITIES, Engine, hardenedContainer, HardenedContainerArgs, onEngine } from "../docker";
+import { CLUSTER_LABEL, Container, containerCommand, DAEMON_CAPABILITIES, Engine, hardenedContainer, HardenedContainerArgs, onEngine } from "../docker";
 import { MungeKey } from "../munge";
 import { CMD } from "../images/commands";
 import { TLS_DIR } from "../render";
@@ -77,31 +76,65 @@ const HEALTH: Record<NodeRole, string> = {
   dbd: "pgrep -x slurmdbd >/dev/null && pgrep -x munged >/dev/null",
 };
 
+/** A compute node's place in SLURM, held by the same command that delivers its key. */
+export interface Membership {
+  /** The controller's container, where the node is drained and deleted from SLURM. */
+  readonly controller: string;
+  readonly controllerEngine: Engine;
+  /** Where the node's key delivery is named (`<cluster>-<node>-membership`). */
+  readonly name: string;
+  /** What creating it waits for besides the node's own container. */
+  readonly after: pulumi.Resource[];
+  /** The drain's limit. */
+  readonly drainTimeoutSec: number;
+}
+
+/**
+ * Installs the key from stdin: on a new container the entrypoint starts munged once the
+ * key is there; on a running one munged reads its key only at start, so a changed key
+ * restarts it in place. The same key again restarts nothing (a delivery to a re-created
+ * container, or a stack's first update after its node resources moved).
+ */
+const INSTALL_KEY = [
+  "k=/etc/munge/munge.key; t=$(mktemp /etc/munge/.key.XXXXXX); cat >\"$t\"",
+  "if [ -s /run/munge/munged.pid ] && cmp -s \"$t\" \"$k\"; then rm -f \"$t\"; echo \"munge key unchanged\"; exit 0; fi",
+  `${CMD.install} "$k" 0400 munge:munge <"$t"; rm -f "$t"`,
+  `if [ -s /run/munge/munged.pid ]; then ${CMD.mungeRestart}; fi`,
+].join("\n");
+
 /**
  * One SLURM node as a hardened container on a workstation's Docker engine, with its
  * files and the MUNGE key delivered by `docker exec` (`command.local.Command`, secrets
- * on stdin; written atomically inside the
- * running container). A new key is installed and munged restarted in place, so a
- * rotation replaces no container and kills no job. A re-created container gets every
- * file again.
+ * on stdin; written atomically inside the running container). A new key is installed and
+ * munged restarted in place, so a rotation replaces no container and kills no job. A
+ * re-created container gets every file again.
+ *
+ * Its resources are the parent's children, not a component's: at a thousand nodes every
+ * resource counts (a compute node is its container and its membership, no more). Stacks
+ * made when a node was a component (`hyperscaler:node:WorkstationNode`) keep their
+ * containers and deliveries through aliases; the component itself goes, deleting nothing.
  */
-export class WorkstationNode extends pulumi.ComponentResource {
+export class WorkstationNode {
   /** The container's name (known before it exists; depend on `container` for it to be there). */
   readonly containerName: string;
   /** The engine it runs on. */
   readonly engine: Engine;
-  readonly container: docker.Container;
+  readonly container: Container;
   /** The container's address on the cluster network. */
   readonly address: pulumi.Output<string>;
   /** The deliveries of `files`. */
   readonly filesInstalled: command.local.Command[];
-  /** The key delivery; depend on it to know munged runs with the current key. */
+  /**
+   * The key delivery; depend on it to know munged runs with the current key. For a compute
+   * node, also its membership (`membership`): deleting it drains the node first.
+   */
   readonly keyInstalled: command.local.Command;
   /** The delivery of its exporter's certificate, when it has one. */
   readonly tlsInstalled?: command.local.Command;
 
-  constructor(name: string, args: WorkstationNodeArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("hyperscaler:node:WorkstationNode", name, {}, opts);
+  constructor(name: string, args: WorkstationNodeArgs, opts: { parent: pulumi.Resource; membership?: Membership }) {
+    // Where these resources were when the node was a component of its own.
+    const formerly = { parent: opts.parent, aliases: [{ parent: pulumi.createUrn(name, "hyperscaler:node:WorkstationNode", opts.parent) }] };
     this.container = hardenedContainer(name, {
       name: args.containerName,
       image: args.image,
@@ -117,7 +150,7 @@ export class WorkstationNode extends pulumi.ComponentResource {
       cpus: args.cpus,
       healthCommand: HEALTH[args.role],
       labels: { [CLUSTER_LABEL]: args.cluster, "hyperscaler.role": args.role },
-    }, { parent: this, ...onEngine(args.engine) });
+    }, { ...formerly, ...onEngine(args.engine) });
     this.containerName = args.containerName;
     this.engine = args.engine ?? {};
     this.address = pulumi.all([args.network, this.container.networkDatas]).apply(([network, n]) => n?.find((d) => d.networkName === network)?.ipAddress ?? "");
@@ -133,27 +166,28 @@ export class WorkstationNode extends pulumi.ComponentResource {
         stdin: f.content,
         triggers,
         engine: this.engine,
-      }, { parent: this });
+      }, formerly);
     });
     const hosts = args.lanHosts === undefined ? [] : [containerCommand(`${name}-lan-hosts`, {
       container: args.containerName, create: [CMD.lanHosts], stdin: args.lanHosts, triggers, engine: this.engine,
-    }, { parent: this })];
+    }, formerly)];
     if (args.exporterTls) {
       this.tlsInstalled = containerCommand(`${name}-tls`, {
         container: args.containerName, create: [CMD.tlsInstall, TLS_DIR, "prometheus:prometheus"], stdin: args.exporterTls, triggers, engine: this.engine,
-      }, { parent: this, dependsOn: args.exporterTlsAfter ?? [] });
+      }, { ...formerly, dependsOn: args.exporterTlsAfter ?? [] });
     }
-    const installKey = `${CMD.install} /etc/munge/munge.key 0400 munge:munge`;
-    this.keyInstalled = containerCommand(`${name}-munge-key`, {
-      container: args.containerName,
-      // On a new container the entrypoint starts munged once the key is there.
-      create: ["sh", "-c", installKey],
-      // On a running one munged reads the key only at start: restart it in place.
-      update: ["sh", "-c", `${installKey} && ${CMD.mungeRestart}`],
-      stdin: args.mungeKey.key,
-      triggers,
-      engine: this.engine,
-    }, { parent: this, dependsOn: [...installs, ...hosts, ...(args.keyAfter ?? [])] });
-    this.registerOutputs({ containerName: this.containerName });
+    const keyAfter = [...installs, ...hosts, ...(args.keyAfter ?? [])];
+    const member = opts.membership;
+    this.keyInstalled = member
+      // Never replaced (its delete drains the node and deletes it from SLURM): a re-created
+      // container shows as a new ID in its environment, an update that delivers the key again.
+      ? containerCommand(member.name, {
+        container: args.containerName, create: ["sh", "-c", INSTALL_KEY], stdin: args.mungeKey.key, engine: this.engine,
+        environment: { HYPERSCALER_CONTAINER_ID: this.container.id },
+        delete: [CMD.nodeRemove, args.hostname, String(member.drainTimeoutSec)], deleteIn: { container: member.controller, engine: member.controllerEngine },
+      }, { parent: opts.parent, dependsOn: [this.container, ...keyAfter, ...member.after] })
+      : containerCommand(`${name}-munge-key`, {
+        container: args.containerName, create: ["sh", "-c", INSTALL_KEY], stdin: args.mungeKey.key, triggers, engine: this.engine,
+      }, { ...formerly, dependsOn: keyAfter });
   }
 }

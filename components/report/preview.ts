@@ -60,7 +60,11 @@ export function summarizePreview(stack: string, preview: PreviewJson): PreviewSu
   const actions: string[] = [];
   const risks: string[] = [];
   const touched = new Set<string>();
-  const keyRestarts: string[] = [];
+  // Key deliveries that run (a compute node's membership delivers its key), and the nodes
+  // whose containers are re-created (their new container gets the key too).
+  const keyDeliveries: string[] = [];
+  const recreated = new Set<string>();
+  let keyRotates = false;
   const certificateInstalls: string[] = [];
   for (const [urn, op] of byUrn) {
     const r = op === "same" ? undefined : resourcePart(cluster, urn);
@@ -78,6 +82,7 @@ export function summarizePreview(stack: string, preview: PreviewJson): PreviewSu
       case "membership":
         if (op === "delete") { actions.push(`drain ${subject}, wait for its jobs, delete it from SLURM, then remove its container`); risks.push(`removes compute node ${subject}`); touched.add(subject); }
         if (op === "create") actions.push(`${subject} joins SLURM as a dynamic node (no daemon restarts) and runs a job step`);
+        if (op === "update") keyDeliveries.push(subject);
         break;
       case "slurm-file":
         if (op === "update") actions.push(`scontrol reconfigure with the new ${subject} (slurmctld pushes it to every node)`);
@@ -87,7 +92,7 @@ export function summarizePreview(stack: string, preview: PreviewJson): PreviewSu
         if (op === "delete") actions.push("drop the slurmctld restart SLURM 22.05 needed after a reconfigure (nothing runs)");
         break;
       case "munge-key":
-        if (op === "update") keyRestarts.push(subject);
+        if (op === "update" || op === "replace") keyDeliveries.push(subject);
         break;
       case "tls-ca":
         if (op === "replace") {
@@ -105,7 +110,7 @@ export function summarizePreview(stack: string, preview: PreviewJson): PreviewSu
         if (op === "replace") risks.push("rotates the password of Prometheus's web login (secret): give people and Grafana the new one");
         break;
       case "munge-key-bytes":
-        if (op !== "create") risks.push("rotates the MUNGE key (secret)");
+        if (op !== "create") { risks.push("rotates the MUNGE key (secret)"); keyRotates = true; }
         break;
       case "slurm-image-build":
         // A rebuilt image is a new image resource (its triggers changed): a replace.
@@ -125,6 +130,7 @@ export function summarizePreview(stack: string, preview: PreviewJson): PreviewSu
         if (subject === DBD_HOST) {
           if (op === "replace") actions.push("slurmdbd restarts in a new container (slurmctld queues job records meanwhile)");
         } else if (op === "replace") {
+          recreated.add(subject);
           actions.push(subject === CONTROLLER_HOST ? "restart slurmctld in a new container (its state stays on the volume)" : `replace ${subject}'s container (the jobs running there are requeued)`);
           risks.push(`restarts ${subject}`);
           if (subject !== CONTROLLER_HOST) touched.add(subject);
@@ -201,11 +207,14 @@ export function summarizePreview(stack: string, preview: PreviewJson): PreviewSu
         break;
     }
   }
-  if (keyRestarts.length > 0) {
+  if (keyRotates && keyDeliveries.length > 0) {
     // Between the pause and the resume, when the rotation has them.
     const resume = actions.findIndex((a) => a.startsWith("resume scheduling"));
-    actions.splice(resume < 0 ? actions.length : resume, 0, `install the new MUNGE key and restart munged on ${compressHostlist(keyRestarts)} (running jobs carry on)`);
+    actions.splice(resume < 0 ? actions.length : resume, 0, `install the new MUNGE key and restart munged on ${compressHostlist(keyDeliveries)} (running jobs carry on)`);
   }
+  // Without a rotation, a delivery to a running container finds the key it has.
+  const again = keyRotates ? [] : keyDeliveries.filter((h) => !recreated.has(h));
+  if (again.length > 0) actions.push(`deliver the MUNGE key again on ${compressHostlist(again)} (the key they have: nothing restarts)`);
   if (certificateInstalls.length > 0) {
     actions.push(`install the renewed certificates on ${compressHostlist(certificateInstalls)} (read again per connection, or reloaded by the databases: nothing restarts)`);
   }

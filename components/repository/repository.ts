@@ -2,7 +2,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { BackupRepositoryConfig, dockerNames } from "../config";
-import { CLUSTER_LABEL, clusterVolume, containerCommand, Engine, hardenedContainer } from "../docker";
+import { CLUSTER_LABEL, clusterVolume, Container, containerCommand, Engine, hardenedContainer } from "../docker";
 import { CMD, copiedImage, RoleImage } from "../images";
 import { sshKey } from "../tls";
 
@@ -54,7 +54,7 @@ export interface BackupRepositoryArgs {
 export class BackupRepository extends pulumi.ComponentResource {
   readonly sftp: SftpLogin;
   /** The shipper of the file backups (a scrape host: its node exporter reports each copy). */
-  readonly shipper: docker.Container;
+  readonly shipper: Container;
   /** The folders the shipper copies (`/ship/<part>`), in order. */
   readonly shippedParts: readonly string[];
 
@@ -70,7 +70,7 @@ export class BackupRepository extends pulumi.ComponentResource {
     const hostKey = sshKey(`${name}-host-key`, `${cluster} backup repository`, { parent: this });
     const clientKey = sshKey(`${name}-client-key`, `${cluster} pgbackrest`, { parent: this });
     // A file delivered into one of this component's containers (root's), again in a new container.
-    const install = (part: string, into: docker.Container, at: Engine, file: string, mode: string, content: pulumi.Input<string>) => containerCommand(`${name}-${part}`, {
+    const install = (part: string, into: Container, at: Engine, file: string, mode: string, content: pulumi.Input<string>) => containerCommand(`${name}-${part}`, {
       container: into.name, create: [CMD.install, file, mode, "root:root"], stdin: content, triggers: [into.id], engine: at,
     }, { parent: this });
 

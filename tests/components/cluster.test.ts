@@ -41,7 +41,7 @@ describe("HyperscalerCluster under mocks", () => {
     const three = names(3);
     expect([...two].filter((n) => !three.has(n))).toEqual([]);
     expect([...three].filter((n) => !two.has(n)).sort()).toEqual(
-      ["dev-cpu003", "dev-cpu003-membership", "dev-cpu003-munge-key"]);
+      ["dev-cpu003", "dev-cpu003-membership"]);
   });
 
   it("gives the slurm configs to the controller only: compute nodes fetch them from slurmctld", async () => {
@@ -154,8 +154,8 @@ describe("HyperscalerCluster under mocks", () => {
     const key = registered.find((r) => r.name === "dev-munge-key-bytes")!;
     expect(key.type).toBe("random:index/randomPassword:RandomPassword");
     expect(key.props).toMatchObject({ length: 1024, keepers: { epoch: "3" } });
-    const deliveries = registered.filter((r) => r.name.endsWith("-munge-key") && r.props.stdin !== undefined);
-    expect(deliveries.map((d) => d.name).sort()).toEqual(["dev-controller-munge-key", "dev-cpu001-munge-key", "dev-cpu002-munge-key"]);
+    const deliveries = registered.filter((r) => /-(munge-key|membership)$/.test(r.name) && r.props.stdin !== undefined);
+    expect(deliveries.map((d) => d.name).sort()).toEqual(["dev-controller-munge-key", "dev-cpu001-membership", "dev-cpu002-membership"]);
     for (const d of deliveries) {
       expect(await isSecret(d.props.stdin)).toBe(true);
       expect(d.props.logging).toBe("none");
@@ -168,8 +168,19 @@ describe("HyperscalerCluster under mocks", () => {
   it("drains a node before removing it: the controller runs hyperscaler-node-remove on delete", async () => {
     const { registered } = build(devValues);
     const membership = registered.find((r) => r.name === "dev-cpu001-membership")!;
-    expect(await commandLine(membership.props, "delete")).toMatch(/docker exec "\$c" hyperscaler-node-remove cpu001 3600; fi$/);
-    expect(membership.opts.dependsOn).toBeDefined();
+    expect(await commandLine(membership.props, "delete")).toBe(`c=dev-controller; if [ "$(docker inspect --format '{{.State.Running}}' "$c" 2>/dev/null)" = true ]; then docker exec "$c" hyperscaler-node-remove cpu001 3600; fi`);
+    // Deleted before the node's container and the controller's (it depends on both).
+    const dependsOn = (membership.opts.dependsOn as (pulumi.Resource & { __name: string })[]).map((d) => d.__name);
+    expect(dependsOn).toEqual(expect.arrayContaining(["dev-cpu001", "dev-controller"]));
+    // Never replaced: a re-created container is an update (its ID in the environment), which delivers the key again.
+    expect(membership.props.triggers).toBeUndefined();
+    expect(Object.keys(await outputOf(pulumi.output(membership.props.environment as Record<string, string>)))).toEqual(["HYPERSCALER_CONTAINER_ID"]);
+  });
+
+  it("makes two resources of a compute node: its container and its membership", () => {
+    const { registered } = build(devValues);
+    expect(registered.filter((r) => r.name.startsWith("dev-cpu001")).map((r) => `${r.type} ${r.name}`).sort()).toEqual([
+      "command:local:Command dev-cpu001-membership", "docker:index/container:Container dev-cpu001"]);
   });
 
   it("protects the key and slurmctld's state volume in a protected stack, and only there", () => {
@@ -353,9 +364,9 @@ describe("HyperscalerCluster under mocks", () => {
     }
     // On one engine Docker's DNS knows every node: no such lines.
     expect(build(devValues).registered.filter((r) => r.name.endsWith("-lan-hosts"))).toEqual([]);
-    // docker exec into the remote node goes to its engine; the membership runs on the controller's.
-    expect(await outputOf(pulumi.output(named("dev-gpu001-munge-key").props.environment as Record<string, string>))).toEqual({ DOCKER_HOST: "ssh://ops@gpu1" });
-    expect(await outputOf(pulumi.output(named("dev-gpu001-membership").props.environment as Record<string, string>))).toEqual({ DOCKER_HOST: "unix:///var/run/docker.sock" });
+    // docker exec into the remote node goes to its engine; the membership's drain runs on the controller's.
+    expect(await outputOf(pulumi.output(named("dev-gpu001-membership").props.environment as Record<string, string>))).toMatchObject({ DOCKER_HOST: "ssh://ops@gpu1" });
+    expect(await commandLine(named("dev-gpu001-membership").props, "delete")).toMatch(/^export DOCKER_HOST=unix:\/\/\/var\/run\/docker\.sock; c=dev-controller; .* hyperscaler-node-remove gpu001 3600; fi$/);
   });
 
   it("on several workstations: a backup repository on another one, which pgBackRest reaches over SFTP with the stack's keys, the host checked by fingerprint", async () => {

@@ -9,15 +9,20 @@ describe.each(GOLDEN_STACKS)("the %s stack's resources, as the report and the po
   const resources = goldenResources(list);
   const cluster = resources.find((r) => r.type === "hyperscaler:cluster:HyperscalerCluster")!.name;
   const ofType = (type: string) => resources.filter((r) => r.type === type);
-  const nodeContainers = ofType("docker:index/container:Container").filter((r) => r.urn.includes("hyperscaler:node:WorkstationNode$"));
-  const hosts = nodeContainers.map((r) => resourcePart(cluster, r.urn)?.subject);
   const computeHosts = resources.map((r) => resourcePart(cluster, r.urn)).filter((p) => p?.part === "membership").map((p) => p!.subject!).sort();
+  // The SLURM nodes' containers, by name: the controller, slurmdbd where there is one, each compute node.
+  const nodeNames = new Set(["controller", "accounting-slurmdbd", ...computeHosts].map((h) => `${cluster}-${h}`));
+  const containers = ofType("docker:index/container:Container");
+  const nodeContainers = containers.filter((r) => nodeNames.has(r.name));
+  const hosts = nodeContainers.map((r) => resourcePart(cluster, r.urn)?.subject);
   const report = (op: string) => summarizePreview(list, { config: { "hyperscaler:clusterName": cluster }, steps: resources.map((r) => ({ op, urn: r.urn })) });
 
   it("reads every SLURM node's container as that node, and every key delivery and membership as one of them", () => {
     expect(nodeContainers.length).toBeGreaterThan(1);
     expect(hosts).toEqual(nodeContainers.map((r) => r.name.slice(cluster.length + 1).replace(/^accounting-/, "")));
     expect(hosts).toContain("controller");
+    // And no other container (MariaDB's, PostgreSQL's, monitoring's) reads as a node.
+    expect(containers.filter((r) => resourcePart(cluster, r.urn)?.part === "node")).toEqual(nodeContainers);
     for (const r of resources) {
       const p = resourcePart(cluster, r.urn);
       if (p?.part === "munge-key" || p?.part === "membership") expect(hosts).toContain(p.subject);

@@ -50,7 +50,7 @@ describe("change control", () => {
     project.setConfig(stack, "nodeGroups.cpu.count", "3");
     const r = ok(report());
     outputs.push(r.stdout);
-    expect(r.stdout).toMatch(/\*\*4 to create, 1 to update, 0 to replace, 0 to delete\*\*/);
+    expect(r.stdout).toMatch(/\*\*2 to create, 1 to update, 0 to replace, 0 to delete\*\*/);
     expect(r.stdout).toContain("cpu003 joins SLURM as a dynamic node (no daemon restarts) and runs a job step");
     expect(r.stdout).toContain("run a job step across every compute node");
     expect(r.stdout).not.toContain("Risky");
@@ -98,7 +98,7 @@ describe("change control", () => {
     expect(fp[1]).toBe(fp[0]);
     expect(fp[2]).not.toBe(fp[1]);
     expect(records[1].configChanges).toEqual([expect.stringMatching(/^hyperscaler:nodeGroups: .*"count":2.* -> .*"count":3/)]);
-    expect(records[1].resourceChanges).toMatchObject({ create: 4, update: 1 });
+    expect(records[1].resourceChanges).toMatchObject({ create: 2, update: 1 });
     expect(md).toMatch(/\| 3 \| .* \| alice@.* \| quarterly key rotation \| update \| succeeded \|/);
   });
 
@@ -116,7 +116,7 @@ describe("change control", () => {
     outputs.push(r.output);
     expect(r.code, r.output).toBe(0);
     expect(r.stdout).toMatch(/Rollback of .* to version 4 .*alice@.*: course over\), program at [0-9a-f]{12}/);
-    expect(r.stdout).toContain("**0 to create, 1 to update, 0 to replace, 4 to delete**");
+    expect(r.stdout).toContain("**0 to create, 1 to update, 0 to replace, 2 to delete**");
     expect(r.stdout).toContain("drain cpu003, wait for its jobs, delete it from SLURM, then remove its container");
     expect(nodeNames(ctl)).toEqual(["cpu001", "cpu002"]);
     expect(ok(project.pulumi(stack, "config", "get", "--path", "hyperscaler:nodeGroups.cpu.count")).stdout.trim()).toBe("2");

@@ -133,7 +133,7 @@ describe("a missing base image with toolkit GPUs", () => {
 describe("the dev stack's life with jobs running", () => {
   it("deploys from nothing to a cluster that runs a job on every compute node", () => {
     const up = timed("deploy", () => pulumi("up", "--yes"));
-    expect(up.output).toMatch(/\+ 28 created/);
+    expect(up.output).toMatch(/\+ 23 created/);
     const validation = JSON.parse(ok(pulumi("stack", "export")).stdout).deployment.resources
       .find((r: { urn: string }) => r.urn.endsWith(`::${cluster}-validation`));
     expect(validation.outputs.stdout).toMatch(/validated: 2 nodes \(cpu\[001-002\]\) up after \d+s; srun hostname ran on the 2 idle, 0 busy with jobs/);

@@ -65,4 +65,19 @@ describe("the program's start (stacks/start.js)", () => {
     expect(r.code, r.output).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual({ atStart: { typescript: false, arborist: false }, serialized: true, typescript: true });
   });
+
+  it("reaches the SDK's debuggablePromise through its module, so that the program can switch the leak report's wrapping off (stacks/index.ts)", () => {
+    const probe = `
+      const debuggable = require("@pulumi/pulumi/runtime/debuggable");
+      let calls = 0;
+      debuggable.debuggablePromise = (p) => { calls++; return p; };
+      const pulumi = require("@pulumi/pulumi");
+      pulumi.runtime.setMocks({ newResource: (a) => ({ id: "x", state: a.inputs }), call: () => ({}) }, "p", "s", false);
+      const thing = new pulumi.CustomResource("test:index:Thing", "t", { size: 1, out: undefined });
+      thing.urn.apply(() => setTimeout(() => console.log(calls), 100));`;
+    const r = run("node", ["-e", probe], { cwd: REPO });
+    expect(r.code, r.output).toBe(0);
+    // Four per output property (value, known, secret, dependencies), and more for the registration.
+    expect(Number(r.stdout.trim())).toBeGreaterThanOrEqual(4 * 2);
+  });
 });

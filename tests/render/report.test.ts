@@ -14,7 +14,7 @@ describe("preview report", () => {
     steps: [
       step("same", "dev-network"),
       step("delete", "dev-cpu002-membership"), step("delete", "dev-cpu002"),
-      step("update", "dev-controller-munge-key"), step("update", "dev-cpu001-munge-key"), step("replace", "dev-munge-key-bytes"),
+      step("update", "dev-controller-munge-key"), step("update", "dev-cpu001-membership"), step("replace", "dev-munge-key-bytes"),
       step("update", "dev-controller-slurm.conf"), step("delete-replaced", "dev-postgres-data"), step("create-replacement", "dev-postgres-data"),
       // Inputs are never read: a secret there cannot reach the report.
       { op: "update", urn: urn("dev-postgres-app-login"), newState: { inputs: { stdin: "hunter2" } } },
@@ -91,10 +91,22 @@ describe("preview report", () => {
   it("reads a rebuilt image (a replaced image resource, as the docker provider shows it) as every container replaced", () => {
     const rebuilt = summarizePreview("dev", { config: { "hyperscaler:clusterName": "dev" }, steps: [
       step("create-replacement", "dev-slurm-image-build"), step("replace", "dev-slurm-image-build"), step("delete-replaced", "dev-slurm-image-build"),
-      step("replace", "dev-cpu001"), step("replace", "dev-controller")] });
+      step("replace", "dev-cpu001"), step("replace", "dev-controller"),
+      // The new containers' key deliveries: no rotation, nothing to say of them.
+      step("update", "dev-cpu001-membership"), step("replace", "dev-controller-munge-key")] });
     expect(rebuilt.actions[0]).toBe("rebuild the SLURM image: every node's container is replaced (the jobs running there are requeued)");
+    expect(rebuilt.actions.filter((a) => /MUNGE/.test(a))).toEqual([]);
     expect(rebuilt.risks).toContain("replaces every SLURM container");
     expect(rebuilt.touchedNodes).toEqual(["cpu001"]);
+  });
+
+  it("reads a key delivered again to running containers, without a rotation, as restarting nothing", () => {
+    // A stack's first update after its compute nodes' key delivery became their membership.
+    const again = summarizePreview("dev", { config: { "hyperscaler:clusterName": "dev" }, steps: [
+      step("update", "dev-cpu001-membership"), step("update", "dev-cpu002-membership"), step("update", "dev-controller-munge-key")] });
+    expect(again.actions).toEqual(["deliver the MUNGE key again on cpu[001-002],controller (the key they have: nothing restarts)"]);
+    expect(again.risks).toEqual([]);
+    expect(again.touchedNodes).toEqual([]);
   });
 
   it("lists the running jobs on touched nodes, and says so when the cluster cannot be asked", () => {

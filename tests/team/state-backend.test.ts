@@ -128,7 +128,7 @@ describe("stacks in PostgreSQL, shared by a team", () => {
     const report = fs.readFileSync(out, "utf8");
     outputs.push(report);
     expect(r.stderr).not.toMatch(/no team backend/);
-    expect(report).toMatch(/\*\*4 to create, 1 to update, 0 to replace, 0 to delete\*\*/);
+    expect(report).toMatch(/\*\*2 to create, 1 to update, 0 to replace, 0 to delete\*\*/);
     expect(report).toContain("cpu003 joins SLURM as a dynamic node");
     git(auditor, "checkout", "-q", "--", "Pulumi.dev.yaml");
     git(auditor, "checkout", "-q", "-");
