@@ -65,6 +65,13 @@ if [ -n "$rollback" ]; then
     docker volume inspect "$v-debian12" >/dev/null 2>&1 || die "$v-debian12 is not there: nothing to roll back to (deleted by --confirm?)"
   done
   stop_all
+  # This release keeps a SLURM node's container under the cluster; the Debian 12 release
+  # makes it under a component of the node, so creates it anew: the name must be free (that
+  # update then drops the entry it no longer has; a container already gone is done).
+  for role in controller compute dbd; do
+    ids=$(docker ps -aq --filter "label=hyperscaler.cluster=$cluster" --filter "label=hyperscaler.role=$role")
+    [ -z "$ids" ] || docker rm $ids >/dev/null
+  done
   for v in "${volumes[@]}"; do
     in_volumes -v "$v-debian12:/from:ro" -v "$v:/to" --entrypoint sh "$base" -c 'find /to -mindepth 1 -delete && cp -a /from/. /to/'
     say "$v: put back as it was before the upgrade"
