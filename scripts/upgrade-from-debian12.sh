@@ -86,8 +86,9 @@ if [ -n "$rollback" ]; then
     done
   ) &
   resumer=$!
+  # Also when the update fails: the loop would hold the script's output open for 10 minutes.
+  trap 'kill "$resumer" 2>/dev/null || true' EXIT
   (cd "$rollback" && bash scripts/up.sh --stack "$stack" --reason "roll back the upgrade to Debian 13" --yes --non-interactive --skip-preview)
-  kill "$resumer" 2>/dev/null || true
   say "rolled back: the stack runs the Debian 12 release on its old data; the volumes kept aside stay until --confirm"
   exit 0
 fi
