@@ -232,7 +232,7 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
       cpus: node.cpus, memoryMiB: node.memoryMiB, gpus: node.gpus && gpuAccess(node.gpus),
       env: computeNodeEnv(this.spec, node),
     }, { parent: this, membership: {
-      name: `${name}-${node.name}-membership`, controller: controller.containerName, controllerEngine: controller.engine,
+      controller: controller.containerName, controllerEngine: controller.engine,
       after: [controller.container], drainTimeoutSec: DRAIN_TIMEOUT_SEC,
     } });
     return { name: node.name, workstation: node.workstation, node: computeNode };

@@ -53,9 +53,9 @@ export interface HardenedContainerArgs {
 }
 
 /**
- * A `Container` (the same type token, inputs, provider and state) that declares only
+ * A `docker.Container` (the same type token, inputs, provider and state) that declares only
  * the outputs the project reads. The SDK makes an Output, with its promises, for every
- * property a resource declares: 77 for `Container`, which at a thousand nodes were
+ * property a resource declares: 77 for `docker.Container`, which at a thousand nodes were
  * most of the program's memory (bench/engine.bench.ts).
  */
 export class Container extends pulumi.CustomResource {
@@ -65,12 +65,11 @@ export class Container extends pulumi.CustomResource {
   constructor(name: string, args: docker.ContainerArgs, opts?: pulumi.CustomResourceOptions) {
     super("docker:index/container:Container", name, { ...args, networkDatas: undefined },
       pulumi.mergeOptions({ version: getVersion() }, opts)); // the plugin version @pulumi/docker asks for, as its own resources do
-
   }
 }
 
 /**
- * A hardened `Container`: every capability dropped but the ones asked for,
+ * A hardened container: every capability dropped but the ones asked for,
  * no-new-privileges, restart unless stopped, a healthcheck, ports on loopback only, on
  * the cluster's networks alone. The name is fixed, so a replacement deletes first. A
  * stopped container shows in refresh and preview (`mustRun`) and the next `up` starts it.

@@ -81,8 +81,6 @@ export interface Membership {
   /** The controller's container, where the node is drained and deleted from SLURM. */
   readonly controller: string;
   readonly controllerEngine: Engine;
-  /** Where the node's key delivery is named (`<cluster>-<node>-membership`). */
-  readonly name: string;
   /** What creating it waits for besides the node's own container. */
   readonly after: pulumi.Resource[];
   /** The drain's limit. */
@@ -96,9 +94,9 @@ export interface Membership {
  * container, or a stack's first update after its node resources moved).
  */
 const INSTALL_KEY = [
-  "k=/etc/munge/munge.key; t=$(mktemp /etc/munge/.key.XXXXXX); cat >\"$t\"",
-  "if [ -s /run/munge/munged.pid ] && cmp -s \"$t\" \"$k\"; then rm -f \"$t\"; echo \"munge key unchanged\"; exit 0; fi",
-  `${CMD.install} "$k" 0400 munge:munge <"$t"; rm -f "$t"`,
+  "set -e; k=/etc/munge/munge.key; t=$(mktemp /etc/munge/.key.XXXXXX); trap 'rm -f \"$t\"' EXIT; cat >\"$t\"",
+  "if [ -s /run/munge/munged.pid ] && cmp -s \"$t\" \"$k\"; then echo \"munge key unchanged\"; exit 0; fi",
+  `${CMD.install} "$k" 0400 munge:munge <"$t"`,
   `if [ -s /run/munge/munged.pid ]; then ${CMD.mungeRestart}; fi`,
 ].join("\n");
 
@@ -181,7 +179,7 @@ export class WorkstationNode {
     this.keyInstalled = member
       // Never replaced (its delete drains the node and deletes it from SLURM): a re-created
       // container shows as a new ID in its environment, an update that delivers the key again.
-      ? containerCommand(member.name, {
+      ? containerCommand(`${name}-membership`, {
         container: args.containerName, create: ["sh", "-c", INSTALL_KEY], stdin: args.mungeKey.key, engine: this.engine,
         environment: { HYPERSCALER_CONTAINER_ID: this.container.id },
         delete: [CMD.nodeRemove, args.hostname, String(member.drainTimeoutSec)], deleteIn: { container: member.controller, engine: member.controllerEngine },
