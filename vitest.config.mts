@@ -8,7 +8,8 @@ export default defineConfig({
     testTimeout: 180_000,
     hookTimeout: 300_000,
     // One line per test as it ends: a CI log that stops shows the last test that finished.
-    reporters: ["verbose"],
+    // Then a digest of the failures, which a log read from its end still shows.
+    reporters: ["verbose", "./tests/support/failure-digest.ts"],
     // An interrupted run (Ctrl-C, a CI timeout) still removes what its tests made.
     globalSetup: ["tests/support/interrupt-cleanup.ts"],
   },

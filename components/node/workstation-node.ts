@@ -91,13 +91,16 @@ export interface Membership {
  * Installs the key from stdin: on a new container the entrypoint starts munged once the
  * key is there; on a running one munged reads its key only at start, so a changed key
  * restarts it in place. The same key again restarts nothing (a delivery to a re-created
- * container, or a stack's first update after its node resources moved).
+ * container, or a stack's first update after its node resources moved). Whether munged
+ * runs is read before the key lands: after it, the entrypoint may be starting munged
+ * itself, and a second start beside it would race it.
  */
 const INSTALL_KEY = [
   "set -e; k=/etc/munge/munge.key; t=$(mktemp /etc/munge/.key.XXXXXX); trap 'rm -f \"$t\"' EXIT; cat >\"$t\"",
-  "if [ -s /run/munge/munged.pid ] && cmp -s \"$t\" \"$k\"; then echo \"munge key unchanged\"; exit 0; fi",
+  "running=; [ -s /run/munge/munged.pid ] && running=1",
+  "if [ -n \"$running\" ] && cmp -s \"$t\" \"$k\"; then echo \"munge key unchanged\"; exit 0; fi",
   `${CMD.install} "$k" 0400 munge:munge <"$t"`,
-  `if [ -s /run/munge/munged.pid ]; then ${CMD.mungeRestart}; fi`,
+  `if [ -n "$running" ]; then ${CMD.mungeRestart}; fi`,
 ].join("\n");
 
 /**
