@@ -13,6 +13,7 @@ export default defineConfig({
       "tests/render/report.test.ts",
       "tests/render/image-commands.test.ts",
       "tests/docs/alerts-table.test.ts",
+      "tests/scripts/*.test.ts",
     ],
     testTimeout: 60_000,
   },

@@ -9,12 +9,11 @@
 // `scripts/up.sh` deploys the new resources around the kept volumes: a new MUNGE key and
 // new PostgreSQL passwords, running batch jobs requeued. docs/operations/maintenance.md.
 import { spawnSync, SpawnSyncOptions } from "node:child_process";
-import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { ADOPT_VOLUMES_ENV, CLUSTER_LABEL } from "../components/docker";
 import { dockerNames } from "../components/config/names";
 import { cliArgs } from "./lib/args";
+import { backUpState, dropFromState, ExportedState, importState } from "./lib/state";
 
 const OLD_TYPE = "pulumi-nodejs:dynamic:Resource";
 const usage = "migrate-to-providers --stack STACK [--yes] [--reason TEXT]";
@@ -34,9 +33,8 @@ function run(cmd: string, args: string[], opts: SpawnSyncOptions = {}): string {
 const pulumi = (...args: string[]) => run("pulumi", [...args, "--stack", stack, "--non-interactive"]);
 const docker = (...args: string[]) => run("docker", args);
 
-interface StateResource { urn: string; type: string; id?: string; outputs?: Record<string, unknown>; dependencies?: string[]; propertyDependencies?: Record<string, string[]>; parent?: string }
-const exported = JSON.parse(pulumi("stack", "export"));
-const resources: StateResource[] = exported.deployment?.resources ?? [];
+const exported: ExportedState = JSON.parse(pulumi("stack", "export"));
+const resources = exported.deployment?.resources ?? [];
 const old = resources.filter((r) => r.type === OLD_TYPE);
 if (old.length === 0) {
   console.log(`stack '${stack}' has no dynamic-provider resources: nothing to move`);
@@ -59,24 +57,15 @@ if (!values.yes) {
   process.exit(0);
 }
 
-// 1. A backup of the state as it is (secrets stay encrypted), to put back with `pulumi stack import`.
-const backupDir = process.env.HYPERSCALER_MIGRATION_BACKUPS ?? path.join(os.homedir(), ".cache/hyperscaler/migrations");
-fs.mkdirSync(backupDir, { recursive: true });
-const backup = path.join(backupDir, `${stack}-before-providers-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
-fs.writeFileSync(backup, JSON.stringify(exported, null, 2), { mode: 0o600 });
-console.log(`state backed up to ${backup} (restore: pulumi stack import --stack ${stack} --file ${backup})`);
+// 1. A backup of the state as it is, to put back with `pulumi stack import`.
+backUpState(stack, exported, "providers");
 
 // 2. The state without the old resources, nor any reference to them.
-const gone = new Set(old.map((r) => r.urn));
-exported.deployment.resources = resources.filter((r) => !gone.has(r.urn)).map((r) => ({
-  ...r,
-  ...(r.dependencies ? { dependencies: r.dependencies.filter((d) => !gone.has(d)) } : {}),
-  ...(r.propertyDependencies ? { propertyDependencies: Object.fromEntries(Object.entries(r.propertyDependencies).map(([k, v]) => [k, v.filter((d) => !gone.has(d))])) } : {}),
-}));
-const edited = path.join(backupDir, `${stack}-without-dynamic.json`);
-fs.writeFileSync(edited, JSON.stringify(exported), { mode: 0o600 });
-pulumi("stack", "import", "--file", edited);
-fs.rmSync(edited);
+try {
+  importState(stack, dropFromState(exported, old.map((r) => r.urn)));
+} catch (e) {
+  fail((e as Error).message);
+}
 console.log(`dropped ${old.length} resources from state`);
 
 // 3. The old containers, stopped cleanly (30 s, as the provider does), then removed; their network.

@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { AccountingConfig, AccountingSpec, DBD_HOST, dockerNames, MARIADB_HOST } from "../config";
 import { CLUSTER_LABEL, clusterVolume, containerCommand, DAEMON_CAPABILITIES, hardenedContainer, scheduledBackups } from "../docker";
-import { CMD, RoleImage } from "../images";
+import { CMD, ImageBuild, RoleImage } from "../images";
 import { WorkstationNode, WorkstationNodeArgs } from "../node";
 import { renderSlurmdbdConf, TLS_DIR } from "../render";
 import { installDatabaseTls } from "../tls";
@@ -20,6 +20,8 @@ export interface AccountingArgs {
   /** Epoch of the database password (a keeper: a new epoch is a new password). */
   readonly passwordEpoch: number;
   readonly baseImage: string;
+  /** Where the image is built, when not on the engine it runs on (hyperscaler:buildWorkstation). @default - there */
+  readonly build?: ImageBuild;
   readonly network: pulumi.Input<string>;
   /** Protect and retain the database's volumes (prod). @default false */
   readonly protect?: boolean;
@@ -61,7 +63,7 @@ export class Accounting extends pulumi.ComponentResource {
     const keep = { parent: this, protect: !!args.protect, retainOnDelete: !!args.protect };
     const data = clusterVolume(`${name}-mariadb-data`, cluster, "mariadb-data", keep);
     const backups = clusterVolume(`${name}-mariadb-backups`, cluster, "mariadb-backups", keep);
-    const image = new RoleImage(`${name}-mariadb-image`, { role: "mariadb", baseImage: args.baseImage, tag: dockerNames(cluster).image("mariadb") }, { parent: this });
+    const image = new RoleImage(`${name}-mariadb-image`, { role: "mariadb", baseImage: args.baseImage, tag: dockerNames(cluster).image("mariadb") , ...args.build }, { parent: this });
     const mariadb = hardenedContainer(`${name}-mariadb`, {
       name: dockerNames(cluster).container(MARIADB_HOST),
       image: image.imageId,

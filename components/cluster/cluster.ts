@@ -55,10 +55,12 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
     const names = dockerNames(cluster);
     const keep = { parent: this, protect: config.protect };
 
-    const image = new RoleImage(`${name}-slurm-image`, { role: "slurm", baseImage: config.baseImage, tag: names.image("slurm") }, { parent: this });
     const mungeKey = new MungeKey(`${name}-munge-key`, { epoch: config.rotation.mungeKeyEpoch }, keep);
     const placement = spec.placement;
-    const where = placeCluster(name, spec, platformDockerHost(config), image, args.stack, this);
+    const where = placeCluster(name, spec, platformDockerHost(config),
+      (build) => new RoleImage(`${name}-slurm-image`, { role: "slurm", baseImage: config.baseImage, tag: names.image("slurm"), ...build }, { parent: this }),
+      args.stack, this);
+    const { image, build } = where;
     const engine = where.platform;
     // On a LAN, what is not SLURM's serves TLS: Prometheus (with a login) and the node
     // exporters of the nodes there (to Prometheus's certificate alone). Prometheus's address
@@ -123,7 +125,7 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
 
     const accounting = this.accounting = config.accounting && spec.accounting && new Accounting(`${name}-accounting`, {
       cluster, config: config.accounting, spec: spec.accounting, passwordEpoch: config.rotation.accountingPasswordEpoch,
-      baseImage: config.baseImage, network: where.platformNetwork, protect: config.protect, node: { ...common, network: where.platformNetwork },
+      baseImage: config.baseImage, build, network: where.platformNetwork, protect: config.protect, node: { ...common, network: where.platformNetwork },
       sacctmgr: { container: controller.containerName, after: [controller.keyInstalled, ...controller.filesInstalled] },
       ...(certificates ? { tls: { bundle: withTrust(certificates.servers.mariadb), trust: certificates.trust } } : {}),
     }, { parent: this });
@@ -157,7 +159,7 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
     const grafanaTrust = new Promise<pulumi.Resource[]>((resolve) => { grafanaTrusts = resolve; });
     const repositoryAt = placement?.backupRepository;
     const repository = repositoryAt && new BackupRepository(`${name}-backup-repository`, {
-      cluster, config: repositoryAt, baseImage: config.baseImage, buildOn: engine, on: where.others.get(repositoryAt.workstation)!,
+      cluster, config: repositoryAt, baseImage: config.baseImage, controller: engine, build, on: where.others.get(repositoryAt.workstation)!,
       postgresKeyEpochs: pitrKeyEpochs(config.rotation.pitrKeyEpoch), protect: config.protect,
       ship: { network: where.platformNetwork, volumes: [
         { part: "slurmctld-state", volume: controllerState.name },
@@ -167,7 +169,7 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
     const postgres = this.postgres = config.postgres && new Postgres(`${name}-postgres`, {
       cluster, config: { ...config.postgres, roles }, passwordEpochs: config.rotation.postgresPasswordEpochs, pitrKeyEpoch: config.rotation.pitrKeyEpoch,
       ...(repository ? { repository: repository.sftp } : {}),
-      baseImage: config.baseImage, network: where.platformNetwork, protect: config.protect, engine,
+      baseImage: config.baseImage, build, network: where.platformNetwork, protect: config.protect, engine,
       ...(certificates ? { tls: { bundle: withTrust(certificates.servers.postgres), trust: certificates.trust, after: grafanaTrust } } : {}),
     }, { parent: this });
 
@@ -180,7 +182,7 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
       ...(repository ? [{ host: SHIPPER_HOST, role: "backup-shipper" } as const] : []),
     ];
     const monitoring = this.monitoring = config.monitoring && new Monitoring(`${name}-monitoring`, {
-      cluster, config: config.monitoring, baseImage: config.baseImage, network: where.platformNetwork, scrapeHosts, protect: config.protect,
+      cluster, config: config.monitoring, baseImage: config.baseImage, build, network: where.platformNetwork, scrapeHosts, protect: config.protect,
       ...(placement ? { lan: where.network.name } : {}),
       postgres: config.postgres && { databases, backupIntervalMin: config.postgres.backup.intervalMin, pitr: config.postgres.pitr },
       accounting: config.accounting && { database: ACCOUNTING_DATABASE, backupIntervalMin: config.accounting.backup.intervalMin },

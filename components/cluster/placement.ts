@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ClusterSpec, dockerNames, PlacementSpec, WorkstationSpec } from "../config";
 import { CLUSTER_LABEL, clusterVolume, dockerLabels, Engine } from "../docker";
 import { STACK_LABEL } from "./claim";
-import { copiedImage, RoleImage } from "../images";
+import { copiedImage, ImageBuild, RoleImage } from "../images";
 
 /** The engines a cluster runs on: the controller's (the stack's own provider) and each other workstation in use. */
 export interface Placement {
@@ -22,6 +22,10 @@ export interface Placement {
   readonly elsewhere: ReadonlyMap<string, { engine: Engine; network: pulumi.Output<string>; image: pulumi.Output<string> }>;
   /** Every other workstation in use (nodes, or the backup repository): its engine and the network there. */
   readonly others: ReadonlyMap<string, { engine: Engine & { dockerHost: string; provider: docker.Provider }; network: pulumi.Output<string> }>;
+  /** Where the role images are built (hyperscaler:buildWorkstation), for the controller's engine: nothing when it builds them itself. */
+  readonly build: ImageBuild;
+  /** The SLURM image, on the controller's engine. */
+  readonly image: RoleImage;
 }
 
 /**
@@ -29,7 +33,7 @@ export interface Placement {
  * bridge network. On several workstations: the controller's workstation is the stack's
  * engine; every other one with nodes gets its own provider, network and copy of the image.
  */
-export function placeCluster(name: string, spec: ClusterSpec, dockerHost: string | undefined, image: RoleImage, stack: string, parent: pulumi.Resource): Placement {
+export function placeCluster(name: string, spec: ClusterSpec, dockerHost: string | undefined, slurmImage: (build: ImageBuild) => RoleImage, stack: string, parent: pulumi.Resource): Placement {
   const cluster = spec.clusterName;
   const placement = spec.placement;
   const platform: Engine = { ...(placement ? { workstation: placement.controllerWorkstation } : {}), ...(dockerHost ? { dockerHost } : {}) };
@@ -42,26 +46,33 @@ export function placeCluster(name: string, spec: ClusterSpec, dockerHost: string
   const hasNodes = (ws: string) => spec.nodes.some((n) => n.workstation === ws);
   const inUse = (w: WorkstationSpec) => w.name !== placement!.controllerWorkstation &&
     (hasNodes(w.name) || placement!.backupRepository?.workstation === w.name);
+  const providers = new Map<string, docker.Provider>();
+  const engineOf = (w: WorkstationSpec) => {
+    if (!providers.has(w.name)) providers.set(w.name, new docker.Provider(`${name}-workstation-${w.name}`, { host: w.dockerHost }, { parent }));
+    return { workstation: w.name, dockerHost: w.dockerHost, provider: providers.get(w.name)! };
+  };
+  const builder = placement && placement.buildWorkstation !== placement.controllerWorkstation ? workstation(placement, placement.buildWorkstation) : undefined;
+  const build: ImageBuild = builder ? { builtOn: engineOf(builder), deliverTo: dockerHost } : {};
+  const image = slurmImage(build);
   const others = new Map((placement?.workstations ?? []).filter(inUse).map((w) => {
-    const provider = new docker.Provider(`${name}-workstation-${w.name}`, { host: w.dockerHost }, { parent });
-    const engine = { workstation: w.name, dockerHost: w.dockerHost, provider };
+    const engine = engineOf(w);
+    const provider = engine.provider;
     return [w.name, {
       engine,
       network: clusterNetwork(`${name}-network-${w.name}`, cluster, { placement: placement!, on: w },
         { parent, provider, dependsOn: [claim(`${name}-${w.name}-claim`, provider)] }).name,
     }];
   }));
-  // Those with nodes get a copy of the SLURM image.
-  const elsewhere = new Map([...others].filter(([ws]) => hasNodes(ws)).map(([ws, o]) => [ws, {
-    ...o,
-    image: copiedImage(`${name}-slurm-image-copy-${ws}`, { imageId: image.imageId, tag: dockerNames(cluster).image("slurm"), from: dockerHost, to: o.engine.dockerHost }, { parent }),
-  }]));
+  // Those with nodes get a copy of the SLURM image (the builder's own nodes, the image itself).
+  const slurmImageOn = (ws: string, to: string) => to === image.source.dockerHost ? image.source.imageId
+    : copiedImage(`${name}-slurm-image-copy-${ws}`, { imageId: image.source.imageId, tag: dockerNames(cluster).image("slurm"), from: image.source.dockerHost ?? dockerHost, to }, { parent });
+  const elsewhere = new Map([...others].filter(([ws]) => hasNodes(ws)).map(([ws, o]) => [ws, { ...o, image: slurmImageOn(ws, o.engine.dockerHost) }]));
   const platformNetwork = placement
     ? new docker.Network(`${name}-platform-network`, {
       name: dockerNames(cluster).platformNetwork, driver: "bridge", labels: dockerLabels({ [CLUSTER_LABEL]: cluster }),
     }, { parent, dependsOn: [network], deleteBeforeReplace: true }).name
     : network.name;
-  return { platform, network, platformNetwork, elsewhere, others };
+  return { platform, network, platformNetwork, elsewhere, others, build, image };
 }
 
 function workstation(placement: PlacementSpec, name: string): WorkstationSpec {

@@ -54,13 +54,17 @@ export function sizeProblems(config: StackConfig, host: HostCapacity, workstatio
  */
 export function hostProblems(config: StackConfig): string[] {
   if (!config.workstations) {
-    return engineProblems(config, { dockerHost: config.dockerHost, at: "hyperscaler:dockerHost", groups: Object.keys(config.nodeGroups), platform: true });
+    return engineProblems(config, { dockerHost: config.dockerHost, at: "hyperscaler:dockerHost", groups: Object.keys(config.nodeGroups), platform: true, builds: true });
   }
   const platform = config.controller.workstation;
+  const builder = config.buildWorkstation ?? platform;
   return Object.entries(config.workstations).flatMap(([ws, w]) => {
     const groups = Object.keys(config.nodeGroups).filter((g) => groupWorkstation(config, g) === ws);
-    if (ws !== platform && groups.length === 0 && config.backupRepository?.workstation !== ws) return [];
-    return engineProblems(config, { dockerHost: w.dockerHost, workstation: ws, at: `hyperscaler:workstations.${ws}.dockerHost`, groups, platform: ws === platform, lan: { network: dockerNames(config.clusterName).network, ...w, subnet: config.network!.subnet } })
+    if (ws !== platform && ws !== builder && groups.length === 0 && config.backupRepository?.workstation !== ws) return [];
+    const lan = ws === builder && ws !== platform && groups.length === 0 && config.backupRepository?.workstation !== ws
+      ? undefined // it only builds: no cluster network there
+      : { network: dockerNames(config.clusterName).network, ...w, subnet: config.network!.subnet };
+    return engineProblems(config, { dockerHost: w.dockerHost, workstation: ws, at: `hyperscaler:workstations.${ws}.dockerHost`, groups, platform: ws === platform, builds: ws === builder, ...(lan ? { lan } : {}) })
       .map((p) => `workstation ${ws} (${w.dockerHost}): ${p}`);
   });
 }
@@ -75,6 +79,8 @@ interface Engine {
   readonly groups: readonly string[];
   /** Whether the controller (and PostgreSQL, monitoring, accounting) run on it. */
   readonly platform: boolean;
+  /** Whether the role images are built on it (hyperscaler:buildWorkstation, else the controller's). */
+  readonly builds: boolean;
   /** On several workstations: the cluster network it will have. */
   readonly lan?: { network: string; interface: string; addresses: string; subnet: string };
 }
@@ -84,9 +90,9 @@ function engineProblems(config: StackConfig, engine: Engine): string[] {
   const docker = (...args: string[]) => dockerSync(args, engine.dockerHost);
   const host = engine.dockerHost ?? process.env.DOCKER_HOST;
   // The base image is needed where role images are built; other workstations get copies.
-  const r = engine.platform ? docker("image", "inspect", "--format", "{{.Id}}", config.baseImage) : docker("version", "--format", "{{.Server.Version}}");
+  const r = engine.builds ? docker("image", "inspect", "--format", "{{.Id}}", config.baseImage) : docker("version", "--format", "{{.Server.Version}}");
   if (r.error) return [`cannot run docker (${r.error.message}); run scripts/setup.sh, which installs and starts it`];
-  if (r.status !== 0 && engine.platform && /no such image|not found/i.test(r.stderr)) {
+  if (r.status !== 0 && engine.builds && /no such image|not found/i.test(r.stderr)) {
     problems.push(`hyperscaler:baseImage: image '${config.baseImage}' is not on the Docker host; ` +
       "run scripts/setup.sh (it makes hyperscaler/debian-base:trixie), or `docker pull debian:trixie-slim` and set that, " +
       "or fix the name with: pulumi config set hyperscaler:baseImage <image>");
@@ -108,16 +114,19 @@ function engineProblems(config: StackConfig, engine: Engine): string[] {
     const group = config.nodeGroups[name];
     const gpus = group.gpus && gpuSpec(group.gpus);
     // The toolkit and CDI probes run the base image: where it is missing, that is the problem to report.
-    if (gpus) problems.push(...gpuProblems(`hyperscaler:nodeGroups.${name}.gpus`, gpus, { local, baseImage: engine.platform && r.status === 0 ? config.baseImage : undefined, docker }));
+    if (gpus) problems.push(...gpuProblems(`hyperscaler:nodeGroups.${name}.gpus`, gpus, { local, baseImage: engine.builds && r.status === 0 ? config.baseImage : undefined, docker }));
   }
-  if (!engine.platform) return problems;
-  if (r.status === 0) problems.push(...dataProblems(config, docker), ...portProblems(config, docker, local));
-  // An official PostgreSQL image is used as it is on the host: no pull in the middle of an update.
+  // An official PostgreSQL image is used as it is where images are built: no pull in the middle of an update.
   const pgImage = config.postgres?.image;
-  if (pgImage && docker("image", "inspect", pgImage).status !== 0) {
+  if (engine.builds && pgImage && docker("image", "inspect", pgImage).status !== 0) {
     problems.push(`hyperscaler:postgres.image: image '${pgImage}' is not on the Docker host; run \`docker pull ${pgImage}\` first, ` +
       "or remove postgres.image to use Debian's postgresql-17 on the base image");
   }
+  if (!engine.platform) return problems;
+  // The data volumes' versions are read with the base image, where it is (a controller's
+  // engine that does not build may not have it; its volumes are then new, or adopted).
+  if (r.status === 0 && (engine.builds || docker("image", "inspect", config.baseImage).status === 0)) problems.push(...dataProblems(config, docker));
+  if (r.status === 0) problems.push(...portProblems(config, docker, local));
   // Applications that get rotated passwords must be there to receive them.
   for (const [app, a] of Object.entries(config.postgres?.applications ?? {})) {
     const state = docker("inspect", "--format", "{{.State.Running}}", a.container);

@@ -321,6 +321,13 @@ export const stackConfigSchema = z.strictObject({
    * backup. @default - beside the data, on the controller's workstation (the preview report says so)
    */
   backupRepository: backupRepositorySchema.optional(),
+  /**
+   * The workstation whose engine builds the role images (with hyperscaler:workstations):
+   * one that reaches Debian's mirror, or the base image's registry. Every other engine gets
+   * copies (`docker save | docker load`), so a controller moved to a workstation that cannot
+   * build still gets its images. @default - the controller's
+   */
+  buildWorkstation: workstationName.optional(),
   /** Protect stateful resources from deletion. @default false */
   protect: z.boolean().default(false),
   /** Refuse to run with the dev passphrase (prod). @default false */

@@ -33,6 +33,8 @@ export interface PlacementSpec {
   readonly controllerAddress: string;
   /** Where the backups go (hyperscaler:backupRepository). @default - beside the data */
   readonly backupRepository?: BackupRepositoryConfig;
+  /** Whose engine builds the role images (hyperscaler:buildWorkstation). */
+  readonly buildWorkstation: string;
 }
 
 /** A host path and where a node sees it (`docker run --device HOST:NODE`, `-v HOST:NODE:ro`). */
@@ -210,6 +212,7 @@ export function clusterSpec(config: StackConfig): ClusterSpec {
       gateway: lanGateway(config.network),
       controllerAddress: config.network.controllerAddress,
       ...(config.backupRepository ? { backupRepository: config.backupRepository } : {}),
+      buildWorkstation: config.buildWorkstation ?? config.controller.workstation,
     } } : {}),
   };
 }

@@ -110,6 +110,7 @@ interface Placement {
   controller: { workstation?: string };
   nodeGroups: Record<string, { workstation?: string }>;
   backupRepository?: { workstation: string; address: string };
+  buildWorkstation?: string;
 }
 
 /** Where the workstation settings contradict each other or the rest, by config path. */
@@ -119,6 +120,7 @@ export function workstationIssues(c: Placement): { path: (string | number)[]; me
   const placed: [string[], string | undefined][] = [
     [["controller", "workstation"], c.controller.workstation],
     [["backupRepository", "workstation"], c.backupRepository?.workstation],
+    [["buildWorkstation"], c.buildWorkstation],
     ...Object.entries(c.nodeGroups).map(([g, group]): [string[], string | undefined] => [["nodeGroups", g, "workstation"], group.workstation]),
   ];
   if (!c.workstations) {

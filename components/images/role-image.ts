@@ -3,6 +3,7 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as docker from "@pulumi/docker";
+import { copiedImage } from "./image-copy";
 
 /** The build context of every role image: images/ in this repository. */
 export const IMAGES_DIR = path.resolve(__dirname, "../../images");
@@ -10,7 +11,19 @@ export const IMAGES_DIR = path.resolve(__dirname, "../../images");
 /** Role images built from images/<role>/Dockerfile; images/common is shared by all. */
 export type ImageRole = "slurm" | "postgres" | "monitoring" | "mariadb" | "backup-repository";
 
-export interface RoleImageArgs {
+/**
+ * Where a role image is built when not on the engine that runs it
+ * (hyperscaler:buildWorkstation), and that engine, which gets a copy. Nothing: built on
+ * the stack's engine, as it runs there.
+ */
+export interface ImageBuild {
+  /** The building engine: its Docker host and provider (an Engine of components/docker). */
+  readonly builtOn?: { readonly dockerHost?: string; readonly provider?: docker.Provider };
+  /** The engine that runs it (its Docker host). */
+  readonly deliverTo?: string;
+}
+
+export interface RoleImageArgs extends ImageBuild {
   readonly role: ImageRole;
   /** Image every role derives from (config `baseImage`). */
   readonly baseImage: string;
@@ -23,8 +36,10 @@ export interface RoleImageArgs {
  * never pushed. Rebuilt when a file it is made from, or the base, changes.
  */
 export class RoleImage extends pulumi.ComponentResource {
-  /** Image ID; containers use it, so a rebuilt image shows in preview as their replacement. */
+  /** Image ID, once the engine that runs it has it; containers use it, so a rebuilt image shows in preview as their replacement. */
   readonly imageId: pulumi.Output<string>;
+  /** Where it was built, and its ID there (the same ID): where copies to other engines come from. */
+  readonly source: { readonly dockerHost?: string; readonly imageId: pulumi.Output<string> };
 
   constructor(name: string, args: RoleImageArgs, opts?: pulumi.ComponentResourceOptions) {
     // Was SlurmImage before the PostgreSQL image joined: the alias keeps existing stacks' image.
@@ -45,8 +60,11 @@ export class RoleImage extends pulumi.ComponentResource {
       // What the image is made of: a change rebuilds it (and replaces the containers on it).
       triggers: { source: imageSourceHash(args.role), base: args.baseImage },
       keepLocally: true,
-    }, { parent: this });
-    this.imageId = image.imageId;
+    }, { parent: this, ...(args.builtOn?.provider ? { provider: args.builtOn.provider } : {}) });
+    this.source = { ...(args.builtOn?.dockerHost ? { dockerHost: args.builtOn.dockerHost } : {}), imageId: image.imageId };
+    this.imageId = args.builtOn && args.deliverTo !== undefined && args.deliverTo !== args.builtOn.dockerHost
+      ? copiedImage(`${name}-copy`, { imageId: image.imageId, tag: args.tag, from: args.builtOn.dockerHost, to: args.deliverTo }, { parent: this })
+      : image.imageId;
     this.registerOutputs({ imageId: this.imageId });
   }
 }

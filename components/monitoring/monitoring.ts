@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import * as path from "node:path";
 import { ALERTMANAGER_SIZE, dockerNames, GRAFANA_SIZE, MonitoringConfig } from "../config";
 import { CLUSTER_LABEL, clusterVolume, Container, containerCommand, DAEMON_CAPABILITIES, Engine, hardenedContainer } from "../docker";
-import { CMD, RoleImage } from "../images";
+import { CMD, ImageBuild, RoleImage } from "../images";
 import type { PostgresLogin } from "../postgres";
 import {
   ALERTMANAGER_DIR, AlertSpec, contentHash, GRAFANA_DASHBOARDS_DIR, GRAFANA_PROVISIONING_DIR, PROMETHEUS_DIR, renderAlertmanagerConfig,
@@ -26,6 +26,8 @@ export interface MonitoringArgs {
   readonly cluster: string;
   readonly config: MonitoringConfig;
   readonly baseImage: string;
+  /** Where the image is built, when not on the engine it runs on (hyperscaler:buildWorkstation). @default - there */
+  readonly build?: ImageBuild;
   /** Docker network the cluster shares; Prometheus scrapes by hostname there. */
   readonly network: pulumi.Input<string>;
   /** On several workstations, the LAN network Prometheus joins besides, to scrape the nodes. @default - none */
@@ -107,7 +109,7 @@ export class Monitoring extends pulumi.ComponentResource {
       length: 32, special: false, keepers: { epoch: String(tls.passwordEpoch) },
     }, { parent: this }).result);
     const labels = { [CLUSTER_LABEL]: cluster };
-    const image = new RoleImage(`${name}-image`, { role: "monitoring", baseImage: args.baseImage, tag: dockerNames(cluster).image("monitoring") }, { parent: this });
+    const image = new RoleImage(`${name}-image`, { role: "monitoring", baseImage: args.baseImage, tag: dockerNames(cluster).image("monitoring") , ...args.build }, { parent: this });
     const grafanaHost = config.grafana ? "grafana" : undefined;
     const spec = {
       cluster, scrapeIntervalSec: config.scrapeIntervalSec, thresholds: config.thresholds,

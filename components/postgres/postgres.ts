@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { dockerNames, PostgresConfig } from "../config";
 import { CLUSTER_LABEL, clusterVolume, containerCommand, DAEMON_CAPABILITIES, dockerSync, Engine, hardenedContainer, scheduledBackups } from "../docker";
-import { CMD, RoleImage } from "../images";
+import { CMD, ImageBuild, RoleImage } from "../images";
 import { REPOSITORY_ROOT, SftpLogin } from "../repository";
 import { DatabaseTls, installDatabaseTls } from "../tls";
 
@@ -23,6 +23,8 @@ export interface PostgresArgs {
   /** The backup repository on another workstation, where pgBackRest writes over SFTP. @default - in the backups volume, beside the data */
   readonly repository?: SftpLogin;
   readonly baseImage: string;
+  /** Where the image is built, when not on the engine it runs on (hyperscaler:buildWorkstation). @default - there */
+  readonly build?: ImageBuild;
   /** Docker network the cluster shares; the server is `postgres` there. */
   readonly network: pulumi.Input<string>;
   /** Protect and retain the data and backup volumes (prod). @default false */
@@ -65,7 +67,7 @@ export class Postgres extends pulumi.ComponentResource {
     const { engine } = args;
     const data = clusterVolume(`${name}-data`, cluster, "postgres-data", keep);
     const backups = clusterVolume(`${name}-backups`, cluster, "postgres-backups", keep);
-    const image = new RoleImage(`${name}-image`, { role: "postgres", baseImage: config.image ?? args.baseImage, tag: dockerNames(cluster).image("postgres") }, { parent: this });
+    const image = new RoleImage(`${name}-image`, { role: "postgres", baseImage: config.image ?? args.baseImage, tag: dockerNames(cluster).image("postgres") , ...args.build }, { parent: this });
 
     const container = hardenedContainer(name, {
       name: dockerNames(cluster).container("postgres"),

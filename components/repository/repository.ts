@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { BackupRepositoryConfig, dockerNames } from "../config";
 import { CLUSTER_LABEL, clusterVolume, Container, containerCommand, Engine, hardenedContainer } from "../docker";
-import { CMD, copiedImage, RoleImage } from "../images";
+import { CMD, copiedImage, ImageBuild, RoleImage } from "../images";
 import { sshKey } from "../tls";
 
 /** The user pgBackRest logs in as (images/backup-repository). */
@@ -27,8 +27,10 @@ export interface BackupRepositoryArgs {
   readonly cluster: string;
   readonly config: BackupRepositoryConfig;
   readonly baseImage: string;
-  /** The controller's engine, where the image is built (then copied). */
-  readonly buildOn: Engine;
+  /** The controller's engine, where the shipper runs. */
+  readonly controller: Engine;
+  /** Where the image is built, when not on the controller's engine. */
+  readonly build: ImageBuild;
   /** The repository's workstation: its engine and the cluster's network there. */
   readonly on: { readonly engine: Engine & { readonly dockerHost: string; readonly provider: docker.Provider }; readonly network: pulumi.Input<string> };
   /** PostgreSQL's key epochs to keep (the current one and the one before it). */
@@ -65,8 +67,10 @@ export class BackupRepository extends pulumi.ComponentResource {
     const keep = { parent: this, provider: engine.provider, protect: !!args.protect, retainOnDelete: !!args.protect };
     const names = dockerNames(cluster);
     const volume = clusterVolume(`${name}-data`, cluster, "backup-repository", keep);
-    const built = new RoleImage(`${name}-image`, { role: "backup-repository", baseImage: args.baseImage, tag: names.image("backup-repository") }, { parent: this });
-    const image = copiedImage(`${name}-image-copy`, { imageId: built.imageId, tag: names.image("backup-repository"), from: args.buildOn.dockerHost, to: engine.dockerHost }, { parent: this });
+    const built = new RoleImage(`${name}-image`, { role: "backup-repository", baseImage: args.baseImage, tag: names.image("backup-repository"), ...args.build }, { parent: this });
+    const image = copiedImage(`${name}-image-copy`, {
+      imageId: built.source.imageId, tag: names.image("backup-repository"), from: built.source.dockerHost ?? args.controller.dockerHost, to: engine.dockerHost,
+    }, { parent: this });
     const hostKey = sshKey(`${name}-host-key`, `${cluster} backup repository`, { parent: this });
     const clientKey = sshKey(`${name}-client-key`, `${cluster} pgbackrest`, { parent: this });
     // A file delivered into one of this component's containers (root's), again in a new container.
@@ -113,13 +117,13 @@ export class BackupRepository extends pulumi.ComponentResource {
       // Healthy while a round has reached the repository within two intervals.
       healthCommand: `find /run/hyperscaler-shipped -mmin -${2 * config.shipIntervalMin + 1} | grep -q .`,
       labels: { [CLUSTER_LABEL]: cluster, "hyperscaler.role": "backup-shipper" },
-    }, { parent: this, provider: args.buildOn.provider });
+    }, { parent: this, provider: args.controller.provider });
     const resticPassword = new random.RandomPassword(`${name}-restic-password`, { length: 64, special: false }, { parent: this }).result;
-    install("shipper-settings", shipper, args.buildOn, "/etc/hyperscaler/ship.conf", "0644",
+    install("shipper-settings", shipper, args.controller, "/etc/hyperscaler/ship.conf", "0644",
       `REPOSITORY_HOST=${config.address}\nINTERVAL_MIN=${config.shipIntervalMin}\nKEEP_DAYS=${config.keepDays}\n`);
-    install("shipper-key", shipper, args.buildOn, "/etc/hyperscaler/ssh/key", "0600", pulumi.secret(clientKey.apply((k) => k.key)));
-    install("shipper-known-hosts", shipper, args.buildOn, "/etc/hyperscaler/ssh/known_hosts", "0644", hostKey.apply((k) => `${config.address} ${k.publicKey}\n`));
-    install("shipper-password", shipper, args.buildOn, "/etc/hyperscaler/restic-password", "0600", pulumi.secret(resticPassword));
+    install("shipper-key", shipper, args.controller, "/etc/hyperscaler/ssh/key", "0600", pulumi.secret(clientKey.apply((k) => k.key)));
+    install("shipper-known-hosts", shipper, args.controller, "/etc/hyperscaler/ssh/known_hosts", "0644", hostKey.apply((k) => `${config.address} ${k.publicKey}\n`));
+    install("shipper-password", shipper, args.controller, "/etc/hyperscaler/restic-password", "0600", pulumi.secret(resticPassword));
 
     this.shippedParts = args.ship.volumes.map((v) => v.part);
     this.sftp = {

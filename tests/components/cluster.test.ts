@@ -369,6 +369,25 @@ describe("HyperscalerCluster under mocks", () => {
     expect(await commandLine(named("dev-gpu001-membership").props, "delete")).toMatch(/^export DOCKER_HOST=unix:\/\/\/var\/run\/docker\.sock; c=dev-controller; .* hyperscaler-node-remove gpu001 3600; fi$/);
   });
 
+  it("builds every role image on hyperscaler:buildWorkstation's engine, copied to the controller's and to the nodes' from there", async () => {
+    const values = { ...workstationsValues, buildWorkstation: "idle", postgres: { roles: { app: { database: "appdb" } } }, monitoring: {} };
+    const { registered } = build(values);
+    const named = (name: string) => registered.find((r) => r.name === name)!;
+    const provider = (r: { opts: { provider?: unknown } }) => (r.opts.provider as { __name: string } | undefined)?.__name;
+    const builds = registered.filter((r) => r.type === "docker:index/remoteImage:RemoteImage");
+    expect(builds.map((r) => r.name).sort()).toEqual(["dev-accounting-mariadb-image-build", "dev-monitoring-image-build", "dev-postgres-image-build", "dev-slurm-image-build"]);
+    expect(builds.map(provider)).toEqual(builds.map(() => "dev-workstation-idle"));
+    const env = async (name: string) => outputOf(pulumi.output(named(name).props.environment as Record<string, string>));
+    for (const image of ["dev-slurm-image", "dev-postgres-image", "dev-monitoring-image", "dev-accounting-mariadb-image"]) {
+      expect(await env(`${image}-copy`), image).toMatchObject({ FROM: "ssh://ops@idle", TO: "unix:///var/run/docker.sock" });
+    }
+    expect(await env("dev-slurm-image-copy-gpu")).toMatchObject({ FROM: "ssh://ops@idle", TO: "ssh://ops@gpu1" });
+    // It only builds: no cluster network there.
+    expect(registered.filter((r) => r.name === "dev-network-idle")).toEqual([]);
+    // Where the controller builds (the default), nothing is copied to it.
+    expect(build(workstationsValues).registered.filter((r) => r.name === "dev-slurm-image-copy")).toEqual([]);
+  });
+
   it("on several workstations: a backup repository on another one, which pgBackRest reaches over SFTP with the stack's keys, the host checked by fingerprint", async () => {
     const values = { ...workstationsValues, postgres: { roles: { app: { database: "appdb" } } }, backupRepository: { workstation: "idle", address: "192.168.1.20" } };
     const { registered } = build({ ...values, rotation: { pitrKeyEpoch: 2 } });

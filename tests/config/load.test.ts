@@ -45,7 +45,7 @@ describe("parseStackConfig", () => {
     const p = problems({ "hyperscaler:clusterName": "dev", "hyperscaler:clusterNmae": "x", "hyperscaler:nodeGroups": '{"cpu":{"count":1}}' });
     expect(p).toHaveLength(1);
     expect(p[0]).toMatch(/unknown key 'clusterNmae'/);
-    expect(p[0]).toMatch(/known keys: accounting, backupRepository, baseImage, clusterName, controller, dockerHost, monitoring, network, nodeGroups/);
+    expect(p[0]).toMatch(/known keys: accounting, backupRepository, baseImage, buildWorkstation, clusterName, controller, dockerHost, monitoring, network, nodeGroups/);
   });
 
   it("reports every problem at once, each with its path, the value given and the fix", () => {
@@ -234,6 +234,8 @@ describe("cluster config rules", () => {
       expect(problems({ ...base, "hyperscaler:dockerHost": "ssh://ops@x" })).toEqual([expect.stringMatching(/^hyperscaler:dockerHost: is for a cluster on one engine; .*remove hyperscaler:dockerHost/)]);
       expect(problems(withJson("controller", {}))).toEqual([expect.stringMatching(/^hyperscaler:controller\.workstation: must name the workstation the controller .* one of main, gpu/)]);
       expect(problems(withJson("nodeGroups", { cpu: { count: 1, workstation: "gpu2" } }))).toEqual([expect.stringMatching(/^hyperscaler:nodeGroups\.cpu\.workstation: names unknown workstation 'gpu2' \(defined: main, gpu\)/)]);
+      expect(problems({ ...base, "hyperscaler:buildWorkstation": "gpu2" })).toEqual([expect.stringMatching(/^hyperscaler:buildWorkstation: names unknown workstation 'gpu2' \(defined: main, gpu\)/)]);
+      expect(parseStackConfig({ ...base, "hyperscaler:buildWorkstation": "gpu" }).buildWorkstation).toBe("gpu");
       const { ["hyperscaler:network"]: _, ...noNetwork } = base;
       expect(problems(noNetwork)).toEqual([expect.stringMatching(/^hyperscaler:network: must give the LAN the workstations share/)]);
     });

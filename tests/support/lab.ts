@@ -33,6 +33,13 @@ export class Lab {
   host(i: number): string { return `ssh://${this.prefix}-ws${i}`; }
   address(i: number): string { return `10.${this.octet}.0.${10 + i}`; }
   subnet(): string { return `10.${this.octet}.0.0/24`; }
+  /**
+   * Workstation i's lines under hyperscaler:workstations: 0 is this machine's engine, on the
+   * LAN's bridge; each has 32 addresses of the LAN, 10.<octet>.0.(64 + 32 i)/27.
+   */
+  workstationConfig(i: number, name: string, iface = i === 0 ? this.bridge : "lan0"): string[] {
+    return [`    ${name}:`, `      dockerHost: ${i === 0 ? "unix:///var/run/docker.sock" : this.host(i)}`, `      interface: ${iface}`, `      addresses: 10.${this.octet}.0.${64 + 32 * i}/27`];
+  }
 
   /** `docker` on workstation i's engine, through its socket (not through ssh: faster, and it works with sshd down). */
   docker(i: number, ...args: string[]): string {
