@@ -70,6 +70,10 @@ describe("images built on one workstation, the controller on another; a workstat
     expect(labelled((...args) => lab.docker(2, ...args))).toEqual([`${stack}-far001`]);
     expect(ctl("srun", "-N2", "-w", "cpu001,far001", "hostname").trim().split("\n").sort()).toEqual(["cpu001", "far001"]);
     expect(onNear("exec", "-u", "postgres", `${stack}-postgres`, "psql", "-X", "-At", "-d", "appdb", "-c", "SELECT 1").trim()).toBe("1");
+    // The PostgreSQL scripts find it on its workstation's engine, whatever DOCKER_HOST says.
+    const window = run("bash", ["scripts/with-env.sh", "bash", "scripts/pg-pitr.sh", "window", "--stack", stack], { cwd: project.dir, env: { ...project.backend.env, ...lab.env, DOCKER_HOST: "unix:///var/run/docker.sock" } });
+    expect(window.code, window.output).toBe(0);
+    expect(window.output).toMatch(/\d{4}-\d\d-\d\d \d\d:\d\d:\d\d/);
     ok(pulumi("preview", "--expect-no-changes"));
   }, 900_000);
 
