@@ -6,7 +6,7 @@
 // touching no engine. The nodes' memberships stay: the next update, with the workstation
 // out of the config (or its node groups moved), drains and deletes those nodes from SLURM
 // on the controller. Without --yes it prints what it would drop. The state before is kept
-// in a backup file. docs/operations/scaling.md, "A workstation that is gone for good".
+// in a backup file. docs/operations/scaling.md, "A workstation gone for good".
 import { spawnSync } from "node:child_process";
 import { cliArgs } from "./lib/args";
 import { backUpState, dropFromState, ExportedState, importState, onEngine } from "./lib/state";

@@ -60,10 +60,10 @@ export function hostProblems(config: StackConfig): string[] {
   const builder = config.buildWorkstation ?? platform;
   return Object.entries(config.workstations).flatMap(([ws, w]) => {
     const groups = Object.keys(config.nodeGroups).filter((g) => groupWorkstation(config, g) === ws);
-    if (ws !== platform && ws !== builder && groups.length === 0 && config.backupRepository?.workstation !== ws) return [];
-    const lan = ws === builder && ws !== platform && groups.length === 0 && config.backupRepository?.workstation !== ws
-      ? undefined // it only builds: no cluster network there
-      : { network: dockerNames(config.clusterName).network, ...w, subnet: config.network!.subnet };
+    const runsCluster = ws === platform || groups.length > 0 || config.backupRepository?.workstation === ws;
+    if (!runsCluster && ws !== builder) return [];
+    // One that only builds gets no cluster network.
+    const lan = runsCluster ? { network: dockerNames(config.clusterName).network, ...w, subnet: config.network!.subnet } : undefined;
     return engineProblems(config, { dockerHost: w.dockerHost, workstation: ws, at: `hyperscaler:workstations.${ws}.dockerHost`, groups, platform: ws === platform, builds: ws === builder, ...(lan ? { lan } : {}) })
       .map((p) => `workstation ${ws} (${w.dockerHost}): ${p}`);
   });
