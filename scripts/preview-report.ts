@@ -21,7 +21,9 @@ const { preview: ok, partial, policyViolations, status, stderr } = runPreview(va
 // A preview that only broke policies still says what it would do: report both.
 const preview = ok ?? (policyViolations.length > 0 ? partial : undefined);
 if (!preview) {
-  console.error(`pulumi preview failed (exit ${status}):\n${stderr}`);
+  // With --json the engine's errors (a preflight's, say) are in the JSON, not on stderr.
+  const said = (partial?.diagnostics ?? []).filter((d) => d.severity === "error").map((d) => d.message.trim());
+  console.error(`pulumi preview failed (exit ${status}):\n${[stderr.trim(), ...said].filter(Boolean).join("\n")}`);
   process.exit(1);
 }
 const summary = summarizePreview(values.stack, preview);

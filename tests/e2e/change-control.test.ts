@@ -57,6 +57,13 @@ describe("change control", () => {
     up("more capacity for the course");
   });
 
+  it("fails a report whose engine does not answer, with the preflight's error that names the fix", () => {
+    const r = run(path.join(REPO, "node_modules/.bin/tsx"), [path.join(REPO, "scripts/preview-report.ts"), "--stack", stack],
+      { cwd: project.dir, env: { ...project.backend.env, DOCKER_HOST: "unix:///nonexistent/docker.sock" } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/pulumi preview failed \(exit 1\):\n[\s\S]*the Docker engine did not answer \(.*unix:\/\/\/nonexistent\/docker\.sock.*\); run scripts\/setup\.sh/);
+  });
+
   it("reports a MUNGE rotation as risky, with munged restarted on every node", () => {
     project.setConfig(stack, "rotation.mungeKeyEpoch", "1");
     const r = ok(report());
