@@ -17,6 +17,8 @@ import { compressHostlist, computeNodeEnv, contentHash, renderCgroupConf, render
 export const VALIDATION_TIMEOUT_SEC = 180;
 /** Seconds scale-in waits for the jobs on a node before it gives up (the node stays, drained). */
 export const DRAIN_TIMEOUT_SEC = 3600;
+/** A new node's slurmd registers within seconds once slurmctld runs; more is a fault to name. */
+export const REGISTER_TIMEOUT_SEC = 300;
 
 export interface HyperscalerClusterArgs {
   /** The parsed stack config (components/config). */
@@ -137,7 +139,7 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
     const compute = spec.nodes.map((node) => {
       const elsewhere = node.workstation ? where.elsewhere.get(node.workstation) : undefined;
       const on = elsewhere ? { ...common, engine: elsewhere.engine, network: elsewhere.network, image: elsewhere.image } : common;
-      return this.computeNode(name, node, { ...on, ...exporterTls }, controller, names.container(node.name));
+      return this.computeNode(name, node, { ...on, ...exporterTls }, controller, names.container(node.name), [controller.keyInstalled, ...slurmctldNeeds]);
     });
     const resumed = rotation("resume", [controller.keyInstalled, ...controller.filesInstalled, ...compute.map((c) => c.node.keyInstalled), ...(accounting ? [accounting.dbd.keyInstalled] : [])]);
 
@@ -222,7 +224,7 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
 
   private computeNode(
     name: string, node: ComputeNodeSpec, common: Omit<WorkstationNodeArgs, "hostname" | "containerName" | "role" | "cpus" | "memoryMiB">,
-    controller: WorkstationNode, container: string,
+    controller: WorkstationNode, container: string, slurmctldRuns: pulumi.Resource[],
   ) {
     // Two resources: the container, and its membership, which delivers the key. Scale-in:
     // deleting the membership (before the node's container, which it depends on) drains
@@ -235,7 +237,7 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
       env: computeNodeEnv(this.spec, node),
     }, { parent: this, membership: {
       controller: controller.containerName, controllerEngine: controller.engine,
-      after: [controller.container], drainTimeoutSec: DRAIN_TIMEOUT_SEC,
+      after: slurmctldRuns, drainTimeoutSec: DRAIN_TIMEOUT_SEC, registerTimeoutSec: REGISTER_TIMEOUT_SEC,
     } });
     return { name: node.name, workstation: node.workstation, node: computeNode };
   }

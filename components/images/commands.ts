@@ -15,6 +15,8 @@ export const IMAGE_COMMANDS = {
   scheduling: { name: "hyperscaler-scheduling", images: ["slurm"] },
   validate: { name: "hyperscaler-validate", images: ["slurm"] },
   nodeRemove: { name: "hyperscaler-node-remove", images: ["slurm"] },
+  /** Sets where slurmctld reaches this compute node (the entrypoint's, and platform-restore's). */
+  nodeAddress: { name: "hyperscaler-node-address", images: ["slurm"] },
   reload: { name: "hyperscaler-reload", images: ["monitoring"] },
   waitTargets: { name: "hyperscaler-wait-targets", images: ["monitoring"] },
   /** Asks the container's Prometheus (TLS and its login where it has them). */

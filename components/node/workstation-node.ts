@@ -81,10 +81,12 @@ export interface Membership {
   /** The controller's container, where the node is drained and deleted from SLURM. */
   readonly controller: string;
   readonly controllerEngine: Engine;
-  /** What creating it waits for besides the node's own container. */
+  /** What creating it waits for besides the node's own container: slurmctld's inputs, as it waits for slurmctld. */
   readonly after: pulumi.Resource[];
   /** The drain's limit. */
   readonly drainTimeoutSec: number;
+  /** How long the key delivery waits for the node's slurmd to register. */
+  readonly registerTimeoutSec: number;
 }
 
 /**
@@ -98,9 +100,31 @@ export interface Membership {
 const INSTALL_KEY = [
   "set -e; k=/etc/munge/munge.key; t=$(mktemp /etc/munge/.key.XXXXXX); trap 'rm -f \"$t\"' EXIT; cat >\"$t\"",
   "running=; [ -s /run/munge/munged.pid ] && running=1",
-  "if [ -n \"$running\" ] && cmp -s \"$t\" \"$k\"; then echo \"munge key unchanged\"; exit 0; fi",
-  `${CMD.install} "$k" 0400 munge:munge <"$t"`,
-  `if [ -n "$running" ]; then ${CMD.mungeRestart}; fi`,
+  "if [ -n \"$running\" ] && cmp -s \"$t\" \"$k\"; then echo \"munge key unchanged\"; else",
+  `  ${CMD.install} "$k" 0400 munge:munge <"$t"`,
+  `  if [ -n "$running" ]; then ${CMD.mungeRestart}; fi`,
+  "fi",
+].join("\n");
+
+/**
+ * After the key, a compute node's membership waits until slurmctld knows this start of its
+ * slurmd (the entrypoint's file, written once slurmctld shows it registered): an update
+ * that re-created the node returns with the node known, so an operator's resume right
+ * after it is not undone by the reboot the registration reports. A node that registered
+ * but that slurmctld says it does not know (a controller re-created without its state,
+ * after its workstation was lost) is told to register again (slurmd reconfigures on
+ * SIGHUP), then sets its address there.
+ */
+const joinedWithin = (seconds: number) => [
+  `i=0 nudged='' out=''`,
+  `until [ -e /run/hyperscaler-registered ] && out=$(scontrol show node "$(hostname)" 2>&1); do`,
+  `  if [ $i -ge ${seconds * 5} ]; then echo "$(hostname): slurmd has not registered with slurmctld after ${seconds}s; its log: docker logs <its container>, and the controller's" >&2; exit 1; fi`,
+  // Only once slurmctld answers that it does not know the node: a slurmctld still starting
+  // would fail the reconfiguration's config fetch.
+  `  case "$out" in *"not found"*) [ -n "$nudged" ] || { pkill -HUP -x slurmd; nudged=1; } ;; esac`,
+  `  sleep 0.2; i=$((i + 1))`,
+  `done`,
+  `if [ -n "$nudged" ]; then ${CMD.nodeAddress}; fi`,
 ].join("\n");
 
 /**
@@ -183,7 +207,7 @@ export class WorkstationNode {
       // Never replaced (its delete drains the node and deletes it from SLURM): a re-created
       // container shows as a new ID in its environment, an update that delivers the key again.
       ? containerCommand(`${name}-membership`, {
-        container: args.containerName, create: ["sh", "-c", INSTALL_KEY], stdin: args.mungeKey.key, engine: this.engine,
+        container: args.containerName, create: ["sh", "-c", `${INSTALL_KEY}\n${joinedWithin(member.registerTimeoutSec)}`], stdin: args.mungeKey.key, engine: this.engine,
         environment: { HYPERSCALER_CONTAINER_ID: this.container.id },
         delete: [CMD.nodeRemove, args.hostname, String(member.drainTimeoutSec)], deleteIn: { container: member.controller, engine: member.controllerEngine },
       }, { parent: opts.parent, dependsOn: [this.container, ...keyAfter, ...member.after] })

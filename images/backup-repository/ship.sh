@@ -6,8 +6,11 @@
 #                    snapshots older than KEEP_DAYS forgotten (and pruned once a day)
 #   now              one snapshot of each folder now
 #   snapshots        the snapshots the repository holds
-#   restore PART DIR the newest snapshot of /ship/PART into DIR (a one-off container with
-#                    the volume there, stdin: the files `files` prints; secret)
+#   restore PART DIR [BEFORE]
+#                    the newest snapshot of /ship/PART (taken before BEFORE, 'YYYY-MM-DD
+#                    HH:MM:SS' UTC, when given) into DIR, made if its parent is there (a
+#                    one-off container with the volume mounted, stdin: the files `files`
+#                    prints; secret)
 #   files            prints the settings and keys (secret: for a restore's one-off container)
 # Settings: /etc/hyperscaler/ship.conf (REPOSITORY_HOST, INTERVAL_MIN, KEEP_DAYS), the SSH
 # key and known host in /etc/hyperscaler/ssh, the password in /etc/hyperscaler/restic-password.
@@ -94,14 +97,26 @@ now) load; round ;;
 snapshots) load; r snapshots --host "$cluster" ;;
 files) for f in $FILES; do echo "#file $f"; cat "$f"; done ;;
 restore)
-  part=$2 target=$3
+  part=$2 target=$3 before=${4:-}
   # The settings and keys from stdin, as `files` printed them.
   awk '/^#file / { out = $2; system("mkdir -p \"$(dirname " out ")\""); printf "" > out; next } { print > out }'
   # shellcheck disable=SC2086
   chmod 0600 $FILES
   load
-  [ -d "$target" ] || { echo "hyperscaler-backup-ship: $target is not a directory (mount the volume there)" >&2; exit 64; }
-  r restore "latest:/ship/$part" --host "$cluster" --tag "$part" --target "$target"
+  [ -d "$(dirname "$target")" ] || { echo "hyperscaler-backup-ship: $(dirname "$target") is not a directory (mount the volume there)" >&2; exit 64; }
+  mkdir -p "$target"
+  snapshot=latest
+  if [ -n "$before" ]; then
+    # --compact lines: ID, date, time, host, tags...; oldest first, times in UTC (TZ unset).
+    list=$(r snapshots --compact --host "$cluster" --tag "$part" | awk '$2 ~ /^[0-9][0-9][0-9][0-9]-/ { print $1, $2 " " $3 }')
+    snapshot=$(echo "$list" | awk -v before="$before" '($2 " " $3) < before { id = $1 } END { print id }')
+    if [ -z "$snapshot" ]; then
+      echo "hyperscaler-backup-ship: no snapshot of $part before $before; the repository has: $(echo "$list" | awk '{ print $2 " " $3 }' | paste -sd, -)" >&2
+      exit 65
+    fi
+    echo "restoring $part from snapshot $snapshot ($(echo "$list" | awk -v id="$snapshot" '$1 == id { print $2 " " $3 }') UTC)"
+  fi
+  r restore "$snapshot:/ship/$part" --host "$cluster" --tag "$part" --target "$target"
   ;;
 *) sed -n '2,13s/^# \{0,1\}//p' "$0" >&2; exit 64 ;;
 esac

@@ -6,6 +6,11 @@
 # (SLURM's configless mode), and get new ones on `scontrol reconfigure`.
 set -eu
 role=${HYPERSCALER_ROLE:?set HYPERSCALER_ROLE to controller, compute or dbd}
+# The membership's key delivery waits for this file: an update that re-created the node
+# returns once slurmctld knows this start (an operator's resume before it would be undone
+# by the reboot the registration reports, leaving the node DOWN with the drain's reason).
+REGISTERED=/run/hyperscaler-registered
+rm -f "$REGISTERED"
 hyperscaler-driver-libraries
 hyperscaler-lan-hosts --apply
 # Metrics from the start, so a node stuck waiting for its key shows (munge_ok 0).
@@ -31,21 +36,15 @@ until present; do
 done
 hyperscaler-munge-restart
 # rejoin: once this start's slurmd has registered (scontrol reads the config it fetched),
-# make slurmctld reach the node at its address, and resume it if slurmctld set it DOWN for the
-# reboot that registration reported. The address is set each start: a dynamic node keeps
-# the address of its first registration, and a container's address changes when the
-# engine restarts. It is the name, resolved at each use (CommunicationParameters=NoAddrCache),
-# or on several workstations, where no engine's DNS knows every node, the container's own IP. slurmctld may mark
-# the reboot a moment after the registration (a controller that restarted with the engine
+# make slurmctld reach the node at its address (hyperscaler-node-address: a container's
+# address changes when the engine restarts), and resume it if slurmctld set it DOWN for the
+# reboot that registration reported. slurmctld may mark the reboot a moment after the registration (a controller that restarted with the engine
 # is still recovering its state), or twice: slurmd -b reports an uptime of whole seconds
 # from its start, so a second registration in its first seconds (slurmctld asks for one
 # when a node it could not reach answers again) reads as one more reboot. So the reason
 # is watched for 30 s after the registration, and each DOWN it causes is resumed.
-node_address() {
-  if [ "${HYPERSCALER_REGISTER_ADDRESS:-}" = 1 ]; then hostname -i | cut -d' ' -f1; else hostname; fi
-}
 rejoin() {
-  local host address started info registered i watch_until=0; host=$(hostname) address=$(node_address) started=$(date +%s)
+  local host address started info registered i watch_until=0; host=$(hostname) address=$(hyperscaler-node-address --print) started=$(date +%s)
   for i in $(seq 1 900); do
     sleep 0.2
     info=$(scontrol show node "$host" 2>/dev/null) || continue
@@ -55,6 +54,7 @@ rejoin() {
       watch_until=$((i + 150))
     fi
     case "$info" in *"NodeAddr=$address "*) ;; *) scontrol update nodename="$host" nodeaddr="$address" ;; esac
+    [ -e "$REGISTERED" ] || touch "$REGISTERED"
     case "$info" in *"Reason=Node unexpectedly rebooted"*)
       scontrol update nodename="$host" state=resume &&
         echo "hyperscaler: $host resumed after its container (re)start; slurmctld ended the jobs it had here" ;;

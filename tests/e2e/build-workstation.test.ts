@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Lab } from "../support/lab";
+import { describe, expect, it } from "vitest";
+import { Lab, withLab } from "../support/lab";
 import { ok, SHARED_CPUS, TestProject } from "../support/stack";
 import { docker } from "../support/docker";
 import { run } from "../support/run";
@@ -20,28 +20,13 @@ describe("images built on one workstation, the controller on another; a workstat
   const ctl = (...cmd: string[]) => onNear("exec", `${stack}-controller`, ...cmd);
   const labelled = (run: (...args: string[]) => string) => run("ps", "-a", "--filter", `label=hyperscaler.cluster=${stack}`, "--format", "{{.Names}}").trim().split("\n").filter(Boolean).sort();
 
-  beforeAll(() => {
-    lab = new Lab(`b${process.pid}`, 2);
-  }, 300_000);
-
-  afterAll(() => {
-    if (lab) pulumi("destroy", "--yes");
-    project.destroy(stack);
-    lab?.down();
-  }, 600_000);
+  withLab(`b${process.pid}`, 2, project, stack, (made) => { lab = made; });
 
   it("deploys the controller, PostgreSQL and a node on a workstation without the base image, from images built here", () => {
     // The premise: that engine could not build them itself.
     expect(() => onNear("image", "inspect", process.env.HYPERSCALER_BASE_IMAGE ?? "hyperscaler/debian-base:trixie")).toThrow(/No such image/i);
     project.init(stack, [
-      `  hyperscaler:clusterName: ${stack}`,
-      "  hyperscaler:workstations:",
-      ...lab.workstationConfig(0, "main"),
-      ...lab.workstationConfig(1, "near"),
-      ...lab.workstationConfig(2, "far"),
-      "  hyperscaler:network:",
-      `    subnet: ${lab.subnet()}`,
-      "    controllerAddress: 10.77.0.10",
+      ...lab.stackConfig(stack, [[0, "main"], [1, "near"], [2, "far"]]),
       "  hyperscaler:buildWorkstation: main",
       "  hyperscaler:controller:",
       "    workstation: near",

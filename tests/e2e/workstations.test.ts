@@ -1,9 +1,9 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Lab } from "../support/lab";
-import { ok, TEST_MONITORING, TestProject } from "../support/stack";
+import { afterAll, describe, expect, it } from "vitest";
+import { Lab, withLab } from "../support/lab";
+import { ok, TEST_ACCOUNTING, TEST_MONITORING, TestProject } from "../support/stack";
 import { leakedSecrets, readTree, REPO, run } from "../support/run";
 import { docker, dockerTry } from "../support/docker";
 import { jobState as slurmJobState, nodeNames, nodeState } from "../support/slurm";
@@ -40,25 +40,11 @@ describe("a cluster on several workstations (Docker engines over SSH)", () => {
   const served = (server: string, port: number, protocol: string) => docker(["exec", `${stack}-${server}`, "sh", "-c",
     `openssl s_client -starttls ${protocol} -connect 127.0.0.1:${port} </dev/null 2>/dev/null | openssl x509 -noout -serial`]).trim();
 
-  beforeAll(() => {
-    lab = new Lab(`w${process.pid}`, 2);
-  }, 300_000);
-
-  afterAll(() => {
-    if (lab) project.pulumiWithEnv(stack, lab.env, "destroy", "--yes");
-    project.destroy(stack);
-    lab?.down();
-    fs.rmSync(tmp, { recursive: true, force: true });
-  }, 600_000);
+  withLab(`w${process.pid}`, 2, project, stack, (made) => { lab = made; });
+  afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
   const config = (nearInterface = "lan0") => [
-    `  hyperscaler:clusterName: ${stack}`,
-    "  hyperscaler:workstations:",
-    ...lab.workstationConfig(0, "main"),
-    ...lab.workstationConfig(1, "near", nearInterface),
-    "  hyperscaler:network:",
-    `    subnet: ${lab.subnet()}`,
-    "    controllerAddress: 10.77.0.10",
+    ...lab.stackConfig(stack, [[0, "main"], [1, "near", nearInterface]]),
     "  hyperscaler:controller:",
     "    workstation: main",
     "  hyperscaler:nodeGroups:",
@@ -85,10 +71,7 @@ describe("a cluster on several workstations (Docker engines over SSH)", () => {
     "    roles:",
     "      app:",
     "        database: appdb",
-    "  hyperscaler:accounting:",
-    "    accounts:",
-    "      physics:",
-    "        fairshare: 1",
+    ...TEST_ACCOUNTING,
     "",
   ].join("\n");
 

@@ -1,6 +1,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { afterAll, beforeAll } from "vitest";
 import { REPO, run, RunResult } from "./run";
+import type { TestProject } from "./stack";
 
 const SCRIPT = path.join(REPO, "tests/support/workstations.sh");
 /** Where workstations.sh keeps its labs: one folder a prefix. */
@@ -41,6 +43,21 @@ export class Lab {
     return [`    ${name}:`, `      dockerHost: ${i === 0 ? "unix:///var/run/docker.sock" : this.host(i)}`, `      interface: ${iface}`, `      addresses: 10.${this.octet}.0.${64 + 32 * i}/27`];
   }
 
+  /**
+   * A test stack's first config lines on this lab: its cluster name, the workstations (by
+   * index, name and, where not the default, interface) and the LAN, the controller at .10.
+   */
+  stackConfig(stack: string, workstations: readonly (readonly [number, string, string?])[]): string[] {
+    return [
+      `  hyperscaler:clusterName: ${stack}`,
+      "  hyperscaler:workstations:",
+      ...workstations.flatMap(([i, name, iface]) => this.workstationConfig(i, name, iface)),
+      "  hyperscaler:network:",
+      `    subnet: ${this.subnet()}`,
+      `    controllerAddress: 10.${this.octet}.0.10`,
+    ];
+  }
+
   /** `docker` on workstation i's engine, through its socket (not through ssh: faster, and it works with sshd down). */
   docker(i: number, ...args: string[]): string {
     const r = run("docker", ["-H", `unix://${this.dir}/ws${i}/docker.sock`, ...args]);
@@ -64,6 +81,8 @@ export class Lab {
   }
 
   stop(i: number): void { this.script("stop", String(i)); }
+  /** Workstation i lost for good: its containers killed (no clean shutdown), its engine stopped, its volumes deleted. */
+  lose(i: number): void { this.script("lose", String(i)); }
   start(i: number): void { this.script("start", String(i)); }
   down(): void { run("bash", [SCRIPT, "down", this.prefix]); }
 
@@ -82,4 +101,21 @@ export function labPrefixes(): string[] {
 /** Removes a lab by prefix. */
 export function removeLab(prefix: string): void {
   run("bash", [SCRIPT, "down", prefix]);
+}
+
+/**
+ * A test file's lab of COUNT workstations, given to `made` before its tests; after them
+ * its stack is destroyed, then the lab taken down (also when a test failed).
+ */
+export function withLab(prefix: string, count: number, project: TestProject, stack: string, made: (lab: Lab) => void): void {
+  let lab: Lab | undefined;
+  beforeAll(() => {
+    lab = new Lab(prefix, count);
+    made(lab);
+  }, 300_000);
+  afterAll(() => {
+    if (lab) project.pulumiWithEnv(stack, lab.env, "destroy", "--yes");
+    project.destroy(stack);
+    lab?.down();
+  }, 600_000);
 }

@@ -32,6 +32,9 @@ export const SHARED_CPUS = "  hyperscaler:overcommit:\n    cpu: 4\n";
 /** Config lines for test stacks with monitoring: scraped every 5 s, no port on the host (stacks run side by side). */
 export const TEST_MONITORING = "  hyperscaler:monitoring:\n    scrapeIntervalSec: 5\n    prometheus:\n      port: false\n    alertmanager:\n      port: false";
 
+/** Config lines for test stacks with accounting: one account. */
+export const TEST_ACCOUNTING = ["  hyperscaler:accounting:", "    accounts:", "      physics:", "        fairshare: 1"];
+
 /** Removes whatever carries a cluster's label: containers, then volumes and networks (what a failed test or an upgrade left). */
 export function removeLabelled(cluster: string): void {
   const labelled = (...list: string[]) => docker([...list, "--filter", `label=hyperscaler.cluster=${cluster}`]).trim().split("\n").filter(Boolean);

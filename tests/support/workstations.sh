@@ -7,6 +7,7 @@
 #
 #   workstations.sh up PREFIX N [OCTET]  # N workstations: PREFIX-ws1..N at 10.OCTET.0.11.. (default 77)
 #   workstations.sh stop PREFIX I        # stop workstation I's engine (its containers die with it)
+#   workstations.sh lose PREFIX I        # kill its containers, stop it, delete its volumes: lost for good
 #   workstations.sh start PREFIX I       # start it again
 #   workstations.sh probe PREFIX HOST:PORT...  # from a LAN host that is no workstation: which ports answer
 #   workstations.sh visit PREFIX COMMAND...    # run a command on that host (curl, as a visitor's laptop)
@@ -17,7 +18,7 @@
 set -euo pipefail
 # ip, dockerd and sshd live in sbin, which a CI runner's PATH may leave out.
 export PATH="$PATH:/usr/sbin:/sbin"
-cmd=${1:?usage: workstations.sh up|stop|start|probe|visit|down PREFIX ...}
+cmd=${1:?usage: workstations.sh up|stop|lose|start|probe|visit|down PREFIX ...}
 prefix=${2:?PREFIX}
 [[ $prefix =~ ^[a-z][a-z0-9]{0,7}$ ]] || { echo "PREFIX must be 1-8 lowercase letters and digits: interface names are short" >&2; exit 2; }
 lab=/run/hyperscaler-lab/$prefix
@@ -121,6 +122,12 @@ EOF
     done
     echo "$lab" ;;
   stop) stop_engine "${3:?I}" ;;
+  # A workstation lost for good: its containers die at once (SIGKILL: no clean shutdown,
+  # as in a power cut), its engine stops, its volumes are deleted.
+  lose)
+    docker -H "unix://$(sock "${3:?I}")" ps -q | xargs -r docker -H "unix://$(sock "$3")" kill >/dev/null
+    stop_engine "$3"
+    rm -rf "$data/ws$3/volumes" ;;
   probe|visit)
     # A visitor's laptop on the LAN: its own namespace on the bridge at .250, no engine, no key.
     visitor="${prefix}-visitor"
@@ -160,5 +167,5 @@ EOF
     # Left mounts under the data root (overlay layers) would keep it from going.
     grep -o " $data/[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
     rm -rf "$lab" "$data" ;;
-  *) echo "usage: workstations.sh up|stop|start|probe|visit|down PREFIX ..." >&2; exit 2 ;;
+  *) echo "usage: workstations.sh up|stop|lose|start|probe|visit|down PREFIX ..." >&2; exit 2 ;;
 esac
