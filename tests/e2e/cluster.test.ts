@@ -339,7 +339,10 @@ describe("the dev stack's life with jobs running", () => {
     docker(["kill", `${cluster}-cpu001`]);
     ok(pulumi("refresh", "--yes"));
     ok(pulumi("up", "--yes"));
-    expect(hostnames(2)).toEqual(["cpu001", "cpu002"]);
+    // The container runs again; the node is back once its new slurmd registered and the
+    // entrypoint resumed it (a step sent before may fail "Node failure"): within seconds.
+    const step = () => dockerTry(["exec", `${cluster}-controller`, "srun", "-N2", "--immediate=5", "hostname"]);
+    await waitFor("a step on cpu001 and cpu002", () => step().stdout.trim().split("\n").sort().join(" ") === "cpu001 cpu002", 90);
     expect(jobState(id)).toBe("NODE_FAIL");
   });
 
