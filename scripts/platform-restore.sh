@@ -28,7 +28,9 @@ caller_host=${DOCKER_HOST:-}
 controller=$(field controller.container)
 # Everything but PostgreSQL runs on the controller's engine.
 ctl_host=$(field "engines.$controller.dockerHost" || echo "$caller_host")
-ctl() { if [ -n "$ctl_host" ]; then DOCKER_HOST=$ctl_host docker "$@"; else env -u DOCKER_HOST docker "$@"; fi; }
+# on HOST ARGS...: docker on that engine (empty: the caller's default).
+on() { local host=$1; shift; if [ -n "$host" ]; then DOCKER_HOST=$host docker "$@"; else env -u DOCKER_HOST docker "$@"; fi; }
+ctl() { on "$ctl_host" "$@"; }
 shipper="$cluster-backup-shipper"
 ctl inspect "$shipper" >/dev/null 2>&1 || {
   echo "platform-restore: stack $stack has no backup repository ($shipper is not on the controller's engine): nothing off the workstation to restore from (hyperscaler:backupRepository)" >&2
@@ -81,9 +83,7 @@ for _ in $(seq 300); do ctl exec "$controller" scontrol ping 2>/dev/null | grep 
 # The restored state holds each node's address from before the loss: each node sets its own.
 nodes=$(node -e 'for (const n of JSON.parse(process.argv[1]).computeNodes) console.log(n.name, n.container)' "$manifest")
 while read -r _ container; do
-  host=$(field "engines.$container.dockerHost" || echo "$ctl_host")
-  if [ -n "$host" ]; then DOCKER_HOST=$host docker exec "$container" hyperscaler-node-address; else env -u DOCKER_HOST docker exec "$container" hyperscaler-node-address; fi |
-    sed 's/^/platform-restore: /'
+  on "$(field "engines.$container.dockerHost" || echo "$ctl_host")" exec "$container" hyperscaler-node-address | sed 's/^/platform-restore: /'
 done <<<"$nodes"
 echo "platform-restore: slurmctld's state restored in $(took "$t") s (what the new controller had is in its volume's .before-$stamp)"
 
