@@ -1,7 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as fs from "node:fs";
-import { ClusterManifest, epochProblems, hostProblems, HyperscalerCluster, nameProblems, stackIdentity } from "../components/cluster";
+import { ClusterManifest, epochProblems, hostProblems, HyperscalerCluster, nameProblems, s3Problems, stackIdentity } from "../components/cluster";
 import { ConfigError, parseStackConfig, platformDockerHost, StackConfig } from "../components/config";
 
 // The SDK takes a stack trace for every promise and resource it makes (kept for leak
@@ -33,9 +33,15 @@ function refuse(message: string): never {
   throw new pulumi.RunError(message);
 }
 
+/** Whether a config key was set with --secret: the SDK's own test (internal to it, so not in its typings). */
+function isConfigSecret(key: string): boolean {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require("@pulumi/pulumi/runtime/config") as { isConfigSecret: (k: string) => boolean }).isConfigSecret(key);
+}
+
 function loadConfig(): StackConfig {
   try {
-    return parseStackConfig(pulumi.runtime.allConfig());
+    return parseStackConfig(pulumi.runtime.allConfig(), isConfigSecret);
   } catch (e) {
     if (e instanceof ConfigError) refuse(e.message);
     throw e;
@@ -76,6 +82,8 @@ export = async () => {
   const stack = previous?.claim ?? stackIdentity(fqn);
   const taken = await nameProblems(config, stack, previous?.cluster === config.clusterName);
   if (taken.length > 0) refuse(taken.join("\n"));
+  const bucket = await s3Problems(config, isConfigSecret);
+  if (bucket.length > 0) refuse(`the backup repository's bucket cannot be used:\n${bucket.map((p) => `  - ${p}`).join("\n")}`);
 
   // The controller's Docker engine: `hyperscaler:dockerHost` (else DOCKER_HOST), or the
   // controller's workstation's; the cluster makes one provider for each other workstation.

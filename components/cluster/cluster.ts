@@ -159,9 +159,10 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
     // Grafana trusts a new CA before PostgreSQL presents a certificate of it (a CA rotation).
     let grafanaTrusts!: (installed: pulumi.Resource[]) => void;
     const grafanaTrust = new Promise<pulumi.Resource[]>((resolve) => { grafanaTrusts = resolve; });
-    const repositoryAt = placement?.backupRepository;
+    const repositoryAt = config.backupRepository;
     const repository = repositoryAt && new BackupRepository(`${name}-backup-repository`, {
-      cluster, config: repositoryAt, baseImage: config.baseImage, controller: engine, build, on: where.others.get(repositoryAt.workstation)!,
+      cluster, config: repositoryAt, baseImage: config.baseImage, controller: engine, build,
+      ...(repositoryAt.workstation ? { on: where.others.get(repositoryAt.workstation)! } : {}),
       postgresKeyEpochs: pitrKeyEpochs(config.rotation.pitrKeyEpoch), protect: config.protect,
       ship: { network: where.platformNetwork, volumes: [
         { part: "slurmctld-state", volume: controllerState.name },
@@ -170,7 +171,7 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
     }, { parent: this });
     const postgres = this.postgres = config.postgres && new Postgres(`${name}-postgres`, {
       cluster, config: { ...config.postgres, roles }, passwordEpochs: config.rotation.postgresPasswordEpochs, pitrKeyEpoch: config.rotation.pitrKeyEpoch,
-      ...(repository ? { repository: repository.sftp } : {}),
+      ...(repository ? { repository: repository.target } : {}),
       baseImage: config.baseImage, build, network: where.platformNetwork, protect: config.protect, engine,
       ...(certificates ? { tls: { bundle: withTrust(certificates.servers.postgres), trust: certificates.trust, after: grafanaTrust } } : {}),
     }, { parent: this });

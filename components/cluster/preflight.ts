@@ -1,4 +1,6 @@
 import * as fs from "node:fs";
+import * as https from "node:https";
+import * as aws4 from "aws4";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
 import { cdiDeviceName, containerSizes, dockerNames, GpuSpec, gpuSpec, groupWorkstation, StackConfig } from "../config";
@@ -350,4 +352,76 @@ export function epochProblems(config: StackConfig, previous: ClusterManifest | u
   check("rotation.certificatesEpoch", previous.tls?.certificatesEpoch, config.rotation.certificatesEpoch);
   check("rotation.prometheusPasswordEpoch", previous.monitoring?.webPasswordEpoch, config.rotation.prometheusPasswordEpoch);
   return problems;
+}
+
+/** How long the bucket's preflight waits for an answer. */
+const S3_PREFLIGHT_TIMEOUT_MS = 10_000;
+/** TLS errors that mean the endpoint's certificate is not trusted (a CA to give in caFile). */
+const UNTRUSTED_CERTIFICATE = /^(UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|CERT_UNTRUSTED|CERT_SIGNATURE_FAILURE)$/;
+
+/**
+ * What stands in the way of the S3 bucket of hyperscaler:backupRepository, by config path,
+ * checked from the machine that runs pulumi before any resource is registered: the key pair
+ * in plain text, a CA file that cannot be read, an endpoint that does not answer over HTTPS
+ * or whose certificate is not trusted, a bucket that is not there or refuses the key pair
+ * (a signed HEAD of the bucket, as every S3 client sends).
+ */
+export async function s3Problems(config: StackConfig, isSecret: (key: string) => boolean): Promise<string[]> {
+  const s3 = config.backupRepository?.s3;
+  if (!s3) return [];
+  const at = "hyperscaler:backupRepository.s3";
+  if (!isSecret("hyperscaler:backupRepository")) {
+    return [`${at}.secretAccessKey: is in plain text in the stack's config; set the key pair with --secret: ` +
+      `pulumi config set --secret --path '${at}.secretAccessKey' <key> (and the same for accessKeyId)`];
+  }
+  let ca: string | undefined;
+  if (s3.caFile) {
+    try {
+      ca = fs.readFileSync(s3.caFile, "utf8");
+    } catch (e) {
+      return [`${at}.caFile: cannot read ${s3.caFile} (${(e as NodeJS.ErrnoException).code}): give the PEM file, on this machine, with the CA that signed ${s3.endpoint}'s certificate`];
+    }
+    if (!ca.includes("-----BEGIN CERTIFICATE-----")) return [`${at}.caFile: ${s3.caFile} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`];
+  }
+  const [host, port] = s3.endpoint.split(":");
+  const hostname = s3.uriStyle === "host" ? `${s3.bucket}.${host}` : host;
+  const signed = aws4.sign({
+    host: port ? `${hostname}:${port}` : hostname, path: s3.uriStyle === "host" ? "/" : `/${s3.bucket}`,
+    method: "HEAD", service: "s3", region: s3.region,
+  }, { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey });
+  const answer = await new Promise<{ status: number; bucketRegion?: string } | { error: NodeJS.ErrnoException }>((resolve) => {
+    const request = https.request({
+      hostname, port: port ? Number(port) : 443, path: signed.path, method: "HEAD", headers: signed.headers as Record<string, string>,
+      ...(ca ? { ca } : {}), timeout: S3_PREFLIGHT_TIMEOUT_MS,
+    }, (response) => {
+      response.resume();
+      const region = response.headers["x-amz-bucket-region"];
+      resolve({ status: response.statusCode ?? 0, ...(typeof region === "string" ? { bucketRegion: region } : {}) });
+    });
+    request.on("timeout", () => request.destroy(Object.assign(new Error(`no answer in ${S3_PREFLIGHT_TIMEOUT_MS / 1000} s`), { code: "ETIMEDOUT" })));
+    request.on("error", (error: NodeJS.ErrnoException) => resolve({ error }));
+    request.end();
+  });
+  const url = `https://${port ? `${hostname}:${port}` : hostname}${signed.path}`;
+  if ("error" in answer) {
+    const { code, message } = answer.error;
+    if (code && UNTRUSTED_CERTIFICATE.test(code)) {
+      return [`${at}.caFile: ${s3.endpoint}'s certificate is not trusted (${code}): give the CA that signed it${s3.caFile ? ` (${s3.caFile} is not that CA)` : " (a PEM file on this machine)"}`];
+    }
+    if (code === "ERR_TLS_CERT_ALTNAME_INVALID") return [`${at}.endpoint: the certificate at ${url} is not for ${hostname} (${message})`];
+    if (code === "EPROTO" || /wrong version number|ssl3_get_record/i.test(message)) {
+      const why = /wrong version number/i.test(message) ? "its answer to a TLS handshake is not TLS" : message.split("\n")[0];
+      return [`${at}.endpoint: ${s3.endpoint} does not speak HTTPS (${why}); pgBackRest reaches S3 over TLS only`];
+    }
+    return [`${at}.endpoint: ${url} does not answer (${code ?? message}): is the address right, and does this machine (and the controller's workstation) reach it?`];
+  }
+  switch (answer.status) {
+    case 200: return [];
+    case 301: case 400: return answer.bucketRegion && answer.bucketRegion !== s3.region
+      ? [`${at}.region: bucket '${s3.bucket}' is in ${answer.bucketRegion}, not ${s3.region}`]
+      : [`${at}: HEAD ${url} answered ${answer.status}: check region and uriStyle (path for most self-hosted servers)`];
+    case 403: return [`${at}.accessKeyId: the endpoint refuses the key pair for bucket '${s3.bucket}' (403): check accessKeyId and secretAccessKey, and the key's rights on the bucket`];
+    case 404: return [`${at}.bucket: ${s3.endpoint} has no bucket '${s3.bucket}' (404): make it first (the stack does not create buckets)${s3.uriStyle === "host" ? ", or set uriStyle: path for a server that names buckets in the path" : ""}`];
+    default: return [`${at}.endpoint: HEAD ${url} answered ${answer.status}`];
+  }
 }

@@ -14,14 +14,17 @@ export class ConfigError extends Error {
  * Turns Pulumi's flat config map (`{"hyperscaler:clusterName": "dev"}`, values as
  * strings, objects as JSON) into the typed stack config, reporting all errors at once.
  */
-export function parseStackConfig(all: Record<string, string>): StackConfig {
+export function parseStackConfig(all: Record<string, string>, isSecret: (key: string) => boolean = () => false): StackConfig {
   const raw: Record<string, unknown> = {};
+  const secret = new Set<string>();
   for (const [key, value] of Object.entries(all)) {
     const [ns, ...rest] = key.split(":");
-    if (ns === CONFIG_NAMESPACE) raw[rest.join(":")] = decodeValue(value);
+    if (ns !== CONFIG_NAMESPACE) continue;
+    raw[rest.join(":")] = decodeValue(value);
+    if (isSecret(key)) secret.add(rest.join(":"));
   }
   const parsed = stackConfigSchema.safeParse(raw);
-  if (!parsed.success) throw new ConfigError(describeIssues(parsed.error, raw));
+  if (!parsed.success) throw new ConfigError(describeIssues(parsed.error, raw, secret));
   return parsed.data;
 }
 
@@ -33,7 +36,17 @@ function decodeValue(value: string): unknown {
   return value;
 }
 
-function describeIssues(error: z.ZodError, raw: Record<string, unknown>): string[] {
+/** Config fields whose values are never printed, wherever they are (set with --secret or not). */
+const SECRET_FIELDS = new Set(["accessKeyId", "secretAccessKey"]);
+
+/** A given value as an error shows it: "[secret]" for a secret key's, its secret fields masked. */
+function shownValue(given: unknown, secretKey: boolean): string {
+  if (given === undefined) return "nothing";
+  if (secretKey) return "[secret]";
+  return JSON.stringify(given, (k, v: unknown) => (SECRET_FIELDS.has(k) ? "[secret]" : v));
+}
+
+function describeIssues(error: z.ZodError, raw: Record<string, unknown>, secret: ReadonlySet<string>): string[] {
   return error.issues.map((issue) => {
     if (issue.code === "unrecognized_keys") {
       const where = issue.path.length ? `${CONFIG_NAMESPACE}:${issue.path.join(".")}` : CONFIG_NAMESPACE;
@@ -46,8 +59,8 @@ function describeIssues(error: z.ZodError, raw: Record<string, unknown>): string
       const why = issue.issues.map((i) => i.message).join("; ");
       return `${path}: the name '${String(issue.path[issue.path.length - 1])}' ${why}; rename it in Pulumi.<stack>.yaml`;
     }
-    const given = valueAt(raw, issue.path);
-    const shown = given === undefined ? "nothing" : JSON.stringify(given);
+    const field = issue.path[issue.path.length - 1];
+    const shown = shownValue(valueAt(raw, issue.path), secret.has(String(issue.path[0])) || SECRET_FIELDS.has(String(field)));
     return `${path}: ${issue.message} (given: ${shown}); fix with: ${configSetCommand(issue.path)}`;
   });
 }
@@ -56,7 +69,7 @@ function describeIssues(error: z.ZodError, raw: Record<string, unknown>): string
 function configSetCommand(path: PropertyKey[]): string {
   if (path.length <= 1) return `pulumi config set ${CONFIG_NAMESPACE}:${String(path[0] ?? "")} <value>`;
   const key = path.map((k, i) => (typeof k === "number" ? `[${k}]` : i ? `.${String(k)}` : String(k))).join("");
-  return `pulumi config set --path '${CONFIG_NAMESPACE}:${key}' <value>`;
+  return `pulumi config set${SECRET_FIELDS.has(String(path[path.length - 1])) ? " --secret" : ""} --path '${CONFIG_NAMESPACE}:${key}' <value>`;
 }
 
 function valueAt(raw: unknown, path: PropertyKey[]): unknown {

@@ -69,7 +69,7 @@ export interface ResourcePart {
 const PARTS: readonly { part: string; exact?: string; subject?: string; prefix?: string; suffix?: string }[] = [
   ...["qos", "account", "user"].map((kind) => ({ part: `accounting-${kind}`, prefix: `accounting-${kind}-` })),
   ...["validation", "rotation-pause", "rotation-resume", "munge-key-bytes", "slurm-image-build", "slurmctld-restart",
-    "backup-repository", "postgres", "postgres-backup-before-replace", "postgres-pitr", "accounting-password", "accounting-mariadb",
+    "backup-repository", "backup-repository-shipper-s3-credentials", "postgres", "postgres-backup-before-replace", "postgres-pitr", "accounting-password", "accounting-mariadb",
     "accounting-mariadb-backup-before-replace", "monitoring-node.json",
     "monitoring-prometheus.yml", "monitoring-alerts.yml", "monitoring-alertmanager.yml",
     "tls-ca", "tls-exporter", "tls-prometheus", "tls-postgres", "tls-mariadb", "monitoring-web-password"].map((exact) => ({ part: exact, exact })),

@@ -316,9 +316,10 @@ export const stackConfigSchema = z.strictObject({
   /** The LAN the workstations share (with hyperscaler:workstations only). */
   network: clusterNetworkSchema.optional(),
   /**
-   * Where PostgreSQL's backups and archived WAL go: a repository on another workstation
-   * (with hyperscaler:workstations), so that losing the controller's workstation loses no
-   * backup. @default - beside the data, on the controller's workstation (the preview report says so)
+   * Where PostgreSQL's backups and archived WAL go, and copies of the file backups: a
+   * repository on another workstation (with hyperscaler:workstations) or an S3-compatible
+   * bucket (s3), so that losing the controller's workstation loses no backup.
+   * @default - beside the data, on the controller's workstation (the preview report says so)
    */
   backupRepository: backupRepositorySchema.optional(),
   /**

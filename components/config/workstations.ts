@@ -52,23 +52,57 @@ export const clusterNetworkSchema = z.strictObject({
   controllerAddress: ipv4,
 });
 
-/** Where the stack's backups go: a repository container on another workstation, reached over SFTP. */
+/**
+ * An S3-compatible bucket for the backups (AWS S3, MinIO, Ceph RGW, Garage...), over HTTPS
+ * (pgBackRest speaks S3 over TLS only). The stack's objects go under `<clusterName>/` in the
+ * bucket, so stacks may share one. Set the key pair with `--secret`: the program refuses it in
+ * plain text.
+ */
+export const s3RepositorySchema = z.strictObject({
+  /** Host name or address, with `:port` when not 443 (e.g. s3.eu-west-1.amazonaws.com, 192.168.1.5:9000). */
+  endpoint: z.string().regex(/^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:\d{1,5})?$/, "must be a host name or IPv4 address, with :port when not 443 (no scheme: HTTPS is the only one)"),
+  /** The bucket, made beforehand (the stack does not create or delete it). */
+  bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "must be an S3 bucket name: 3-63 lowercase letters, digits, '.' and '-'"),
+  /** @default us-east-1 */
+  region: z.string().regex(/^[a-z0-9-]{1,32}$/, "must be a region name such as us-east-1").default("us-east-1"),
+  /** `host` (bucket.endpoint, AWS's default) or `path` (endpoint/bucket: most self-hosted servers). @default host */
+  uriStyle: z.enum(["host", "path"]).default("host"),
+  /** A PEM file, on the machine that runs pulumi, with the CA that signed the endpoint's certificate (read at each up). @default - the system's CAs */
+  caFile: z.string().min(1).optional(),
+  accessKeyId: z.string({ error: "must be the S3 access key ID, set with --secret" }).min(1, "must be the S3 access key ID, set with --secret"),
+  secretAccessKey: z.string({ error: "must be the S3 secret access key, set with --secret" }).min(1, "must be the S3 secret access key, set with --secret"),
+});
+
+/**
+ * Where the stack's backups go: a repository container on another workstation, reached over
+ * SFTP (workstation + address), or an S3-compatible bucket (s3).
+ */
 export const backupRepositorySchema = z.strictObject({
   /** The workstation it runs on: one of hyperscaler:workstations, not the controller's (its loss would take the backups too). */
-  workstation: workstationName,
+  workstation: workstationName.optional(),
   /** Its fixed address on the LAN: in network.subnet, outside every workstation's addresses. */
-  address: ipv4,
-  /** @default 256 */
+  address: ipv4.optional(),
+  /** An S3-compatible bucket instead of a repository container. */
+  s3: s3RepositorySchema.optional(),
+  /** The repository container's memory (workstation), and the shipper's. @default 256 */
   memoryMiB: z.number().int().min(64, "must be at least 64 MiB").default(256),
   /** Minutes between copies of the file backups (slurmctld's state, MariaDB's dumps) to it: their RPO there. @default 15 */
   shipIntervalMin: z.number().int().min(1, "must be at least 1 minute").default(15),
   /** Days the file backups' copies are kept. @default 7 */
   keepDays: z.number().int().min(1, "must be at least 1 day").default(7),
+}).superRefine((r, ctx) => {
+  if (r.s3 && (r.workstation || r.address)) {
+    ctx.addIssue({ code: "custom", path: [r.workstation ? "workstation" : "address"], message: "is for a repository container; with s3 the backups go to the bucket: remove one of them" });
+  } else if (!r.s3 && !(r.workstation && r.address)) {
+    ctx.addIssue({ code: "custom", path: [r.workstation ? "address" : "workstation"],
+      message: "must be set: the repository is a container on another workstation (workstation and address) or an S3 bucket (s3)" });
+  }
 });
 
 export type WorkstationConfig = z.infer<typeof workstationSchema>;
 export type ClusterNetworkConfig = z.infer<typeof clusterNetworkSchema>;
 export type BackupRepositoryConfig = z.infer<typeof backupRepositorySchema>;
+export type S3RepositoryConfig = z.infer<typeof s3RepositorySchema>;
 
 /**
  * The LAN's gateway: as configured, else the subnet's first usable address. Always given
@@ -109,7 +143,7 @@ interface Placement {
   network?: ClusterNetworkConfig;
   controller: { workstation?: string };
   nodeGroups: Record<string, { workstation?: string }>;
-  backupRepository?: { workstation: string; address: string };
+  backupRepository?: { workstation?: string; address?: string };
   buildWorkstation?: string;
 }
 
@@ -176,7 +210,7 @@ export function workstationIssues(c: Placement): { path: (string | number)[]; me
       issues.push({ path, message: "is the subnet's network, broadcast or gateway address: take another" });
     } else if (taken) issues.push({ path, message: `is ${taken[0].join(".")} already: take another` });
   });
-  if (c.backupRepository && c.backupRepository.workstation === c.controller.workstation) {
+  if (c.backupRepository?.workstation && c.backupRepository.workstation === c.controller.workstation) {
     issues.push({ path: ["backupRepository", "workstation"], message: `is the controller's workstation, where PostgreSQL's data is: backups there are lost with it; name another of ${names.join(", ")}, or remove hyperscaler:backupRepository to keep them beside the data` });
   }
   return issues;

@@ -4,7 +4,7 @@ import * as random from "@pulumi/random";
 import { dockerNames, PostgresConfig } from "../config";
 import { CLUSTER_LABEL, clusterVolume, containerCommand, DAEMON_CAPABILITIES, dockerSync, Engine, hardenedContainer, scheduledBackups } from "../docker";
 import { CMD, ImageBuild, RoleImage } from "../images";
-import { REPOSITORY_ROOT, SftpLogin } from "../repository";
+import { REPOSITORY_ROOT, RepositoryTarget } from "../repository";
 import { DatabaseTls, installDatabaseTls } from "../tls";
 
 /** The superuser the image makes. */
@@ -20,8 +20,8 @@ export interface PostgresArgs {
   readonly passwordEpochs: Readonly<Record<string, number>>;
   /** The pgBackRest repository key's epoch (rotation.pitrKeyEpoch). */
   readonly pitrKeyEpoch: number;
-  /** The backup repository on another workstation, where pgBackRest writes over SFTP. @default - in the backups volume, beside the data */
-  readonly repository?: SftpLogin;
+  /** The backup repository off the workstation: a container over SFTP, or an S3 bucket. @default - in the backups volume, beside the data */
+  readonly repository?: RepositoryTarget;
   readonly baseImage: string;
   /** Where the image is built, when not on the engine it runs on (hyperscaler:buildWorkstation). @default - there */
   readonly build?: ImageBuild;
@@ -167,25 +167,40 @@ export function pitrKeyEpochs(epoch: number): number[] {
 
 /**
  * pgBackRest's repository for the server (in the backups volume, or on the backup
- * repository over SFTP; a directory per key) and its schedule: WAL shipped as it is done,
+ * repository over SFTP or in its S3 bucket; a directory per key) and its schedule: WAL shipped as it is done,
  * a full backup at once when the repository has none. Each key epoch is a repository of
  * its own (a repository's key cannot change); the previous one stays readable for
  * restores until the next rotation.
  */
 function continuousArchiving(name: string, args: {
-  cluster: string; pitr: PostgresConfig["pitr"]; keyEpoch: number; repository?: SftpLogin; container: pulumi.Output<string>;
+  cluster: string; pitr: PostgresConfig["pitr"]; keyEpoch: number; repository?: RepositoryTarget; container: pulumi.Output<string>;
   triggers: pulumi.Input<string>[]; after: pulumi.Resource; engine?: Engine;
 }, parent: pulumi.Resource): void {
-  const { cluster, pitr, keyEpoch, repository: sftp } = args;
-  // Over SFTP: the host checked by its key's fingerprint, the key file delivered with the configs.
-  const where = (epoch: number) => sftp ? pulumi.interpolate`repo1-type=sftp
-repo1-sftp-host=${sftp.host}
-repo1-sftp-host-user=${sftp.user}
+  const { cluster, pitr, keyEpoch, repository: target } = args;
+  // Over SFTP: the host checked by its key's fingerprint, the key file delivered with the
+  // configs. In S3: the key pair in the config (secret as a whole), the CA file delivered with it.
+  const where = (epoch: number): pulumi.Output<string> => {
+    switch (target?.type) {
+      case undefined: return pulumi.output(`repo1-path=/backups/pgbackrest/key${epoch}`);
+      case "sftp": return pulumi.interpolate`repo1-type=sftp
+repo1-sftp-host=${target.host}
+repo1-sftp-host-user=${target.user}
 repo1-sftp-private-key-file=/etc/pgbackrest/sftp-key
 repo1-sftp-host-key-hash-type=sha256
 repo1-sftp-host-key-check-type=fingerprint
-repo1-sftp-host-fingerprint=${sftp.hostFingerprint}
-repo1-path=${REPOSITORY_ROOT}/postgres/key${epoch}` : pulumi.output(`repo1-path=/backups/pgbackrest/key${epoch}`);
+repo1-sftp-host-fingerprint=${target.hostFingerprint}
+repo1-path=${REPOSITORY_ROOT}/postgres/key${epoch}`;
+      case "s3": return pulumi.interpolate`repo1-type=s3
+repo1-s3-endpoint=${target.host}
+repo1-storage-port=${target.port}
+repo1-s3-bucket=${target.bucket}
+repo1-s3-region=${target.region}
+repo1-s3-uri-style=${target.uriStyle}
+repo1-s3-key=${target.accessKeyId}
+repo1-s3-key-secret=${target.secretAccessKey}
+${target.caPem ? "repo1-storage-ca-file=/etc/pgbackrest/s3-ca.pem\n" : ""}repo1-path=${target.prefix}/postgres/key${epoch}`;
+    }
+  };
   const repository = (epoch: number) => {
     const key = new random.RandomPassword(`${name}-pitr-key-${epoch}`, { length: 64, special: false }, { parent }).result;
     return pulumi.interpolate`[global]
@@ -204,7 +219,8 @@ pg1-socket-path=/run/postgresql
 `;
   };
   const [current, previous] = pitrKeyEpochs(keyEpoch).map(repository);
-  const confs = pulumi.interpolate`${current}${previous ? pulumi.interpolate`#previous\n${previous}` : ""}${sftp ? pulumi.interpolate`#sftp-key\n${sftp.privateKey}` : ""}`;
+  const confs = pulumi.interpolate`${current}${previous ? pulumi.interpolate`#previous\n${previous}` : ""}${
+    target?.type === "sftp" ? pulumi.interpolate`#sftp-key\n${target.privateKey}` : ""}${target?.type === "s3" && target.caPem ? `#s3-ca\n${target.caPem}` : ""}`;
   containerCommand(`${name}-pitr`, {
     container: args.container,
     create: [CMD.pgPitr, "configure", String(pitr.walMaxDelaySec), String(pitr.backupIntervalMin), String(pitr.fullEveryDays)],

@@ -168,9 +168,16 @@ export function summarizePreview(stack: string, preview: PreviewJson): PreviewSu
         if (op === "delete") risks.push(`deletes backup repository key${subject} and its backups (two rotations old): restores reach back to the previous key's oldest backup`);
         break;
       case "backup-repository":
+        // The container (the component of the same name is there with a bucket too).
+        if (!urn.includes("docker:index/container:Container::")) break;
         if (op === "create") actions.push("start the backup repository (SFTP) on another workstation: PostgreSQL's WAL and backups go there from now on, starting with a full backup");
         if (op === "replace") actions.push("restart the backup repository in a new container (its volume stays; WAL waits in PostgreSQL meanwhile)");
         if (op === "delete") risks.push("stops the backup repository: PostgreSQL's backups go back beside its data");
+        break;
+      case "backup-repository-shipper-s3-credentials":
+        if (op === "create") actions.push("send the backups to the S3 bucket: PostgreSQL's WAL and backups go there from now on, starting with a full backup, and the file backups' copies");
+        if (op === "update") actions.push("give pgBackRest and the shipper the new S3 key pair");
+        if (op === "delete") risks.push("stops sending backups to the S3 bucket: the bucket keeps what it has");
         break;
       case "postgres-backup-before-replace":
         if (op === "delete") actions.push("take a verified backup of every database before PostgreSQL is replaced");

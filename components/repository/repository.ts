@@ -1,7 +1,8 @@
+import * as fs from "node:fs";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { BackupRepositoryConfig, dockerNames } from "../config";
+import { BackupRepositoryConfig, dockerNames, S3RepositoryConfig } from "../config";
 import { CLUSTER_LABEL, clusterVolume, Container, containerCommand, Engine, hardenedContainer } from "../docker";
 import { CMD, copiedImage, ImageBuild, RoleImage } from "../images";
 import { sshKey } from "../tls";
@@ -13,8 +14,12 @@ export const REPOSITORY_ROOT = "/repository";
 /** The shipper's host name on the platform network, where Prometheus scrapes its node exporter. */
 export const SHIPPER_HOST = "backup-shipper";
 
+/** Where pgBackRest writes: the repository container over SFTP, or an S3 bucket. */
+export type RepositoryTarget = SftpLogin | S3Login;
+
 /** How a client reaches the repository over SFTP; the key is secret. */
 export interface SftpLogin {
+  readonly type: "sftp";
   readonly host: string;
   readonly user: string;
   /** SHA-256 of the host key's blob, in hex (what pgBackRest checks). */
@@ -22,6 +27,36 @@ export interface SftpLogin {
   /** The client's private key (PEM). */
   readonly privateKey: pulumi.Output<string>;
 }
+
+/** How a client reaches an S3 bucket; the key pair is secret. */
+export interface S3Login {
+  readonly type: "s3";
+  /** Host name or address, and port. */
+  readonly host: string;
+  readonly port: number;
+  readonly bucket: string;
+  readonly region: string;
+  readonly uriStyle: "host" | "path";
+  /** The stack's folder in the bucket: `/<cluster>`. */
+  readonly prefix: string;
+  /** The CA that signed the endpoint's certificate (PEM), when not one of the system's. */
+  readonly caPem?: string;
+  readonly accessKeyId: pulumi.Output<string>;
+  readonly secretAccessKey: pulumi.Output<string>;
+}
+
+/** The S3 settings as clients take them; the key pair secret, the CA read from its file. */
+export function s3Login(cluster: string, s3: S3RepositoryConfig): S3Login {
+  const [host, port] = s3.endpoint.split(":");
+  return {
+    type: "s3", host, port: port ? Number(port) : 443, bucket: s3.bucket, region: s3.region, uriStyle: s3.uriStyle, prefix: `/${cluster}`,
+    ...(s3.caFile ? { caPem: fs.readFileSync(s3.caFile, "utf8") } : {}),
+    accessKeyId: pulumi.secret(s3.accessKeyId), secretAccessKey: pulumi.secret(s3.secretAccessKey),
+  };
+}
+
+/** A value for a shell's `. file`: single-quoted. */
+const shellQuoted = (v: string) => `'${v.replace(/'/g, "'\\''")}'`;
 
 export interface BackupRepositoryArgs {
   readonly cluster: string;
@@ -31,8 +66,8 @@ export interface BackupRepositoryArgs {
   readonly controller: Engine;
   /** Where the image is built, when not on the controller's engine. */
   readonly build: ImageBuild;
-  /** The repository's workstation: its engine and the cluster's network there. */
-  readonly on: { readonly engine: Engine & { readonly dockerHost: string; readonly provider: docker.Provider }; readonly network: pulumi.Input<string> };
+  /** The repository container's workstation: its engine and the cluster's network there (not with s3). */
+  readonly on?: { readonly engine: Engine & { readonly dockerHost: string; readonly provider: docker.Provider }; readonly network: pulumi.Input<string> };
   /** PostgreSQL's key epochs to keep (the current one and the one before it). */
   readonly postgresKeyEpochs: readonly number[];
   /**
@@ -45,16 +80,18 @@ export interface BackupRepositoryArgs {
 }
 
 /**
- * The stack's backup repository, on a workstation other than the controller's: Debian's
- * OpenSSH serving SFTP alone in front of one volume, at a fixed LAN address. pgBackRest
- * writes PostgreSQL's backups and WAL there (repo-type=sftp), and the shipper beside the
- * controller copies the file backups (slurmctld's state, MariaDB's dumps) there with restic
- * every shipIntervalMin, so losing the controller's workstation loses no backup. The host
- * key, the client's key and restic's password are made by the stack (kept secret in
- * state); clients check the host by its key.
+ * The stack's backup repository, off the controller's workstation. Either a container on
+ * another workstation (Debian's OpenSSH serving SFTP alone in front of one volume, at a
+ * fixed LAN address; its host key and the client's key made by the stack, clients checking
+ * the host by its key), or an S3-compatible bucket the operator gives (HTTPS; the stack's
+ * objects under `<cluster>/`). pgBackRest writes PostgreSQL's backups and WAL there, and the
+ * shipper beside the controller copies the file backups (slurmctld's state, MariaDB's
+ * dumps) there with restic every shipIntervalMin, so losing the controller's workstation
+ * loses no backup. restic's password is made by the stack; every key is secret in state.
  */
 export class BackupRepository extends pulumi.ComponentResource {
-  readonly sftp: SftpLogin;
+  /** Where pgBackRest writes. */
+  readonly target: RepositoryTarget;
   /** The shipper of the file backups (a scrape host: its node exporter reports each copy). */
   readonly shipper: Container;
   /** The folders the shipper copies (`/ship/<part>`), in order. */
@@ -62,45 +99,13 @@ export class BackupRepository extends pulumi.ComponentResource {
 
   constructor(name: string, args: BackupRepositoryArgs, opts?: pulumi.ComponentResourceOptions) {
     super("hyperscaler:repository:BackupRepository", name, {}, opts);
-    const { cluster, config, on } = args;
-    const engine = on.engine;
-    const keep = { parent: this, provider: engine.provider, protect: !!args.protect, retainOnDelete: !!args.protect };
+    const { cluster, config } = args;
     const names = dockerNames(cluster);
-    const volume = clusterVolume(`${name}-data`, cluster, "backup-repository", keep);
     const built = new RoleImage(`${name}-image`, { role: "backup-repository", baseImage: args.baseImage, tag: names.image("backup-repository"), ...args.build }, { parent: this });
-    const image = copiedImage(`${name}-image-copy`, {
-      imageId: built.source.imageId, tag: names.image("backup-repository"), from: built.source.dockerHost ?? args.controller.dockerHost, to: engine.dockerHost,
-    }, { parent: this });
-    const hostKey = sshKey(`${name}-host-key`, `${cluster} backup repository`, { parent: this });
-    const clientKey = sshKey(`${name}-client-key`, `${cluster} pgbackrest`, { parent: this });
     // A file delivered into one of this component's containers (root's), again in a new container.
     const install = (part: string, into: Container, at: Engine, file: string, mode: string, content: pulumi.Input<string>) => containerCommand(`${name}-${part}`, {
       container: into.name, create: [CMD.install, file, mode, "root:root"], stdin: content, triggers: [into.id], engine: at,
     }, { parent: this });
-
-    const container = hardenedContainer(name, {
-      name: names.container("backup-repository"),
-      image,
-      hostname: "backup-repository",
-      network: on.network,
-      address: config.address,
-      // sshd: its privilege separation (a chroot, then the user's IDs); the volume's owner at start.
-      capabilities: ["CHOWN", "KILL", "SETGID", "SETUID", "SYS_CHROOT"],
-      volumes: [{ volume: volume.name, path: REPOSITORY_ROOT }],
-      memoryMiB: config.memoryMiB,
-      cpus: 1,
-      healthCommand: "bash -c '</dev/tcp/127.0.0.1/22'",
-      labels: { [CLUSTER_LABEL]: cluster, "hyperscaler.role": "backup-repository" },
-    }, { parent: this, provider: engine.provider });
-    install("host-key-install", container, engine, "/etc/hyperscaler/host_key", "0600", pulumi.secret(hostKey.apply((k) => k.key)));
-    const authorized = install("authorized-key-install", container, engine, "/etc/hyperscaler/authorized_keys", "0644", clientKey.apply((k) => `restrict ${k.publicKey}\n`));
-    // The repositories of PostgreSQL key epochs the stack no longer has a key for.
-    containerCommand(`${name}-prune`, {
-      container: container.name,
-      create: [CMD.repositoryPrune, "postgres", ...args.postgresKeyEpochs.map((e) => `key${e}`)],
-      triggers: [container.id, args.postgresKeyEpochs.join(" ")],
-      engine,
-    }, { parent: this, dependsOn: [authorized] });
 
     // The shipper: the same image on the controller's engine, reading the volumes it copies
     // (DAC_READ_SEARCH: every file, whoever owns it; nothing else).
@@ -119,19 +124,66 @@ export class BackupRepository extends pulumi.ComponentResource {
       labels: { [CLUSTER_LABEL]: cluster, "hyperscaler.role": "backup-shipper" },
     }, { parent: this, provider: args.controller.provider });
     const resticPassword = new random.RandomPassword(`${name}-restic-password`, { length: 64, special: false }, { parent: this }).result;
-    install("shipper-settings", shipper, args.controller, "/etc/hyperscaler/ship.conf", "0644",
-      `REPOSITORY_HOST=${config.address}\nINTERVAL_MIN=${config.shipIntervalMin}\nKEEP_DAYS=${config.keepDays}\n`);
-    install("shipper-key", shipper, args.controller, "/etc/hyperscaler/ssh/key", "0600", pulumi.secret(clientKey.apply((k) => k.key)));
-    install("shipper-known-hosts", shipper, args.controller, "/etc/hyperscaler/ssh/known_hosts", "0644", hostKey.apply((k) => `${config.address} ${k.publicKey}\n`));
     install("shipper-password", shipper, args.controller, "/etc/hyperscaler/restic-password", "0600", pulumi.secret(resticPassword));
+    const schedule = `INTERVAL_MIN=${config.shipIntervalMin}\nKEEP_DAYS=${config.keepDays}\n`;
 
+    if (config.s3) {
+      const s3 = s3Login(cluster, config.s3);
+      const endpoint = s3.port === 443 ? s3.host : `${s3.host}:${s3.port}`;
+      const caFile = "/etc/hyperscaler/s3-ca.pem";
+      install("shipper-settings", shipper, args.controller, "/etc/hyperscaler/ship.conf", "0644",
+        `${schedule}S3_URL=https://${endpoint}/${s3.bucket}${s3.prefix}/files\nS3_REGION=${s3.region}\n` +
+        `S3_BUCKET_LOOKUP=${s3.uriStyle === "path" ? "path" : "dns"}\n${s3.caPem ? `S3_CA_FILE=${caFile}\n` : ""}`);
+      install("shipper-s3-credentials", shipper, args.controller, "/etc/hyperscaler/s3-credentials", "0600", pulumi.secret(
+        pulumi.interpolate`AWS_ACCESS_KEY_ID=${s3.accessKeyId.apply(shellQuoted)}\nAWS_SECRET_ACCESS_KEY=${s3.secretAccessKey.apply(shellQuoted)}\n`));
+      if (s3.caPem) install("shipper-s3-ca", shipper, args.controller, caFile, "0644", s3.caPem);
+      this.target = s3;
+    } else {
+      const on = args.on!;
+      const engine = on.engine;
+      const keep = { parent: this, provider: engine.provider, protect: !!args.protect, retainOnDelete: !!args.protect };
+      const volume = clusterVolume(`${name}-data`, cluster, "backup-repository", keep);
+      const image = copiedImage(`${name}-image-copy`, {
+        imageId: built.source.imageId, tag: names.image("backup-repository"), from: built.source.dockerHost ?? args.controller.dockerHost, to: engine.dockerHost,
+      }, { parent: this });
+      const hostKey = sshKey(`${name}-host-key`, `${cluster} backup repository`, { parent: this });
+      const clientKey = sshKey(`${name}-client-key`, `${cluster} pgbackrest`, { parent: this });
+      const address = config.address!;
+      const container = hardenedContainer(name, {
+        name: names.container("backup-repository"),
+        image,
+        hostname: "backup-repository",
+        network: on.network,
+        address,
+        // sshd: its privilege separation (a chroot, then the user's IDs); the volume's owner at start.
+        capabilities: ["CHOWN", "KILL", "SETGID", "SETUID", "SYS_CHROOT"],
+        volumes: [{ volume: volume.name, path: REPOSITORY_ROOT }],
+        memoryMiB: config.memoryMiB,
+        cpus: 1,
+        healthCommand: "bash -c '</dev/tcp/127.0.0.1/22'",
+        labels: { [CLUSTER_LABEL]: cluster, "hyperscaler.role": "backup-repository" },
+      }, { parent: this, provider: engine.provider });
+      install("host-key-install", container, engine, "/etc/hyperscaler/host_key", "0600", pulumi.secret(hostKey.apply((k) => k.key)));
+      const authorized = install("authorized-key-install", container, engine, "/etc/hyperscaler/authorized_keys", "0644", clientKey.apply((k) => `restrict ${k.publicKey}\n`));
+      // The repositories of PostgreSQL key epochs the stack no longer has a key for.
+      containerCommand(`${name}-prune`, {
+        container: container.name,
+        create: [CMD.repositoryPrune, "postgres", ...args.postgresKeyEpochs.map((e) => `key${e}`)],
+        triggers: [container.id, args.postgresKeyEpochs.join(" ")],
+        engine,
+      }, { parent: this, dependsOn: [authorized] });
+      install("shipper-settings", shipper, args.controller, "/etc/hyperscaler/ship.conf", "0644", `REPOSITORY_HOST=${address}\n${schedule}`);
+      install("shipper-key", shipper, args.controller, "/etc/hyperscaler/ssh/key", "0600", pulumi.secret(clientKey.apply((k) => k.key)));
+      install("shipper-known-hosts", shipper, args.controller, "/etc/hyperscaler/ssh/known_hosts", "0644", hostKey.apply((k) => `${address} ${k.publicKey}\n`));
+      this.target = {
+        type: "sftp",
+        host: address,
+        user: REPOSITORY_USER,
+        hostFingerprint: pulumi.unsecret(hostKey.apply((k) => k.fingerprint)),
+        privateKey: pulumi.secret(clientKey.apply((k) => k.key)),
+      };
+    }
     this.shippedParts = args.ship.volumes.map((v) => v.part);
-    this.sftp = {
-      host: config.address,
-      user: REPOSITORY_USER,
-      hostFingerprint: pulumi.unsecret(hostKey.apply((k) => k.fingerprint)),
-      privateKey: pulumi.secret(clientKey.apply((k) => k.key)),
-    };
     this.registerOutputs({});
   }
 }

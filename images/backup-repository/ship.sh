@@ -1,7 +1,7 @@
 #!/bin/sh
 # hyperscaler-backup-ship: the cluster's file backups (each folder under /ship, mounted
 # read-only: slurmctld's state, MariaDB's verified dumps) copied to the backup repository
-# with restic, over SFTP, encrypted with the stack's restic password.
+# with restic, over SFTP or to an S3-compatible bucket, encrypted with the stack's restic password.
 #   loop             (the shipper container) a snapshot of each folder every INTERVAL_MIN,
 #                    snapshots older than KEEP_DAYS forgotten (and pruned once a day)
 #   now              one snapshot of each folder now
@@ -9,28 +9,46 @@
 #   restore PART DIR [BEFORE]
 #                    the newest snapshot of /ship/PART (taken before BEFORE, 'YYYY-MM-DD
 #                    HH:MM:SS' UTC, when given) into DIR, made if its parent is there (a
-#                    one-off container with the volume mounted, stdin: the files `files`
-#                    prints; secret)
-#   files            prints the settings and keys (secret: for a restore's one-off container)
-# Settings: /etc/hyperscaler/ship.conf (REPOSITORY_HOST, INTERVAL_MIN, KEEP_DAYS), the SSH
-# key and known host in /etc/hyperscaler/ssh, the password in /etc/hyperscaler/restic-password.
+#                    one-off container with the volume mounted, stdin: the tar stream
+#                    `files` writes; secret)
+#   files            writes the settings and keys as a tar stream (secret: for a restore's
+#                    one-off container; tar keeps each file whole, a last line without a
+#                    newline included)
+# Settings: /etc/hyperscaler/ship.conf (INTERVAL_MIN, KEEP_DAYS, and REPOSITORY_HOST for the
+# repository container, else S3_URL, S3_REGION, S3_BUCKET_LOOKUP and S3_CA_FILE if any), the
+# password in /etc/hyperscaler/restic-password; the SSH key and known host in
+# /etc/hyperscaler/ssh, or the S3 key pair in /etc/hyperscaler/s3-credentials.
 # Each round (loop or now) publishes, for the container's node exporter, whether it reached
 # the repository and when each folder's newest snapshot arrived there (what the alerts read).
 set -eu
 cluster=${HYPERSCALER_CLUSTER:?set HYPERSCALER_CLUSTER}
 etc=/etc/hyperscaler settings=/etc/hyperscaler/ship.conf
-# A fixed list of paths without spaces: split where used.
-FILES="$settings $etc/ssh/key $etc/ssh/known_hosts $etc/restic-password"
+# Lists of paths without spaces: split where used. FILES: every file of the settings (load sets it).
+BASE_FILES="$settings $etc/restic-password"
 load() {
-  INTERVAL_MIN=15 KEEP_DAYS=7 REPOSITORY_HOST=
+  INTERVAL_MIN=15 KEEP_DAYS=7 REPOSITORY_HOST='' S3_URL='' S3_REGION='' S3_BUCKET_LOOKUP='' S3_CA_FILE=''
   # shellcheck source=/dev/null # written by the stack
   . "$settings"
-  export RESTIC_REPOSITORY="sftp:repository@$REPOSITORY_HOST:/repository/files" RESTIC_PASSWORD_FILE=$etc/restic-password RESTIC_CACHE_DIR=/var/cache/restic
+  export RESTIC_PASSWORD_FILE=$etc/restic-password RESTIC_CACHE_DIR=/var/cache/restic
+  if [ -n "$REPOSITORY_HOST" ]; then
+    export RESTIC_REPOSITORY="sftp:repository@$REPOSITORY_HOST:/repository/files"
+    FILES="$BASE_FILES $etc/ssh/key $etc/ssh/known_hosts"
+  else
+    export RESTIC_REPOSITORY="s3:$S3_URL"
+    FILES="$BASE_FILES $etc/s3-credentials $S3_CA_FILE"
+    # AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, as restic reads them.
+    if [ -f "$etc/s3-credentials" ]; then set -a; . "$etc/s3-credentials"; set +a; fi
+  fi
 }
-# restic over the stack's SSH key, the host checked against the key the stack made for it.
+# restic over the stack's SSH key, the host checked against the key the stack made for it;
+# or to the bucket, its certificate checked against the CA given (else the system's).
 # A command waits for another's lock (a restore beside the loop's forget or prune).
 r() {
-  restic --retry-lock 10m -o sftp.command="ssh -i $etc/ssh/key -o UserKnownHostsFile=$etc/ssh/known_hosts -o StrictHostKeyChecking=yes -o BatchMode=yes -o ConnectTimeout=10 repository@$REPOSITORY_HOST -s sftp" "$@"
+  if [ -n "$REPOSITORY_HOST" ]; then
+    restic --retry-lock 10m -o sftp.command="ssh -i $etc/ssh/key -o UserKnownHostsFile=$etc/ssh/known_hosts -o StrictHostKeyChecking=yes -o BatchMode=yes -o ConnectTimeout=10 repository@$REPOSITORY_HOST -s sftp" "$@"
+  else
+    restic --retry-lock 10m -o s3.region="$S3_REGION" -o s3.bucket-lookup="$S3_BUCKET_LOOKUP" ${S3_CA_FILE:+--cacert "$S3_CA_FILE"} "$@"
+  fi
 }
 ready() { r cat config >/dev/null 2>&1 || r init >/dev/null; }
 # When each folder's newest snapshot reached the repository: a file per folder.
@@ -77,6 +95,9 @@ round() {
 case "${1:-}" in
 loop)
   # shellcheck disable=SC2086
+  hyperscaler-wait-file "the shipper" $BASE_FILES
+  load
+  # shellcheck disable=SC2086
   hyperscaler-wait-file "the shipper" $FILES
   pruned=0
   while :; do
@@ -95,13 +116,15 @@ loop)
   ;;
 now) load; round ;;
 snapshots) load; r snapshots --host "$cluster" ;;
-files) for f in $FILES; do echo "#file $f"; cat "$f"; done ;;
+files)
+  load
+  # shellcheck disable=SC2046 # paths without spaces, made relative to /
+  tar -C / -cf - $(for f in $FILES; do echo "${f#/}"; done)
+  ;;
 restore)
   part=$2 target=$3 before=${4:-}
-  # The settings and keys from stdin, as `files` printed them.
-  awk '/^#file / { out = $2; system("mkdir -p \"$(dirname " out ")\""); printf "" > out; next } { print > out }'
-  # shellcheck disable=SC2086
-  chmod 0600 $FILES
+  # The settings and keys from stdin, as `files` wrote them (owners and modes kept).
+  tar -C / -xf -
   load
   [ -d "$(dirname "$target")" ] || { echo "hyperscaler-backup-ship: $(dirname "$target") is not a directory (mount the volume there)" >&2; exit 64; }
   mkdir -p "$target"

@@ -1,11 +1,12 @@
 #!/bin/sh
 # hyperscaler-pg-pitr: PostgreSQL's continuous archiving and point-in-time restore, with
 # pgBackRest (its repository, a directory per key epoch encrypted with the stack's key: in
-# /backups/pgbackrest here, or on the stack's backup repository over SFTP).
+# /backups/pgbackrest here, or on the stack's backup repository: over SFTP, or an S3 bucket).
 #   configure WAL_MAX_DELAY_SEC INTERVAL_MIN FULL_EVERY_DAYS < confs
 #       (the stack, at each up) installs the pgBackRest config (stdin: the current repository's,
 #       then, after a line "#previous", the one the key rotation before it left, then, after a
-#       line "#sftp-key", the key that logs in to the backup repository, if any; secret),
+#       line "#sftp-key", the key that logs in to the backup repository, and after "#s3-ca",
+#       the CA of the S3 endpoint, each if any; secret),
 #       sets archive_timeout, creates the stanza, checks that WAL reaches the repository,
 #       and takes a full backup when the repository has none.
 #   backup [auto|full|diff|incr]   one backup (auto: full once the newest is FULL_EVERY_DAYS old, else diff)
@@ -19,7 +20,7 @@
 #                                  file held) and replays there; on failure the data goes back (stdin: confs)
 set -eu
 stanza=${HYPERSCALER_CLUSTER:?set HYPERSCALER_CLUSTER}
-conf=/etc/pgbackrest/pgbackrest.conf previous=/etc/pgbackrest/previous.conf sftp_key=/etc/pgbackrest/sftp-key
+conf=/etc/pgbackrest/pgbackrest.conf previous=/etc/pgbackrest/previous.conf sftp_key=/etc/pgbackrest/sftp-key s3_ca=/etc/pgbackrest/s3-ca.pem
 settings=/etc/hyperscaler/pitr.conf
 pgbr() { runuser -u postgres -- pgbackrest --stanza="$stanza" "$@"; }
 sql() { runuser -u postgres -- psql -X -q -At -v ON_ERROR_STOP=1 -h /run/postgresql -d postgres "$@"; }
@@ -36,21 +37,22 @@ brief() {
   echo "$(printf '%s' "$out" | grep -m 1 -o 'ERROR: \[[0-9]*\]: .*' | cut -c 1-200)$hint"
 }
 
-# stage_confs < confs, then commit_confs: the current config, the previous one and the
-# SFTP key (each if any), readable by postgres only.
+# stage_confs < confs, then commit_confs: the current config, the previous one, the SFTP
+# key and the S3 endpoint's CA (each if any), readable by postgres only.
 stage_confs() {
   mkdir -p /etc/pgbackrest
   umask 077
-  awk -v cur="$conf.new" -v prev="$previous.new" -v key="$sftp_key.new" 'BEGIN { out = cur; printf "" > prev; printf "" > key }
-    /^#previous$/ { out = prev; next } /^#sftp-key$/ { out = key; next } { print > out }'
+  awk -v cur="$conf.new" -v prev="$previous.new" -v key="$sftp_key.new" -v ca="$s3_ca.new" 'BEGIN { out = cur; printf "" > prev; printf "" > key; printf "" > ca }
+    /^#previous$/ { out = prev; next } /^#sftp-key$/ { out = key; next } /^#s3-ca$/ { out = ca; next } { print > out }'
 }
 commit_confs() {
-  for f in "$conf" "$previous" "$sftp_key"; do chown root:postgres "$f.new"; chmod 0640 "$f.new"; mv "$f.new" "$f"; done
-  [ -s "$previous" ] || rm -f "$previous"
-  [ -s "$sftp_key" ] || rm -f "$sftp_key"
+  for f in "$conf" "$previous" "$sftp_key" "$s3_ca"; do
+    chown root:postgres "$f.new"; chmod 0640 "$f.new"; mv "$f.new" "$f"
+    [ "$f" = "$conf" ] || [ -s "$f" ] || rm -f "$f"
+  done
 }
-# remote CONF: whether CONF's repository is the backup repository (over SFTP), not a local directory.
-remote() { grep -q '^repo1-type=sftp$' "$1"; }
+# remote CONF: whether CONF's repository is off this workstation (over SFTP, or S3), not a local directory.
+remote() { grep -q '^repo1-type=\(sftp\|s3\)$' "$1"; }
 
 # info [CONF]: the stanza's backups in the repository CONF names, as JSON (one stanza).
 info() { pgbr --config="${1:-$conf}" info --output=json | jq '.[0]'; }
@@ -143,7 +145,8 @@ configure)
   pgbr check
   [ "$(info | jq '.backup | length')" -gt 0 ] || backup full
   # Repositories of keys rotated out before the previous one: unreadable without their key.
-  # (On the backup repository, the stack removes them there; one left here from before the
+  # (On the backup repository container, the stack removes them there; in an S3 bucket they
+  # stay until a lifecycle rule or the operator removes them; one left here from before the
   # backups moved off this workstation stays until removed by hand.)
   if ! remote "$conf"; then
     keep=$(repo_of "$conf")
@@ -201,6 +204,7 @@ confs)
   cat "$conf"
   [ ! -s "$previous" ] || { echo "#previous"; cat "$previous"; }
   [ ! -s "$sftp_key" ] || { echo "#sftp-key"; cat "$sftp_key"; }
+  [ ! -s "$s3_ca" ] || { echo "#s3-ca"; cat "$s3_ca"; }
   ;;
 restore)
   target=$2

@@ -452,6 +452,37 @@ describe("HyperscalerCluster under mocks", () => {
     expect(local.filter((r) => r.type === "pulumi:providers:docker").map((r) => r.name)).toEqual(["dev-workstation-gpu"]);
   });
 
+  it("on one engine: an S3 bucket as the repository, which pgBackRest and the shipper reach with the key pair (secret) and the CA given", async () => {
+    const caFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "hyperscaler-ca-")), "ca.pem");
+    fs.writeFileSync(caFile, "-----BEGIN CERTIFICATE-----\nTESTCA\n-----END CERTIFICATE-----\n");
+    const keys = { accessKeyId: "AKIAGRAPHTEST", secretAccessKey: "graph/secret+key" };
+    const s3 = { endpoint: "192.168.1.5:9000", bucket: "hpc-backups", uriStyle: "path", caFile, ...keys };
+    const { registered } = build({ ...devValues, postgres: { roles: { app: { database: "appdb" } } }, backupRepository: { s3, shipIntervalMin: 5 } });
+    const named = (name: string) => registered.find((r) => r.name === name)!;
+    // No repository container, no SSH keys: the bucket is the repository.
+    expect(registered.filter((r) => r.name.startsWith("dev-backup-repository")).map((r) => r.name).sort()).toEqual([
+      "dev-backup-repository", "dev-backup-repository-image", "dev-backup-repository-image-build", "dev-backup-repository-restic-password", "dev-backup-repository-shipper",
+      "dev-backup-repository-shipper-password", "dev-backup-repository-shipper-s3-ca", "dev-backup-repository-shipper-s3-credentials", "dev-backup-repository-shipper-settings",
+    ]);
+    expect(named("dev-backup-repository").type).toBe("hyperscaler:repository:BackupRepository");
+    const pitr = named("dev-postgres-pitr");
+    expect(await isSecret(pitr.props.stdin)).toBe(true);
+    const [conf, ca] = (await outputOf(pulumi.output(pitr.props.stdin as string))).split("\n#s3-ca\n");
+    expect(conf).toContain("repo1-type=s3\nrepo1-s3-endpoint=192.168.1.5\nrepo1-storage-port=9000\nrepo1-s3-bucket=hpc-backups\nrepo1-s3-region=us-east-1\nrepo1-s3-uri-style=path\n" +
+      `repo1-s3-key=${keys.accessKeyId}\nrepo1-s3-key-secret=${keys.secretAccessKey}\nrepo1-storage-ca-file=/etc/pgbackrest/s3-ca.pem\nrepo1-path=/dev/postgres/key0\n`);
+    expect(ca).toBe(fs.readFileSync(caFile, "utf8"));
+    const credentials = named("dev-backup-repository-shipper-s3-credentials").props.stdin;
+    expect(await isSecret(credentials)).toBe(true);
+    expect(await outputOf(pulumi.output(credentials as string))).toBe(`AWS_ACCESS_KEY_ID='${keys.accessKeyId}'\nAWS_SECRET_ACCESS_KEY='${keys.secretAccessKey}'\n`);
+    expect(await outputOf(pulumi.output(named("dev-backup-repository-shipper-settings").props.stdin as string))).toBe(
+      "INTERVAL_MIN=5\nKEEP_DAYS=7\nS3_URL=https://192.168.1.5:9000/hpc-backups/dev/files\nS3_REGION=us-east-1\nS3_BUCKET_LOOKUP=path\nS3_CA_FILE=/etc/hyperscaler/s3-ca.pem\n");
+    // The key pair is in no resource's input but those secret ones.
+    for (const r of registered) {
+      if (r.name === "dev-postgres-pitr" || r.name === "dev-backup-repository-shipper-s3-credentials") continue;
+      expect(JSON.stringify(r.props), r.name).not.toContain(keys.secretAccessKey);
+    }
+  });
+
   it("preflight asks the backup repository's workstation too, though no node runs there, naming its dockerHost", async () => {
     const { configFrom } = await import("../support/config");
     const dead = "tcp://127.0.0.1:9";

@@ -268,6 +268,37 @@ describe("cluster config rules", () => {
         .toEqual([expect.stringMatching(/^hyperscaler:backupRepository\.workstation: names workstation 'gpu' but hyperscaler:workstations defines none/)]);
     });
 
+    it("takes an S3 bucket instead of a repository container, on one engine too, and never prints its key pair", () => {
+      const postgres = { "hyperscaler:postgres": JSON.stringify({ roles: { app: { database: "appdb" } } }) };
+      const oneEngine = { "hyperscaler:clusterName": "dev", "hyperscaler:nodeGroups": '{"cpu":{"count":1}}', ...postgres };
+      const keys = { accessKeyId: "AKIAEXAMPLEID", secretAccessKey: "wJalr/EXAMPLE+KEY" };
+      const s3 = (more: Record<string, unknown>, also: Record<string, unknown> = {}) =>
+        ({ ...oneEngine, "hyperscaler:backupRepository": JSON.stringify({ s3: { endpoint: "192.168.1.5:9000", bucket: "hpc-backups", ...keys, ...more }, ...also }) });
+      expect(parseStackConfig(s3({ uriStyle: "path" })).backupRepository).toEqual({ memoryMiB: 256, shipIntervalMin: 15, keepDays: 7,
+        s3: { endpoint: "192.168.1.5:9000", bucket: "hpc-backups", region: "us-east-1", uriStyle: "path", ...keys } });
+      expect(problems(s3({}, { workstation: "gpu", address: "192.168.1.20" })))
+        .toContainEqual(expect.stringMatching(/^hyperscaler:backupRepository\.workstation: is for a repository container; with s3 the backups go to the bucket/));
+      expect(problems({ ...oneEngine, "hyperscaler:backupRepository": '{"keepDays":3}' }))
+        .toEqual([expect.stringMatching(/^hyperscaler:backupRepository\.workstation: must be set: .* \(workstation and address\) or an S3 bucket \(s3\)/)]);
+      const bad = problems(s3({ endpoint: "https://s3.example.com", bucket: "Backups", uriStyle: "virtual" }));
+      expect(bad).toEqual([
+        expect.stringMatching(/^hyperscaler:backupRepository\.s3\.endpoint: must be a host name .*no scheme.*given: "https:\/\/s3\.example\.com"/),
+        expect.stringMatching(/^hyperscaler:backupRepository\.s3\.bucket: must be an S3 bucket name/),
+        expect.stringMatching(/^hyperscaler:backupRepository\.s3\.uriStyle: /),
+      ]);
+      // Where an error shows the whole object, or a key itself, its value is masked: set
+      // with --secret the whole key is, set in plain text (refused later) the key pair is.
+      const noPostgres = { "hyperscaler:clusterName": "dev", "hyperscaler:nodeGroups": '{"cpu":{"count":1}}', "hyperscaler:backupRepository": s3({})["hyperscaler:backupRepository"] };
+      const plain = problems(noPostgres).join("\n");
+      expect(plain).toMatch(/^hyperscaler:backupRepository: holds PostgreSQL's backups, and the stack has no hyperscaler:postgres.*"accessKeyId":"\[secret\]"/);
+      expect(plain).toContain("hpc-backups");
+      let secretKey = "";
+      try { parseStackConfig(noPostgres, (k) => k === "hyperscaler:backupRepository"); } catch (e) { secretKey = (e as ConfigError).problems.join("\n"); }
+      expect(secretKey).toMatch(/given: \[secret\]/);
+      expect(problems(s3({ secretAccessKey: "" })).join("\n")).toMatch(/s3\.secretAccessKey: must be the S3 secret access key, set with --secret \(given: \[secret\]\); fix with: pulumi config set --secret --path 'hyperscaler:backupRepository\.s3\.secretAccessKey' <value>/);
+      for (const text of [plain, secretKey]) for (const v of Object.values(keys)) expect(text).not.toContain(v);
+    });
+
     it("refuses placement without workstations", () => {
       expect(problems({ "hyperscaler:clusterName": "dev", "hyperscaler:nodeGroups": '{"cpu":{"count":1,"workstation":"gpu"}}' }))
         .toEqual([expect.stringMatching(/^hyperscaler:nodeGroups\.cpu\.workstation: names workstation 'gpu' but hyperscaler:workstations defines none/)]);

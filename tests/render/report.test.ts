@@ -46,12 +46,22 @@ describe("preview report", () => {
     expect(renderPreviewReport(withPostgres, [], [])).toContain(
       "**Note**\n- PostgreSQL's backups (the pgBackRest repository and the dumps) are in volume dev-postgres-backups, on the same machine as its data");
     // With a backup repository on another workstation: no such note, and its start, restart and removal are read.
+    const below = "urn:pulumi:dev::hyperscaler::hyperscaler:cluster:HyperscalerCluster$hyperscaler:repository:BackupRepository";
+    const component = (op: string) => ({ op, urn: "urn:pulumi:dev::hyperscaler::hyperscaler:cluster:HyperscalerCluster$hyperscaler:repository:BackupRepository::dev-backup-repository" });
+    const container = (op: string) => ({ op, urn: `${below}$docker:index/container:Container::dev-backup-repository` });
+    const command = (op: string, name: string) => ({ op, urn: `${below}$command:local:Command::${name}` });
     const elsewhere = summarizePreview("dev", { config: { "hyperscaler:clusterName": "dev", "hyperscaler:postgres": "{}", "hyperscaler:backupRepository": "{}" },
-      steps: [step("create", "dev-backup-repository")] });
+      steps: [component("create"), container("create")] });
     expect(elsewhere.notes).toEqual([]);
     expect(elsewhere.actions).toEqual([expect.stringMatching(/^start the backup repository \(SFTP\) on another workstation/)]);
-    expect(summarizePreview("dev", { config: {}, steps: [step("delete", "dev-backup-repository")] }).risks)
+    expect(summarizePreview("dev", { config: {}, steps: [component("delete"), container("delete")] }).risks)
       .toEqual(["stops the backup repository: PostgreSQL's backups go back beside its data"]);
+    // An S3 bucket: no repository container; the key pair's delivery says where the backups go.
+    const bucket = summarizePreview("dev", { config: { "hyperscaler:clusterName": "dev", "hyperscaler:postgres": "{}", "hyperscaler:backupRepository": "{}" },
+      steps: [component("create"), command("create", "dev-backup-repository-shipper-s3-credentials")] });
+    expect(bucket.actions).toEqual([expect.stringMatching(/^send the backups to the S3 bucket: PostgreSQL's WAL and backups go there from now on, starting with a full backup/)]);
+    expect(summarizePreview("dev", { config: {}, steps: [command("update", "dev-backup-repository-shipper-s3-credentials")] }).actions)
+      .toEqual(["give pgBackRest and the shipper the new S3 key pair"]);
     // Its parts (a key's delivery, the shipper) are not the repository's container.
     expect(summarizePreview("dev", { config: {}, steps: [step("replace", "dev-backup-repository-shipper-key")] }).actions).toEqual([]);
   });
