@@ -71,6 +71,11 @@ export const s3RepositorySchema = z.strictObject({
   caFile: z.string().min(1).optional(),
   accessKeyId: z.string({ error: "must be the S3 access key ID, set with --secret" }).min(1, "must be the S3 access key ID, set with --secret"),
   secretAccessKey: z.string({ error: "must be the S3 secret access key, set with --secret" }).min(1, "must be the S3 secret access key, set with --secret"),
+}).superRefine((s3, ctx) => {
+  // Host style puts the bucket in the host name: an address has no such name.
+  if (s3.uriStyle === "host" && ipv4Number(s3.endpoint.split(":")[0]) !== undefined) {
+    ctx.addIssue({ code: "custom", path: ["uriStyle"], message: `must be path for an endpoint given by address (${s3.endpoint}): host style would ask for ${s3.bucket}.${s3.endpoint}` });
+  }
 });
 
 /**

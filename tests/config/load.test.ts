@@ -273,13 +273,15 @@ describe("cluster config rules", () => {
       const oneEngine = { "hyperscaler:clusterName": "dev", "hyperscaler:nodeGroups": '{"cpu":{"count":1}}', ...postgres };
       const keys = { accessKeyId: "AKIAEXAMPLEID", secretAccessKey: "wJalr/EXAMPLE+KEY" };
       const s3 = (more: Record<string, unknown>, also: Record<string, unknown> = {}) =>
-        ({ ...oneEngine, "hyperscaler:backupRepository": JSON.stringify({ s3: { endpoint: "192.168.1.5:9000", bucket: "hpc-backups", ...keys, ...more }, ...also }) });
+        ({ ...oneEngine, "hyperscaler:backupRepository": JSON.stringify({ s3: { endpoint: "192.168.1.5:9000", bucket: "hpc-backups", uriStyle: "path", ...keys, ...more }, ...also }) });
       expect(parseStackConfig(s3({ uriStyle: "path" })).backupRepository).toEqual({ memoryMiB: 256, shipIntervalMin: 15, keepDays: 7,
         s3: { endpoint: "192.168.1.5:9000", bucket: "hpc-backups", region: "us-east-1", uriStyle: "path", ...keys } });
       expect(problems(s3({}, { workstation: "gpu", address: "192.168.1.20" })))
         .toContainEqual(expect.stringMatching(/^hyperscaler:backupRepository\.workstation: is for a repository container; with s3 the backups go to the bucket/));
       expect(problems({ ...oneEngine, "hyperscaler:backupRepository": '{"keepDays":3}' }))
         .toEqual([expect.stringMatching(/^hyperscaler:backupRepository\.workstation: must be set: .* \(workstation and address\) or an S3 bucket \(s3\)/)]);
+      expect(problems(s3({ uriStyle: undefined }))).toEqual([expect.stringMatching(/^hyperscaler:backupRepository\.s3\.uriStyle: must be path for an endpoint given by address \(192\.168\.1\.5:9000\)/)]);
+      expect(parseStackConfig(s3({ endpoint: "s3.example.com", uriStyle: undefined })).backupRepository?.s3?.uriStyle).toBe("host");
       const bad = problems(s3({ endpoint: "https://s3.example.com", bucket: "Backups", uriStyle: "virtual" }));
       expect(bad).toEqual([
         expect.stringMatching(/^hyperscaler:backupRepository\.s3\.endpoint: must be a host name .*no scheme.*given: "https:\/\/s3\.example\.com"/),
