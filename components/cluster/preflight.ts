@@ -3,7 +3,7 @@ import * as https from "node:https";
 import * as aws4 from "aws4";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
-import { cdiDeviceName, containerSizes, dockerNames, GpuSpec, gpuSpec, groupWorkstation, StackConfig } from "../config";
+import { cdiDeviceName, containerSizes, dockerNames, GpuSpec, gpuSpec, groupWorkstation, s3Endpoint, StackConfig } from "../config";
 import { CLUSTER_LABEL, dockerSync } from "../docker";
 import { spawnSync, type SpawnSyncReturns } from "node:child_process";
 import type { ClusterManifest } from "./manifest";
@@ -383,15 +383,16 @@ export async function s3Problems(config: StackConfig, isSecret: (key: string) =>
     }
     if (!ca.includes("-----BEGIN CERTIFICATE-----")) return [`${at}.caFile: ${s3.caFile} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`];
   }
-  const [host, port] = s3.endpoint.split(":");
+  const { host, port } = s3Endpoint(s3.endpoint);
   const hostname = s3.uriStyle === "host" ? `${s3.bucket}.${host}` : host;
+  const hostPort = port === 443 ? hostname : `${hostname}:${port}`;
   const signed = aws4.sign({
-    host: port ? `${hostname}:${port}` : hostname, path: s3.uriStyle === "host" ? "/" : `/${s3.bucket}`,
+    host: hostPort, path: s3.uriStyle === "host" ? "/" : `/${s3.bucket}`,
     method: "HEAD", service: "s3", region: s3.region,
   }, { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey });
   const answer = await new Promise<{ status: number; bucketRegion?: string } | { error: NodeJS.ErrnoException }>((resolve) => {
     const request = https.request({
-      hostname, port: port ? Number(port) : 443, path: signed.path, method: "HEAD", headers: signed.headers as Record<string, string>,
+      hostname, port, path: signed.path, method: "HEAD", headers: signed.headers as Record<string, string>,
       ...(ca ? { ca } : {}), timeout: S3_PREFLIGHT_TIMEOUT_MS,
     }, (response) => {
       response.resume();
@@ -402,7 +403,7 @@ export async function s3Problems(config: StackConfig, isSecret: (key: string) =>
     request.on("error", (error: NodeJS.ErrnoException) => resolve({ error }));
     request.end();
   });
-  const url = `https://${port ? `${hostname}:${port}` : hostname}${signed.path}`;
+  const url = `https://${hostPort}${signed.path}`;
   if ("error" in answer) {
     const { code, message } = answer.error;
     if (code && UNTRUSTED_CERTIFICATE.test(code)) {

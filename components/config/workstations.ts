@@ -73,10 +73,16 @@ export const s3RepositorySchema = z.strictObject({
   secretAccessKey: z.string({ error: "must be the S3 secret access key, set with --secret" }).min(1, "must be the S3 secret access key, set with --secret"),
 }).superRefine((s3, ctx) => {
   // Host style puts the bucket in the host name: an address has no such name.
-  if (s3.uriStyle === "host" && ipv4Number(s3.endpoint.split(":")[0]) !== undefined) {
+  if (s3.uriStyle === "host" && ipv4Number(s3Endpoint(s3.endpoint).host) !== undefined) {
     ctx.addIssue({ code: "custom", path: ["uriStyle"], message: `must be path for an endpoint given by address (${s3.endpoint}): host style would ask for ${s3.bucket}.${s3.endpoint}` });
   }
 });
+
+/** An S3 endpoint's host and port (443 when it names none). */
+export function s3Endpoint(endpoint: string): { host: string; port: number } {
+  const [host, port] = endpoint.split(":");
+  return { host, port: port ? Number(port) : 443 };
+}
 
 /**
  * Where the stack's backups go: a repository container on another workstation, reached over

@@ -2,8 +2,8 @@ import * as fs from "node:fs";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { BackupRepositoryConfig, dockerNames, S3RepositoryConfig } from "../config";
-import { CLUSTER_LABEL, clusterVolume, Container, containerCommand, Engine, hardenedContainer } from "../docker";
+import { BackupRepositoryConfig, dockerNames, s3Endpoint, S3RepositoryConfig } from "../config";
+import { CLUSTER_LABEL, clusterVolume, Container, containerCommand, Engine, hardenedContainer, shellQuote } from "../docker";
 import { CMD, copiedImage, ImageBuild, RoleImage } from "../images";
 import { sshKey } from "../tls";
 
@@ -47,16 +47,12 @@ export interface S3Login {
 
 /** The S3 settings as clients take them; the key pair secret, the CA read from its file. */
 export function s3Login(cluster: string, s3: S3RepositoryConfig): S3Login {
-  const [host, port] = s3.endpoint.split(":");
   return {
-    type: "s3", host, port: port ? Number(port) : 443, bucket: s3.bucket, region: s3.region, uriStyle: s3.uriStyle, prefix: `/${cluster}`,
+    type: "s3", ...s3Endpoint(s3.endpoint), bucket: s3.bucket, region: s3.region, uriStyle: s3.uriStyle, prefix: `/${cluster}`,
     ...(s3.caFile ? { caPem: fs.readFileSync(s3.caFile, "utf8") } : {}),
     accessKeyId: pulumi.secret(s3.accessKeyId), secretAccessKey: pulumi.secret(s3.secretAccessKey),
   };
 }
-
-/** A value for a shell's `. file`: single-quoted. */
-const shellQuoted = (v: string) => `'${v.replace(/'/g, "'\\''")}'`;
 
 export interface BackupRepositoryArgs {
   readonly cluster: string;
@@ -129,13 +125,12 @@ export class BackupRepository extends pulumi.ComponentResource {
 
     if (config.s3) {
       const s3 = s3Login(cluster, config.s3);
-      const endpoint = s3.port === 443 ? s3.host : `${s3.host}:${s3.port}`;
       const caFile = "/etc/hyperscaler/s3-ca.pem";
       install("shipper-settings", shipper, args.controller, "/etc/hyperscaler/ship.conf", "0644",
-        `${schedule}S3_URL=https://${endpoint}/${s3.bucket}${s3.prefix}/files\nS3_REGION=${s3.region}\n` +
+        `${schedule}S3_URL=https://${config.s3.endpoint}/${s3.bucket}${s3.prefix}/files\nS3_REGION=${s3.region}\n` +
         `S3_BUCKET_LOOKUP=${s3.uriStyle === "path" ? "path" : "dns"}\n${s3.caPem ? `S3_CA_FILE=${caFile}\n` : ""}`);
       install("shipper-s3-credentials", shipper, args.controller, "/etc/hyperscaler/s3-credentials", "0600", pulumi.secret(
-        pulumi.interpolate`AWS_ACCESS_KEY_ID=${s3.accessKeyId.apply(shellQuoted)}\nAWS_SECRET_ACCESS_KEY=${s3.secretAccessKey.apply(shellQuoted)}\n`));
+        pulumi.interpolate`AWS_ACCESS_KEY_ID=${s3.accessKeyId.apply(shellQuote)}\nAWS_SECRET_ACCESS_KEY=${s3.secretAccessKey.apply(shellQuote)}\n`));
       if (s3.caPem) install("shipper-s3-ca", shipper, args.controller, caFile, "0644", s3.caPem);
       this.target = s3;
     } else {

@@ -455,7 +455,7 @@ describe("HyperscalerCluster under mocks", () => {
   it("on one engine: an S3 bucket as the repository, which pgBackRest and the shipper reach with the key pair (secret) and the CA given", async () => {
     const caFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "hyperscaler-ca-")), "ca.pem");
     fs.writeFileSync(caFile, "-----BEGIN CERTIFICATE-----\nTESTCA\n-----END CERTIFICATE-----\n");
-    const keys = { accessKeyId: "AKIAGRAPHTEST", secretAccessKey: "graph/secret+key" };
+    const keys = { accessKeyId: "AKIAGRAPHTEST", secretAccessKey: "graph/secret+key'quote" };
     const s3 = { endpoint: "192.168.1.5:9000", bucket: "hpc-backups", uriStyle: "path", caFile, ...keys };
     const { registered } = build({ ...devValues, postgres: { roles: { app: { database: "appdb" } } }, backupRepository: { s3, shipIntervalMin: 5 } });
     const named = (name: string) => registered.find((r) => r.name === name)!;
@@ -473,7 +473,7 @@ describe("HyperscalerCluster under mocks", () => {
     expect(ca).toBe(fs.readFileSync(caFile, "utf8"));
     const credentials = named("dev-backup-repository-shipper-s3-credentials").props.stdin;
     expect(await isSecret(credentials)).toBe(true);
-    expect(await outputOf(pulumi.output(credentials as string))).toBe(`AWS_ACCESS_KEY_ID='${keys.accessKeyId}'\nAWS_SECRET_ACCESS_KEY='${keys.secretAccessKey}'\n`);
+    expect(await outputOf(pulumi.output(credentials as string))).toBe("AWS_ACCESS_KEY_ID=AKIAGRAPHTEST\nAWS_SECRET_ACCESS_KEY='graph/secret+key'\\''quote'\n");
     expect(await outputOf(pulumi.output(named("dev-backup-repository-shipper-settings").props.stdin as string))).toBe(
       "INTERVAL_MIN=5\nKEEP_DAYS=7\nS3_URL=https://192.168.1.5:9000/hpc-backups/dev/files\nS3_REGION=us-east-1\nS3_BUCKET_LOOKUP=path\nS3_CA_FILE=/etc/hyperscaler/s3-ca.pem\n");
     // The key pair is in no resource's input but those secret ones.
