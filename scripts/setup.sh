@@ -5,9 +5,9 @@
 # caches present takes seconds. A failed or partial build never counts as ready.
 #
 #   bash scripts/setup.sh            # everything
-#   bash scripts/setup.sh engine     # one step: node | engine | providers | lint | docker | base-image
+#   bash scripts/setup.sh engine     # one step: node | engine | providers | logs | lint | docker | base-image
 set -euo pipefail
-if [ "${1:-}" = --help ]; then echo "usage: scripts/setup.sh [node|engine|providers|lint|docker|base-image]..."; exit 0; fi
+if [ "${1:-}" = --help ]; then echo "usage: scripts/setup.sh [node|engine|providers|logs|lint|docker|base-image]..."; exit 0; fi
 # shellcheck source=lib/paths.sh
 source "$(dirname "$0")/lib/paths.sh"
 cd "$HYPERSCALER_REPO"
@@ -181,6 +181,53 @@ step_lint() {
   say "lint: shellcheck $(shellcheck --version | sed -n 's/^version: //p') installed"
 }
 
+# --- logs: VictoriaLogs for the log store's image (images/logs) ----------------------------
+# The release's binary where it can be downloaded (checked against the release's checksums;
+# HYPERSCALER_PLUGIN_DOWNLOAD=0 skips the try), else built from its Go module (the module
+# proxy; its go.sum checked by the sum database), cached by version; then copied where the
+# image's build context (images/) has it.
+VICTORIALOGS_MODULE=github.com/VictoriaMetrics/VictoriaLogs
+download_victorialogs() {
+  local out=$1 v=$HYPERSCALER_VICTORIALOGS_VERSION arch work base name
+  case "$(uname -m)" in x86_64) arch=amd64 ;; aarch64) arch=arm64 ;; *) return 1 ;; esac
+  base="https://github.com/VictoriaMetrics/VictoriaLogs/releases/download/$v" name="victoria-logs-linux-$arch-$v"
+  work=$(mktemp -d); trap 'rm -rf "$work"' RETURN
+  timeout 120 curl -fsSL -o "$work/$name.tar.gz" "$base/$name.tar.gz" &&
+    timeout 60 curl -fsSL -o "$work/sums" "$base/${name}_checksums.txt" &&
+    (cd "$work" && grep " $name.tar.gz\$" sums | sha256sum -c -) &&
+    tar -C "$work" -xzf "$work/$name.tar.gz" victoria-logs-prod &&
+    install -m 0755 "$work/victoria-logs-prod" "$out"
+}
+build_victorialogs() (
+  local out=$1 work src
+  work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+  src=$(cd "$work" && go mod download -json "$VICTORIALOGS_MODULE@$HYPERSCALER_VICTORIALOGS_VERSION" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
+  [ -d "$src" ] || { echo "go mod download $VICTORIALOGS_MODULE@$HYPERSCALER_VICTORIALOGS_VERSION gave no directory"; return 1; }
+  # Built in a copy: the module cache is read-only.
+  cp -r "$src" "$work/src"; chmod -R u+w "$work/src"
+  (cd "$work/src" && CGO_ENABLED=0 GOFLAGS="-mod=readonly -buildvcs=false" go build -trimpath -ldflags "-s -w" -o "$out" ./app/victoria-logs)
+  "$out" -version
+)
+step_logs() {
+  local v=$HYPERSCALER_VICTORIALOGS_VERSION dir bin
+  dir="$HYPERSCALER_CACHE/victorialogs/$v" bin="$HYPERSCALER_CACHE/victorialogs/$v/victoria-logs"
+  if [ ! -x "$bin" ]; then
+    mkdir -p "$dir"; rm -f "$bin.partial"
+    if [ "${HYPERSCALER_PLUGIN_DOWNLOAD:-1}" = 1 ] && download_victorialogs "$bin.partial" >"$LOG_DIR/logs-download.log" 2>&1; then
+      say "logs: VictoriaLogs $v downloaded"
+    else
+      command -v go >/dev/null || die "logs: Go is not installed (apt-get install golang, or Go >= 1.26 on PATH)"
+      say "logs: VictoriaLogs $v cannot be downloaded here (log: $LOG_DIR/logs-download.log); building it from its Go module"
+      run_step logs-build build_victorialogs "$bin.partial"
+    fi
+    mv "$bin.partial" "$bin"
+  fi
+  if cmp -s "$bin" "$HYPERSCALER_VICTORIALOGS_BIN"; then say "logs: VictoriaLogs $v ready"; return; fi
+  mkdir -p "$(dirname "$HYPERSCALER_VICTORIALOGS_BIN")"
+  install -m 0755 "$bin" "$HYPERSCALER_VICTORIALOGS_BIN"
+  say "logs: VictoriaLogs $v copied into ${HYPERSCALER_VICTORIALOGS_BIN#"$HYPERSCALER_REPO"/}"
+}
+
 # --- docker: use the engine that answers, else install Debian's and start it --------
 step_docker() {
   # dockerd lives in sbin, which a plain user's (or a CI runner's) PATH may leave out.
@@ -249,13 +296,13 @@ if [ ${#steps[@]} -eq 0 ]; then
   engine_side=$!
   # A step that fails here still lets that side finish (it may be inside apt) before setup exits.
   trap 'wait "$engine_side" 2>/dev/null || true' EXIT
-  steps=(node engine providers lint)
+  steps=(node engine providers logs lint)
 fi
 for s in "${steps[@]}"; do
   case "$s" in
-    node|engine|providers|lint|docker|compose) "step_$s" ;;
+    node|engine|providers|logs|lint|docker|compose) "step_$s" ;;
     base-image) step_base_image ;;
-    *) die "unknown step '$s' (one of: node engine providers lint docker base-image compose)" ;;
+    *) die "unknown step '$s' (one of: node engine providers logs lint docker base-image compose)" ;;
   esac
 done
 if [ -n "${engine_side:-}" ]; then wait "$engine_side" || die "docker or base-image failed (above)"; fi

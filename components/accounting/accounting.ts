@@ -76,6 +76,7 @@ export class Accounting extends pulumi.ComponentResource {
       cpus: config.mariadb.cpus,
       healthCommand: "mariadb-admin ping --silent",
       labels: { [CLUSTER_LABEL]: cluster, "hyperscaler.role": "mariadb" },
+      logs: engine?.logs,
     }, { parent: this });
     this.mariadbContainer = mariadb.name;
     this.backupsVolume = backups.name;

@@ -61,7 +61,7 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
     const placement = spec.placement;
     const where = placeCluster(name, spec, platformDockerHost(config),
       (build) => new RoleImage(`${name}-slurm-image`, { role: "slurm", baseImage: config.baseImage, tag: names.image("slurm"), ...build }, { parent: this }),
-      args.stack, this);
+      args.stack, this, config.monitoring?.logs);
     const { image, build } = where;
     const engine = where.platform;
     // On a LAN, what is not SLURM's serves TLS: Prometheus (with a login) and the node

@@ -1,7 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { ClusterSpec, dockerNames, PlacementSpec, WorkstationSpec } from "../config";
-import { CLUSTER_LABEL, clusterVolume, dockerLabels, Engine } from "../docker";
+import { ClusterSpec, dockerNames, LOG_STORE_PORT, PlacementSpec, WorkstationSpec } from "../config";
+import { CLUSTER_LABEL, clusterVolume, dockerLabels, Engine, LogShipping } from "../docker";
 import { STACK_LABEL } from "./claim";
 import { copiedImage, ImageBuild, RoleImage } from "../images";
 
@@ -33,10 +33,14 @@ export interface Placement {
  * bridge network. On several workstations: the controller's workstation is the stack's
  * engine; every other one with nodes gets its own provider, network and copy of the image.
  */
-export function placeCluster(name: string, spec: ClusterSpec, dockerHost: string | undefined, slurmImage: (build: ImageBuild) => RoleImage, stack: string, parent: pulumi.Resource): Placement {
+export function placeCluster(name: string, spec: ClusterSpec, dockerHost: string | undefined, slurmImage: (build: ImageBuild) => RoleImage, stack: string, parent: pulumi.Resource,
+  logs?: LogStoreAddress): Placement {
   const cluster = spec.clusterName;
   const placement = spec.placement;
-  const platform: Engine = { ...(placement ? { workstation: placement.controllerWorkstation } : {}), ...(dockerHost ? { dockerHost } : {}) };
+  const platform: Engine = {
+    ...(placement ? { workstation: placement.controllerWorkstation } : {}), ...(dockerHost ? { dockerHost } : {}),
+    ...(logs ? { logs: logShipping(cluster, logs, placement?.controllerWorkstation) } : {}),
+  };
   // Each engine's claim comes first: its network, and so every container there, waits for it.
   const claim = (resource: string, provider?: docker.Provider) =>
     clusterVolume(resource, cluster, "claim", { parent, ...(provider ? { provider } : {}) }, { [STACK_LABEL]: stack });
@@ -49,7 +53,8 @@ export function placeCluster(name: string, spec: ClusterSpec, dockerHost: string
   const providers = new Map<string, docker.Provider>();
   const engineOf = (w: WorkstationSpec) => {
     if (!providers.has(w.name)) providers.set(w.name, new docker.Provider(`${name}-workstation-${w.name}`, { host: w.dockerHost }, { parent }));
-    return { workstation: w.name, dockerHost: w.dockerHost, provider: providers.get(w.name)! };
+    return { workstation: w.name, dockerHost: w.dockerHost, provider: providers.get(w.name)!,
+      ...(logs ? { logs: logShipping(cluster, logs, w.name, placement!.controllerWorkstation) } : {}) };
   };
   const builder = placement && placement.buildWorkstation !== placement.controllerWorkstation ? workstation(placement, placement.buildWorkstation) : undefined;
   const build: ImageBuild = builder ? { builtOn: engineOf(builder), deliverTo: dockerHost } : {};
@@ -73,6 +78,15 @@ export function placeCluster(name: string, spec: ClusterSpec, dockerHost: string
     }, { parent, dependsOn: [network], deleteBeforeReplace: true }).name
     : network.name;
   return { platform, network, platformNetwork, elsewhere, others, build, image };
+}
+
+/** Where the log store listens (hyperscaler:monitoring.logs): its port on 127.0.0.1, its LAN address on several workstations. */
+export interface LogStoreAddress { readonly port: number; readonly address?: string }
+
+/** How WORKSTATION's engine reaches the log store on the controller's workstation (one engine: the store's own). */
+function logShipping(cluster: string, store: LogStoreAddress, workstation: string | undefined, storeWorkstation = workstation): LogShipping {
+  const url = workstation === storeWorkstation ? `http://127.0.0.1:${store.port}` : `http://${store.address}:${LOG_STORE_PORT}`;
+  return { url, cluster, workstation: workstation ?? "local" };
 }
 
 function workstation(placement: PlacementSpec, name: string): WorkstationSpec {

@@ -18,6 +18,8 @@ export const VOLUMES = {
   "alertmanager-data": { data: false },
   "grafana-data": { data: false },
   "grafana-provisioning": { data: false },
+  /** The log store's lines (monitoring.logs): kept for its retention, not backed up. */
+  "logs-data": { data: false },
   /** Empty: its label says which stack holds the cluster's name on its engine (components/cluster/claim.ts). */
   "claim": { data: false },
 } as const;
@@ -72,7 +74,7 @@ const PARTS: readonly { part: string; exact?: string; subject?: string; prefix?:
     "backup-repository", "backup-repository-shipper-s3-credentials", "postgres", "postgres-backup-before-replace", "postgres-pitr", "accounting-password", "accounting-mariadb",
     "accounting-mariadb-backup-before-replace", "monitoring-node.json",
     "monitoring-prometheus.yml", "monitoring-alerts.yml", "monitoring-alertmanager.yml",
-    "tls-ca", "tls-exporter", "tls-prometheus", "tls-postgres", "tls-mariadb", "monitoring-web-password"].map((exact) => ({ part: exact, exact })),
+    "tls-ca", "tls-exporter", "tls-prometheus", "tls-postgres", "tls-mariadb", "monitoring-web-password", "monitoring-logs"].map((exact) => ({ part: exact, exact })),
   ...SLURM_FILES.map((f) => ({ part: "slurm-file", exact: `controller-${f}`, subject: f })),
   { part: "membership", suffix: "-membership" },
   { part: "munge-key", suffix: "-munge-key" },

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { backupRepositorySchema, clusterNetworkSchema, dockerHostUrl, workstationIssues, workstationName, workstationSchema } from "./workstations";
+import { backupRepositorySchema, clusterNetworkSchema, dockerHostUrl, ipv4, workstationIssues, workstationName, workstationSchema } from "./workstations";
 import { accountingSchema } from "./accounting";
 
 /** Config namespace of every key in Pulumi.<stack>.yaml. */
@@ -276,6 +276,23 @@ const monitoringSchema = z.strictObject({
       critical: decimal(z.number().positive("must be above 0 days")).default(3),
     }).prefault({}).refine((d) => d.critical < d.warning, { message: "critical must be below warning (days left)", path: ["critical"] }),
   }).prefault({}),
+  /**
+   * The log store (VictoriaLogs) beside Prometheus: every container of the cluster, on every
+   * workstation, sends its output there (Docker's splunk log driver; `docker logs` still
+   * works). Turning it on or off re-creates every container once. @default - none
+   */
+  logs: z.strictObject({
+    /** Its LogsQL API and web UI on the controller's workstation, 127.0.0.1:<port>; that engine's containers send there. @default 9428 */
+    port: z.number().int().min(1024, "must be 1024 or above: the controller's engine sends its containers' output there").max(65535).default(9428),
+    /** Its fixed address on the LAN (several workstations): the other engines send there. In network.subnet, outside every workstation's addresses. */
+    address: ipv4.optional(),
+    /** Days lines are kept. @default 7 */
+    retentionDays: positiveInt(1, "days").default(7),
+    /** Disk the store may use, GiB: the oldest days go first beyond it. @default 10 */
+    maxDiskGiB: positiveInt(1, "GiB").default(10),
+    /** @default 512 */
+    memoryMiB: positiveInt(256, "MiB").default(512),
+  }).optional(),
   /** Grafana, from an image you provide (Grafana is not in Debian). @default - none */
   grafana: z.strictObject({
     /** Image reference on the Docker host, e.g. grafana/grafana-oss:11.3.0 (pin a version). */

@@ -112,6 +112,13 @@ export const ALERTMANAGER_SIZE = { cpus: 1, memoryMiB: 256 } as const;
 /** Grafana's container (the user's image): fixed. */
 export const GRAFANA_SIZE = { cpus: 1, memoryMiB: 512 } as const;
 
+/** The log store's CPU limit. */
+export const LOGS_CPUS = 1;
+/** The log store's port in its container (and its front's, on the LAN). */
+export const LOG_STORE_PORT = 9428;
+/** The size of the log store's front on the LAN: it only hands lines on. */
+export const LOG_INGEST_SIZE = { cpus: 0.5, memoryMiB: 256 } as const;
+
 /** What one container of the config asks of the Docker host, and the config path that sets it. */
 export interface ContainerSize {
   readonly container: string;
@@ -140,6 +147,8 @@ export function containerSizes(config: StackConfig): ContainerSize[] {
     sizes.push({ container: "prometheus", path: "monitoring.prometheus", cpus: m.prometheus.cpus, memoryMiB: m.prometheus.memoryMiB });
     sizes.push({ container: "alertmanager", path: "monitoring.alertmanager", ...ALERTMANAGER_SIZE });
     if (m.grafana) sizes.push({ container: "grafana", path: "monitoring.grafana", ...GRAFANA_SIZE });
+    if (m.logs) sizes.push({ container: "logs", path: "monitoring.logs", cpus: LOGS_CPUS, memoryMiB: m.logs.memoryMiB });
+    if (m.logs && config.workstations) sizes.push({ container: "logs-ingest", path: "monitoring.logs", ...LOG_INGEST_SIZE });
   }
   // Everything but the compute nodes runs beside the controller.
   return sizes.map((s) => (s.workstation || !platform ? s : { ...s, workstation: platform }));

@@ -24,7 +24,7 @@ export function cidrRange(s: string): { first: number; size: number } | undefine
   return first % size === 0 ? { first, size } : undefined;
 }
 
-const ipv4 = z.string().refine((s) => ipv4Number(s) !== undefined, "must be an IPv4 address such as 192.168.1.10");
+export const ipv4 = z.string().refine((s) => ipv4Number(s) !== undefined, "must be an IPv4 address such as 192.168.1.10");
 const cidr = z.string().refine((s) => cidrRange(s) !== undefined, "must be an IPv4 network in CIDR form, its first address (192.168.1.64/27, not 192.168.1.70/27)");
 
 /** A workstation's name in the config (and in its docker provider's name). */
@@ -156,6 +156,7 @@ interface Placement {
   nodeGroups: Record<string, { workstation?: string }>;
   backupRepository?: { workstation?: string; address?: string };
   buildWorkstation?: string;
+  monitoring?: { logs?: { address?: string } };
 }
 
 /** Where the workstation settings contradict each other or the rest, by config path. */
@@ -169,6 +170,7 @@ export function workstationIssues(c: Placement): { path: (string | number)[]; me
     ...Object.entries(c.nodeGroups).map(([g, group]): [string[], string | undefined] => [["nodeGroups", g, "workstation"], group.workstation]),
   ];
   if (!c.workstations) {
+    if (c.monitoring?.logs?.address) issues.push({ path: ["monitoring", "logs", "address"], message: "is for a cluster on several workstations (the log store's address on their LAN): remove it" });
     if (c.network) issues.push({ path: ["network"], message: "is for a cluster on several workstations: define hyperscaler:workstations too, or remove it" });
     for (const [path, ws] of placed) {
       if (ws) issues.push({ path, message: `names workstation '${ws}' but hyperscaler:workstations defines none` });
@@ -209,6 +211,7 @@ export function workstationIssues(c: Placement): { path: (string | number)[]; me
   const fixed: [(string | number)[], string | undefined][] = [
     [["network", "controllerAddress"], c.network.controllerAddress],
     [["backupRepository", "address"], c.backupRepository?.address],
+    [["monitoring", "logs", "address"], c.monitoring?.logs?.address],
   ];
   fixed.forEach(([path, text], i) => {
     const address = text === undefined ? undefined : ipv4Number(text);
@@ -221,6 +224,9 @@ export function workstationIssues(c: Placement): { path: (string | number)[]; me
       issues.push({ path, message: "is the subnet's network, broadcast or gateway address: take another" });
     } else if (taken) issues.push({ path, message: `is ${taken[0].join(".")} already: take another` });
   });
+  if (c.monitoring?.logs && !c.monitoring.logs.address) {
+    issues.push({ path: ["monitoring", "logs", "address"], message: "must be set on several workstations: the log store's fixed address on the LAN, where the other workstations' engines send their containers' output (in network.subnet, outside every workstation's addresses)" });
+  }
   if (c.backupRepository?.workstation && c.backupRepository.workstation === c.controller.workstation) {
     issues.push({ path: ["backupRepository", "workstation"], message: `is the controller's workstation, where PostgreSQL's data is: backups there are lost with it; name another of ${names.join(", ")}, or remove hyperscaler:backupRepository to keep them beside the data` });
   }

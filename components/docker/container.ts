@@ -2,6 +2,7 @@ import * as docker from "@pulumi/docker";
 import { getVersion } from "@pulumi/docker/utilities";
 import * as pulumi from "@pulumi/pulumi";
 import { dockerNames, VolumePart } from "../config/names";
+import type { LogShipping } from "./engine";
 
 /** Linux capabilities the daemons need (slurmd/slurmctld, munged, postgres: they switch users and own their files); everything else is dropped. */
 export const DAEMON_CAPABILITIES = ["CHOWN", "DAC_OVERRIDE", "FOWNER", "KILL", "SETGID", "SETUID"] as const;
@@ -24,8 +25,8 @@ export interface HardenedContainerArgs {
   readonly network: pulumi.Input<string>;
   /** A fixed address on that network (the controller's, on several workstations). @default - Docker assigns one */
   readonly address?: string;
-  /** Networks it joins besides (the controller and Prometheus: the platform's and the LAN's). @default [] */
-  readonly alsoOn?: readonly pulumi.Input<string>[];
+  /** Networks it joins besides (the controller and Prometheus: the platform's and the LAN's), each with a fixed address where given. @default [] */
+  readonly alsoOn?: readonly (pulumi.Input<string> | { readonly network: pulumi.Input<string>; readonly address: string })[];
   /** @default {} */
   readonly env?: Record<string, pulumi.Input<string>>;
   /** Capabilities kept after dropping ALL. @default [] */
@@ -50,6 +51,34 @@ export interface HardenedContainerArgs {
   readonly healthCommand: string;
   /** @default {} */
   readonly labels?: Record<string, pulumi.Input<string>>;
+  /** Its output also to the cluster's log store (the engine's Engine.logs). @default - json-file only */
+  readonly logs?: LogShipping;
+}
+
+/**
+ * Docker's splunk log driver to the log store (VictoriaLogs takes Splunk's HEC format), so
+ * that a store that is down never stops or blocks a container: it starts without checking
+ * the store, a full buffer drops lines rather than block the process writing them
+ * (non-blocking mode, 4 MiB), and lines the driver holds (up to 10,000) are sent when the
+ * store answers again, unless dockerd restarts meanwhile. `docker logs` reads Docker's own
+ * local copy (dual logging). The token is required by the driver and ignored by the store.
+ */
+export function logDriver(logs: LogShipping): { logDriver: string; logOpts: Record<string, string> } {
+  return {
+    logDriver: "splunk",
+    logOpts: {
+      "splunk-url": logs.url,
+      "splunk-token": "hyperscaler",
+      "splunk-format": "inline",
+      "splunk-verify-connection": "false",
+      "splunk-index": logs.cluster,
+      "splunk-source": logs.workstation,
+      tag: "{{.Name}}",
+      labels: "hyperscaler.role",
+      mode: "non-blocking",
+      "max-buffer-size": "4m",
+    },
+  };
 }
 
 /**
@@ -68,6 +97,12 @@ export class Container extends pulumi.CustomResource {
   }
 }
 
+/** A network of `alsoOn` as the provider takes it (an Output's properties are Outputs too: ask it first). */
+function joined(n: NonNullable<HardenedContainerArgs["alsoOn"]>[number]): docker.types.input.ContainerNetworksAdvanced {
+  if (typeof n === "string" || pulumi.Output.isInstance(n) || n instanceof Promise) return { name: n };
+  return { name: n.network, ipv4Address: n.address };
+}
+
 /**
  * A hardened container: every capability dropped but the ones asked for,
  * no-new-privileges, restart unless stopped, a healthcheck, ports on loopback only, on
@@ -79,7 +114,7 @@ export function hardenedContainer(name: string, args: HardenedContainerArgs, opt
     name: args.name,
     image: args.image,
     hostname: args.hostname,
-    networksAdvanced: [{ name: args.network, ...(args.address ? { ipv4Address: args.address } : {}) }, ...(args.alsoOn ?? []).map((n) => ({ name: n }))],
+    networksAdvanced: [{ name: args.network, ...(args.address ? { ipv4Address: args.address } : {}) }, ...(args.alsoOn ?? []).map(joined)],
     // One value for the whole list (an Output only where a value is one, as Grafana's password).
     envs: pulumi.output(args.env ?? {}).apply((env) => Object.entries(env).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => `${k}=${v}`)),
     // As Docker stores them (CAP_ prefix), so a refresh reads back what was asked.
@@ -102,6 +137,8 @@ export function hardenedContainer(name: string, args: HardenedContainerArgs, opt
     ...(args.cdiDevices?.length ? { deviceRequests: [{ driver: "cdi", deviceIds: [...args.cdiDevices] }] } : {}),
     ports: (args.localPorts ?? []).map((p) => ({ internal: p.container, external: p.host, ip: "127.0.0.1", protocol: "tcp" })),
     labels: dockerLabels(args.labels ?? {}),
+    // Only where asked: a stack without a log store previews no change.
+    ...(args.logs ? logDriver(args.logs) : {}),
     mustRun: true,
     // The image's stop signal first (SIGTERM; PostgreSQL's image: SIGINT, a fast shutdown): slurmctld saves its state, PostgreSQL shuts down cleanly.
     destroyGraceSeconds: 30,

@@ -10,6 +10,20 @@ export interface Engine {
   readonly workstation?: string;
   readonly dockerHost?: string;
   readonly provider?: docker.Provider;
+  /** Where this engine's containers send their output (hyperscaler:monitoring.logs). @default - Docker's json-file only */
+  readonly logs?: LogShipping;
+}
+
+/**
+ * The log store as one engine's dockerd reaches it (it sends from the host's network):
+ * 127.0.0.1 and the published port on the store's own workstation, the store's LAN address
+ * from the others.
+ */
+export interface LogShipping {
+  readonly url: string;
+  readonly cluster: string;
+  /** The engine's workstation, as the lines' `source` field names it. */
+  readonly workstation: string;
 }
 
 /** What the manifest records of an engine: where a container runs, for the scripts. */

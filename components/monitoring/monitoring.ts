@@ -3,10 +3,11 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import * as bcrypt from "bcryptjs";
 import { createHash } from "node:crypto";
+import * as fs from "node:fs";
 import * as path from "node:path";
-import { ALERTMANAGER_SIZE, dockerNames, GRAFANA_SIZE, MonitoringConfig } from "../config";
+import { ALERTMANAGER_SIZE, dockerNames, GRAFANA_SIZE, LOG_INGEST_SIZE, LOG_STORE_PORT, LOGS_CPUS, MonitoringConfig } from "../config";
 import { CLUSTER_LABEL, clusterVolume, Container, containerCommand, DAEMON_CAPABILITIES, Engine, hardenedContainer } from "../docker";
-import { CMD, ImageBuild, RoleImage } from "../images";
+import { CMD, IMAGES_DIR, ImageBuild, RoleImage } from "../images";
 import type { PostgresLogin } from "../postgres";
 import {
   ALERTMANAGER_DIR, AlertSpec, contentHash, GRAFANA_DASHBOARDS_DIR, GRAFANA_PROVISIONING_DIR, PROMETHEUS_DIR, renderAlertmanagerConfig,
@@ -16,6 +17,12 @@ import {
 
 /** Seconds `pulumi up` waits for every node exporter to be scraped before it fails. */
 export const TARGETS_TIMEOUT_SEC = 120;
+/** The log store's binary in the images' build context: scripts/setup.sh's `logs` step puts it there. */
+export const LOG_STORE_BINARY = path.join(IMAGES_DIR, "logs/bin/victoria-logs");
+/** The log store's hostname on the cluster network, and its port in the container (Prometheus scrapes it there). */
+export const LOG_STORE_HOST = "logs";
+/** Its front on the LAN (several workstations): where the other engines send. */
+const LOG_INGEST_HOST = "logs-ingest";
 /** Where the Prometheus container sees Grafana's provisioning volume. */
 const GRAFANA_STAGING_DIR = "/grafana-provisioning";
 /** The CAs Grafana checks PostgreSQL's certificate with, in its provisioning volume (Grafana reads no other of our files). */
@@ -91,6 +98,8 @@ export class Monitoring extends pulumi.ComponentResource {
   readonly prometheusContainer: pulumi.Output<string>;
   readonly alertmanagerContainer: pulumi.Output<string>;
   readonly grafanaContainer?: pulumi.Output<string>;
+  /** The log store (monitoring.logs). */
+  readonly logsContainer?: pulumi.Output<string>;
   /** Hash of the alert rules Prometheus runs (the manifest shows which thresholds are live). */
   readonly alertRulesHash: string;
   /** Prometheus's address on the LAN (several workstations). */
@@ -111,9 +120,13 @@ export class Monitoring extends pulumi.ComponentResource {
     const labels = { [CLUSTER_LABEL]: cluster };
     const image = new RoleImage(`${name}-image`, { role: "monitoring", baseImage: args.baseImage, tag: dockerNames(cluster).image("monitoring") , ...args.build }, { parent: this });
     const grafanaHost = config.grafana ? "grafana" : undefined;
+    // Before anything is made: a store whose image cannot be built fails here, not halfway.
+    if (config.logs && !fs.existsSync(LOG_STORE_BINARY)) {
+      throw new Error(`hyperscaler:monitoring.logs: ${path.relative(process.cwd(), LOG_STORE_BINARY)} is missing (VictoriaLogs, for the log store's image): run \`bash scripts/setup.sh logs\`, then try again`);
+    }
     const spec = {
       cluster, scrapeIntervalSec: config.scrapeIntervalSec, thresholds: config.thresholds,
-      alertmanagerHost: "alertmanager", grafanaHost, postgres: args.postgres, accounting: args.accounting, backupShip: args.backupShip, tls: !!tls, certificates: !!tls,
+      alertmanagerHost: "alertmanager", grafanaHost, logsHost: config.logs ? LOG_STORE_HOST : undefined, logs: !!config.logs, postgres: args.postgres, accounting: args.accounting, backupShip: args.backupShip, tls: !!tls, certificates: !!tls,
     };
 
     // Grafana's provisioning is written by the Prometheus container (it has the install tool)
@@ -134,6 +147,7 @@ export class Monitoring extends pulumi.ComponentResource {
         memoryMiB, cpus,
         healthCommand: secure ? `${CMD.prometheusApi} /-/ready -o /dev/null` : `curl -fs -o /dev/null http://127.0.0.1:${internal}/-/ready`,
         labels: { ...labels, "hyperscaler.role": role },
+        logs: engine?.logs,
       }, { parent: this });
     };
     const prometheus = daemon("prometheus", config.prometheus.port, config.prometheus.cpus, config.prometheus.memoryMiB,
@@ -195,7 +209,39 @@ export class Monitoring extends pulumi.ComponentResource {
       this.grafanaContainer = grafana.container.name;
       this.grafanaTrustInstalled = grafana.trustInstalled;
     }
+    if (config.logs) this.logsContainer = this.logStore(name, args, config.logs).name;
     this.registerOutputs({ prometheusContainer: this.prometheusContainer, alertmanagerContainer: this.alertmanagerContainer });
+  }
+
+  /**
+   * The log store (VictoriaLogs) every container of the cluster sends its output to. Its own
+   * output stays in Docker's json-file: it would otherwise send to itself. On several
+   * workstations the other engines send to its front on the LAN (at the fixed address), which
+   * takes lines and answers no query: the store itself is not on the LAN.
+   */
+  private logStore(name: string, args: MonitoringArgs, logs: NonNullable<MonitoringConfig["logs"]>): Container {
+    const image = new RoleImage(`${name}-logs-image`, { role: "logs", baseImage: args.baseImage, tag: dockerNames(args.cluster).image("logs"), ...args.build }, { parent: this });
+    const data = clusterVolume(`${name}-logs-data`, args.cluster, "logs-data", { parent: this, protect: !!args.protect });
+    const common = { image: image.imageId, network: args.network, capabilities: [],
+      healthCommand: `curl -fs -o /dev/null http://127.0.0.1:${LOG_STORE_PORT}/health` };
+    const store = hardenedContainer(`${name}-logs`, {
+      ...common, name: dockerNames(args.cluster).container(LOG_STORE_HOST), hostname: LOG_STORE_HOST,
+      env: { HYPERSCALER_RETENTION: `${logs.retentionDays}d`, HYPERSCALER_MAX_DISK: `${logs.maxDiskGiB}GiB` },
+      volumes: [{ volume: data.name, path: "/logs" }],
+      localPorts: [{ host: logs.port, container: LOG_STORE_PORT }],
+      memoryMiB: logs.memoryMiB, cpus: LOGS_CPUS,
+      labels: { [CLUSTER_LABEL]: args.cluster, "hyperscaler.role": "logs" },
+    }, { parent: this });
+    if (args.lan && logs.address) {
+      hardenedContainer(`${name}-logs-ingest`, {
+        ...common, name: dockerNames(args.cluster).container(LOG_INGEST_HOST), hostname: LOG_INGEST_HOST,
+        alsoOn: [{ network: args.lan, address: logs.address }],
+        env: { HYPERSCALER_FORWARD_TO: `${LOG_STORE_HOST}:${LOG_STORE_PORT}` },
+        ...LOG_INGEST_SIZE,
+        labels: { [CLUSTER_LABEL]: args.cluster, "hyperscaler.role": "logs-ingest" },
+      }, { parent: this });
+    }
+    return store;
   }
 
   /** Grafana from the configured image; with the platform's PostgreSQL, its store is there. */
@@ -238,6 +284,7 @@ export class Monitoring extends pulumi.ComponentResource {
       ...GRAFANA_SIZE,
       healthCommand: "wget -q -O /dev/null http://127.0.0.1:3000/api/health",
       labels: { ...labels, "hyperscaler.role": "grafana" },
+      logs: args.engine?.logs,
     // A rotated database password changes env: Grafana is re-created with it (its state is in PostgreSQL).
     }, { parent: this, dependsOn: provisioned, additionalSecretOutputs: ["envs"] });
     return { container, trustInstalled: databaseCa ? provisioned[provisioned.length - 1] : undefined };

@@ -175,6 +175,7 @@ export class WorkstationNode {
       cpus: args.cpus,
       healthCommand: HEALTH[args.role],
       labels: { [CLUSTER_LABEL]: args.cluster, "hyperscaler.role": args.role },
+      logs: args.engine?.logs,
     }, { ...formerly, ...onEngine(args.engine) });
     this.containerName = args.containerName;
     this.engine = args.engine ?? {};

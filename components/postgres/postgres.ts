@@ -82,6 +82,7 @@ export class Postgres extends pulumi.ComponentResource {
       cpus: config.cpus,
       healthCommand: "pg_isready -q -h /run/postgresql",
       labels: { [CLUSTER_LABEL]: cluster, "hyperscaler.role": "postgres" },
+      logs: engine?.logs,
     }, { parent: this });
     this.containerName = container.name;
     const triggers = [container.id];

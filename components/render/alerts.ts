@@ -39,6 +39,8 @@ export interface AlertSpec {
   readonly certificates?: boolean;
   /** The shipper that copies the file backups to the backup repository, and the folders it copies. */
   readonly backupShip?: { readonly intervalMin: number; readonly parts: readonly string[] };
+  /** The log store (monitoring.logs), scraped as job `logs`. @default false */
+  readonly logs?: boolean;
 }
 
 type Levels = AlertThresholds["cpuPercent"];
@@ -215,7 +217,28 @@ function families(spec: AlertSpec): Family[] {
     );
   }
   if (spec.backupShip) out.push(...shipping(t, spec.backupShip));
+  if (spec.logs) out.push(...logStore(t));
   return out;
+}
+
+/**
+ * The log store: down (the containers run on; the log driver holds up to 10,000 lines per
+ * container meanwhile, and drops beyond that), refusing lines (its disk below its free-space
+ * floor), or its disk filling (the oldest days go at maxDiskGiB, before that).
+ */
+function logStore(t: AlertThresholds): Family[] {
+  const job = { instance: "logs:9428", job: "logs" };
+  const disk = { ...job, path: "/logs" };
+  return [
+    condition({ alert: "LogStoreDown", severity: "critical", forMin: t.downForMin, expr: 'up{job="logs"} == 0',
+      summary: "The log store does not answer: containers keep running, lines wait in each engine's log driver (up to 10,000 a container, then dropped); `docker logs` still has them" },
+    job, [series("up", job, flat(0))], [{ why: "it answers", series: [series("up", job, flat(1))] }]),
+    condition({ alert: "LogStoreReadOnly", severity: "critical", forMin: 1, expr: "vl_storage_is_read_only == 1",
+      summary: "The log store's disk is below its free-space floor: it refuses every line until space is freed" },
+    disk, [series("vl_storage_is_read_only", disk, flat(1))], [{ why: "it takes lines", series: [series("vl_storage_is_read_only", disk, flat(0))] }]),
+    leveled("LogStoreDiskHigh", "Log store disk use", "%", "100 * (1 - vl_free_disk_space_bytes / vl_total_disk_space_bytes)", t.diskPercent, disk,
+      (v) => [series("vl_total_disk_space_bytes", disk, flat(100 * 2 ** 30)), series("vl_free_disk_space_bytes", disk, flat((100 - v) * 2 ** 30))], false),
+  ];
 }
 
 /**

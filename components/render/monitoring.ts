@@ -46,6 +46,8 @@ export interface MonitoringRenderSpec extends AlertSpec {
   /** Hosts the Alertmanager and (optionally) Grafana run as on the cluster network. */
   readonly alertmanagerHost: string;
   readonly grafanaHost?: string;
+  /** The log store's host, when the stack has one (monitoring.logs). */
+  readonly logsHost?: string;
   /** Prometheus serves TLS with a login, and scrapes the exporters that serve TLS with its certificate. @default false */
   readonly tls?: boolean;
 }
@@ -78,6 +80,7 @@ export function renderPrometheusConfig(spec: MonitoringRenderSpec): string {
         basic_auth: { username: PROMETHEUS_USER, password_file: PROMETHEUS_TLS.passwordFile } } : scrape("prometheus", ["localhost:9090"]),
       scrape("alertmanager", [`${spec.alertmanagerHost}:9093`]),
       ...(spec.grafanaHost ? [scrape("grafana", [`${spec.grafanaHost}:3000`])] : []),
+      ...(spec.logsHost ? [scrape("logs", [`${spec.logsHost}:9428`])] : []),
     ],
   }, "Prometheus configuration");
 }

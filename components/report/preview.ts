@@ -185,6 +185,11 @@ export function summarizePreview(stack: string, preview: PreviewJson): PreviewSu
       case "monitoring-prometheus.yml": case "monitoring-alerts.yml": case "monitoring-alertmanager.yml":
         if (op === "update") actions.push(`check and reload ${r.part.slice("monitoring-".length)} (no restart)`);
         break;
+      case "monitoring-logs":
+        if (op === "create") actions.push("start the log store (VictoriaLogs): the containers re-created here with Docker's splunk log driver send their output there from now on");
+        if (op === "replace") actions.push("restart the log store in a new container (its lines stay on its volume; each engine holds new lines meanwhile)");
+        if (op === "delete") risks.push(`stops the log store: its lines stay in volume ${cluster}-logs-data until it is deleted; the containers re-created here go back to Docker's json-file alone`);
+        break;
       case "monitoring-node.json":
         if (op === "update") actions.push("Prometheus scrape targets follow the node set (no reload)");
         break;

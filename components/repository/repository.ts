@@ -118,6 +118,7 @@ export class BackupRepository extends pulumi.ComponentResource {
       // Healthy while a round has reached the repository within two intervals.
       healthCommand: `find /run/hyperscaler-shipped -mmin -${2 * config.shipIntervalMin + 1} | grep -q .`,
       labels: { [CLUSTER_LABEL]: cluster, "hyperscaler.role": "backup-shipper" },
+      logs: args.controller.logs,
     }, { parent: this, provider: args.controller.provider });
     const resticPassword = new random.RandomPassword(`${name}-restic-password`, { length: 64, special: false }, { parent: this }).result;
     install("shipper-password", shipper, args.controller, "/etc/hyperscaler/restic-password", "0600", pulumi.secret(resticPassword));
@@ -157,6 +158,7 @@ export class BackupRepository extends pulumi.ComponentResource {
         cpus: 1,
         healthCommand: "bash -c '</dev/tcp/127.0.0.1/22'",
         labels: { [CLUSTER_LABEL]: cluster, "hyperscaler.role": "backup-repository" },
+        logs: engine.logs,
       }, { parent: this, provider: engine.provider });
       install("host-key-install", container, engine, "/etc/hyperscaler/host_key", "0600", pulumi.secret(hostKey.apply((k) => k.key)));
       const authorized = install("authorized-key-install", container, engine, "/etc/hyperscaler/authorized_keys", "0644", clientKey.apply((k) => `restrict ${k.publicKey}\n`));

@@ -16,6 +16,8 @@ hyperscaler-lan-hosts --apply
 # Metrics from the start, so a node stuck waiting for its key shows (munge_ok 0).
 hyperscaler-node-exporter &
 hyperscaler-metrics-loop &
+# munged writes its own file: its lines (credentials it rejects among them) join the container's output.
+tail -n0 -F /var/log/munge/munged.log 2>/dev/null | sed -u 's/^/munged: /' &
 need=(/etc/munge/munge.key)
 [ "$role" = controller ] && need+=(/etc/slurm/slurm.conf)
 [ "$role" = dbd ] && need+=(/etc/slurm/slurmdbd.conf)

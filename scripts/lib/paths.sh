@@ -34,4 +34,8 @@ HYPERSCALER_STATE_DIR="$HYPERSCALER_REPO/.pulumi-state"
 # Debian 13 (trixie): SLURM 24.11, PostgreSQL 17, MariaDB 11.8.
 HYPERSCALER_DEBIAN_SUITE=trixie
 HYPERSCALER_BASE_IMAGE="hyperscaler/debian-base:$HYPERSCALER_DEBIAN_SUITE"
+# VictoriaLogs, the cluster's log store (images/logs): its Go module's version, and where
+# setup puts its binary for the image's build (a copy of the cache's, ignored by git).
+HYPERSCALER_VICTORIALOGS_VERSION=v1.52.2
+HYPERSCALER_VICTORIALOGS_BIN="$HYPERSCALER_REPO/images/logs/bin/victoria-logs"
 HYPERSCALER_DEV_PASSPHRASE="hyperscaler-dev-only"

@@ -513,6 +513,27 @@ describe("HyperscalerCluster under mocks", () => {
     expect(one.filter((r) => r.type === "docker:index/network:Network").map((r) => r.name)).toEqual(["dev-network"]);
   });
 
+  it("the log store: every container sends its output there through its own engine (127.0.0.1 on the controller's workstation, the LAN front elsewhere); the store is off the LAN", async () => {
+    const { registered } = build({ ...workstationsValues, postgres: { roles: { app: { database: "appdb" } } }, monitoring: { logs: { port: 19428, address: "192.168.1.30" } } });
+    const containers = registered.filter(isContainer);
+    const sink = (name: string) => {
+      const c = containers.find((r) => r.name === name)!;
+      return c.props.logDriver ? [c.props.logDriver, (c.props.logOpts as Record<string, string>)["splunk-url"], (c.props.logOpts as Record<string, string>)["splunk-source"]] : undefined;
+    };
+    for (const local of ["dev-controller", "dev-cpu001", "dev-postgres", "dev-monitoring-prometheus", "dev-monitoring-alertmanager"]) {
+      expect(sink(local), local).toEqual(["splunk", "http://127.0.0.1:19428", "main"]);
+    }
+    expect(sink("dev-gpu001")).toEqual(["splunk", "http://192.168.1.30:9428", "gpu"]);
+    expect(containers.find((r) => r.name === "dev-gpu001")!.props.logOpts).toMatchObject({ "splunk-index": "dev", tag: "{{.Name}}", mode: "non-blocking", "splunk-verify-connection": "false" });
+    // The store keeps its own output (it would send to itself); its front takes the LAN's lines and forwards them.
+    expect(sink("dev-monitoring-logs")).toBeUndefined();
+    const networks = async (name: string) => outputOf(pulumi.output(containers.find((r) => r.name === name)!.props.networksAdvanced as { name: string; ipv4Address?: string }[]));
+    expect(await networks("dev-monitoring-logs")).toEqual([{ name: "dev-platform" }]);
+    expect(await networks("dev-monitoring-logs-ingest")).toEqual([{ name: "dev-platform" }, { name: "dev-net", ipv4Address: "192.168.1.30" }]);
+    // Without monitoring.logs: Docker's json-file, as before (no change for existing stacks).
+    expect(build({ ...workstationsValues, monitoring: {} }).registered.filter(isContainer).filter((r) => r.props.logDriver)).toEqual([]);
+  });
+
   it("on several workstations: Prometheus and the LAN's node exporters serve TLS from the stack's CA, kept secret, renewed in their window", async () => {
     const values = { ...workstationsValues, postgres: { roles: { app: { database: "appdb" } } }, monitoring: {} };
     const { c, registered } = build(values);

@@ -254,6 +254,17 @@ describe("cluster config rules", () => {
       expect(problems(withJson("network", { subnet: "192.168.1.0/24", controllerAddress: "10.0.0.1" }))).toEqual([expect.stringMatching(/controllerAddress: is not inside network\.subnet/)]);
     });
 
+    it("takes the log store with its LAN front at a free address, and names the field where it is missing or taken", () => {
+      const logs = (l: object) => withJson("monitoring", { logs: l });
+      expect(parseStackConfig(logs({ address: "192.168.1.30" })).monitoring?.logs).toEqual({ port: 9428, address: "192.168.1.30", retentionDays: 7, maxDiskGiB: 10, memoryMiB: 512 });
+      expect(problems(logs({}))).toEqual([expect.stringMatching(/^hyperscaler:monitoring\.logs\.address: must be set on several workstations: the log store's fixed address on the LAN/)]);
+      expect(problems(logs({ address: "192.168.1.10" }))).toEqual([expect.stringMatching(/^hyperscaler:monitoring\.logs\.address: is network\.controllerAddress already: take another/)]);
+      expect(problems(logs({ address: "192.168.1.100" }))).toEqual([expect.stringMatching(/^hyperscaler:monitoring\.logs\.address: is inside workstation 'gpu's addresses/)]);
+      expect(problems(logs({ address: "192.168.1.30", port: false }))).toEqual([expect.stringMatching(/^hyperscaler:monitoring\.logs\.port: /)]);
+      expect(problems({ "hyperscaler:clusterName": "dev", "hyperscaler:nodeGroups": '{"cpu":{"count":1}}', "hyperscaler:monitoring": '{"logs":{"address":"192.168.1.30"}}' }))
+        .toEqual([expect.stringMatching(/^hyperscaler:monitoring\.logs\.address: is for a cluster on several workstations/)]);
+    });
+
     it("takes a backup repository on another workstation at a free address, and refuses one beside the data or where Docker hands out addresses", () => {
       const postgres = { "hyperscaler:postgres": JSON.stringify({ roles: { app: { database: "appdb" } } }) };
       const repo = (r: unknown) => ({ ...withJson("backupRepository", r), ...postgres });

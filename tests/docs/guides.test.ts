@@ -22,6 +22,7 @@ beforeAll(() => {
     monitoring: buildRoleImage("monitoring", "hyperscaler/monitoring:test"),
     mariadb: buildRoleImage("mariadb", "hyperscaler/mariadb:test"),
     "backup-repository": buildRoleImage("backup-repository", "hyperscaler/backup-repository:test"),
+    logs: buildRoleImage("logs", "hyperscaler/logs:test"),
   });
 }, 600_000);
 

@@ -4,7 +4,8 @@ import { ok, TestProject, SHARED_CPUS } from "../support/stack";
 import { docker, dockerTry } from "../support/docker";
 import { jobState } from "../support/slurm";
 import { waitFor } from "../support/wait";
-import { freePort } from "../support/run";
+import { runProcedure } from "../support/runbook";
+import { freePort, run } from "../support/run";
 
 // Monitoring deployed with a cluster through the real engine: Prometheus's own API shows
 // node, SLURM and PostgreSQL series; scaling changes the targets in the same update with
@@ -12,6 +13,7 @@ import { freePort } from "../support/run";
 const stack = `mon${process.pid}`;
 const prometheus = `${stack}-prometheus`;
 const port = freePort();
+const logsPort = freePort();
 const project = new TestProject();
 const pulumi = (...args: string[]) => project.pulumi(stack, ...args);
 const ctl = (...cmd: string[]) => docker(["exec", `${stack}-controller`, ...cmd]);
@@ -28,10 +30,21 @@ const rules = (): { name: string; query: string }[] =>
   JSON.parse(docker(["exec", prometheus, "curl", "-fsS", "http://127.0.0.1:9090/api/v1/rules"])).data.groups.flatMap((g: { rules: unknown[] }) => g.rules);
 const containerId = () => docker(["inspect", "--format", "{{.Id}}", prometheus]).trim();
 
+/** A LogsQL query to the stack's log store, as an operator sends it from the workstation (its published port); undefined while it does not answer. */
+function logsTry(logsql: string): Record<string, string>[] | undefined {
+  const r = run("curl", ["-fsS", `http://127.0.0.1:${logsPort}/select/logsql/query`, "--data-urlencode", `query=${logsql}`]);
+  return r.code === 0 ? r.stdout.trim().split("\n").filter(Boolean).map((l) => JSON.parse(l)) : undefined;
+}
+function logs(logsql: string): Record<string, string>[] {
+  const lines = logsTry(logsql);
+  expect(lines, `the log store answers ${logsql}`).toBeDefined();
+  return lines!;
+}
+
 beforeAll(() => {
   project.init(stack, `  hyperscaler:clusterName: ${stack}\n  hyperscaler:nodeGroups:\n    cpu:\n      count: 2\n      memoryMiB: 256\n` + SHARED_CPUS +
     `  hyperscaler:postgres:\n    roles:\n      app:\n        database: appdb\n` +
-    `  hyperscaler:monitoring:\n    scrapeIntervalSec: 5\n    prometheus:\n      port: ${port}\n    alertmanager:\n      port: false\n`);
+    `  hyperscaler:monitoring:\n    scrapeIntervalSec: 5\n    prometheus:\n      port: ${port}\n    alertmanager:\n      port: false\n    logs:\n      port: ${logsPort}\n`);
 });
 afterAll(() => {
   pulumi("destroy", "--yes");
@@ -126,5 +139,47 @@ describe("monitoring in the stack", () => {
     await waitFor("Alertmanager to apply its inhibition", () => probes().includes("a:9100 warning suppressed"), 30);
     // The warning beside a critical one is suppressed; the critical one, and a warning alone, are not.
     expect(probes()).toEqual(["a:9100 critical active", "a:9100 warning suppressed", "b:9100 warning active"]);
+  });
+
+  it("gathers every container's output in the log store: a failed job's lines by one LogsQL query, with cluster, workstation, container and role", async () => {
+    const job = ctl("sbatch", "--parsable", "-o", "/dev/null", "-w", "cpu001", "--wrap", "exit 3").trim();
+    await waitFor("the job to fail", () => jobState(ctl, job) === "FAILED", 60);
+    let lines: Record<string, string>[] = [];
+    await waitFor("slurmctld's line about the job's end in the log store", () => (lines = logs(`_time:10m index:=${stack} "JobId=${job}"`)).some((l) => /WEXITSTATUS 3/.test(l._msg)), 60);
+    const controller = lines.find((l) => /WEXITSTATUS 3/.test(l._msg));
+    expect(controller, JSON.stringify(lines)).toBeDefined();
+    expect(controller).toMatchObject({ index: stack, source: "local", "event.tag": `${stack}-controller`, "event.attrs.hyperscaler.role": "controller" });
+    // Every container but the store itself sends there: the nodes, PostgreSQL, the monitoring.
+    const sent = new Set(logs(`_time:1h index:=${stack} | stats by (event.tag) count() n`).map((l) => l["event.tag"]));
+    for (const c of ["controller", "cpu001", "postgres", "prometheus", "alertmanager"]) expect(sent, c).toContain(`${stack}-${c}`);
+    expect(sent).not.toContain(`${stack}-logs`);
+    // docker logs still reads the same lines (Docker's own copy).
+    expect(run("docker", ["logs", `${stack}-controller`]).output).toMatch(new RegExp(`JobId=${job}\\b`));
+    expect(scalar('up{job="logs"}')).toBe(1);
+    // The troubleshooting guide's queries, run as written.
+    runProcedure("logs-search", { cwd: project.dir, env: { ...project.backend.env, STACK: stack, LOGS: `http://127.0.0.1:${logsPort}` } });
+  });
+
+  it("runs on while the log store is down, and its lines of that time arrive once it is back", async () => {
+    const store = `${stack}-logs`;
+    docker(["stop", store]);
+    try {
+      await waitFor("Prometheus to see the store down", () => scalar('up{job="logs"}') === 0, 60);
+      // The cluster does not notice: a job runs, a node restarts (its container starts with the store away).
+      const job = ctl("sbatch", "--parsable", "-o", "/dev/null", "-w", "cpu002", "--wrap", "exit 4").trim();
+      await waitFor("the job to fail", () => jobState(ctl, job) === "FAILED", 60);
+      docker(["restart", `${stack}-cpu002`]);
+      expect(docker(["inspect", "--format", "{{.State.Running}}", `${stack}-cpu002`]).trim()).toBe("true");
+      expect(rules().map((r) => r.name)).toContain("LogStoreDown");
+      docker(["start", store]);
+      await waitFor("the outage's line in the store", () => !!logsTry(`_time:10m index:=${stack} "JobId=${job}"`)?.some((l) => /WEXITSTATUS 4/.test(l._msg)), 90);
+    } finally {
+      dockerTry(["start", store]);
+    }
+    await waitFor("Prometheus to see the store up", () => scalar('up{job="logs"}') === 1, 60);
+  });
+
+  it("previews no change with the log driver on every container (Docker reads back what was asked)", () => {
+    ok(pulumi("preview", "--refresh", "--expect-no-changes"));
   });
 });

@@ -4,7 +4,7 @@ import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { Lab, withLab } from "../support/lab";
 import { ok, TEST_ACCOUNTING, TEST_MONITORING, TestProject } from "../support/stack";
-import { leakedSecrets, readTree, REPO, run } from "../support/run";
+import { freePort, leakedSecrets, readTree, REPO, run } from "../support/run";
 import { docker, dockerTry } from "../support/docker";
 import { jobState as slurmJobState, nodeNames, nodeState } from "../support/slurm";
 import { waitFor } from "../support/wait";
@@ -33,6 +33,11 @@ describe("a cluster on several workstations (Docker engines over SSH)", () => {
   const query = (promql: string) => prometheus(`query?query=${encodeURIComponent(promql)}`).data.result as { metric: Record<string, string>; value: [number, string] }[];
   const manifest = () => JSON.parse(ok(pulumi("stack", "output", "manifest", "--json")).stdout);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "hyperscaler-ws-"));
+  /** The log store's front on the LAN, where the other engines send; the store answers LogsQL on the controller's workstation. */
+  const LOGS_FRONT = "10.77.0.30";
+  const logsPort = freePort();
+  const logs = (logsql: string): Record<string, string>[] => ok(run("curl", ["-fsS", `http://127.0.0.1:${logsPort}/select/logsql/query`, "--data-urlencode", `query=${logsql}`]))
+    .stdout.trim().split("\n").filter(Boolean).map((l) => JSON.parse(l));
   /** Logs in to PostgreSQL as an application does (TCP, TLS checked against the CA), from its container. */
   const pgLogin = (password: string) => docker(["exec", "-i", `${stack}-postgres`, "hyperscaler-pg-login", "app", "appdb"], `${password}\n`);
   const mariadb = (sql: string) => docker(["exec", `${stack}-mariadb`, "mariadb", "-N", "-B", "-e", sql]).trim();
@@ -56,8 +61,11 @@ describe("a cluster on several workstations (Docker engines over SSH)", () => {
     "  hyperscaler:slurm:",
     "    slurmdTimeoutSec: 20",
     "  hyperscaler:overcommit:",
-    "    cpu: 4",
+    "    cpu: 5",
     TEST_MONITORING,
+    "    logs:",
+    `      port: ${logsPort}`,
+    `      address: ${LOGS_FRONT}`,
     "    thresholds:",
     "      downForMin: 1",
     "      certificateExpiryDays:",
@@ -195,6 +203,25 @@ describe("a cluster on several workstations (Docker engines over SSH)", () => {
     expect(leakedSecrets(readTree(project.backend.dir) + docker(["inspect", shipper]) + shipped, { resticPassword })).toEqual([]);
   }, 300_000);
 
+  it("finds the lines of a job that failed on workstation near, slurmd's and slurmctld's, by one LogsQL query on the controller's workstation", async () => {
+    const job = submit("-w", "edge001", "--wrap", "exit 3");
+    await waitFor("the job to fail", () => jobState(job) === "FAILED", 60);
+    let lines: Record<string, string>[] = [];
+    // slurmctld names the job JobId=N; slurmd says "Launching batch job N".
+    const seen = () => new Set((lines = logs(`_time:10m index:=${stack} ("JobId=${job}" OR "batch job ${job}")`)).map((l) => `${l.source} ${l["event.tag"]}`));
+    await waitFor("slurmd's (near) and slurmctld's (main) lines about the job", () => seen().has(`near ${stack}-edge001`) && seen().has(`main ${stack}-controller`), 60);
+    expect(lines.find((l) => l["event.tag"] === `${stack}-edge001`)).toMatchObject({ index: stack, source: "near", "event.attrs.hyperscaler.role": "compute" });
+    // Every workstation's engine sends: near's and far's nodes (through the front on the LAN), main's own.
+    const tags = new Set(logs(`_time:1h index:=${stack} | stats by (source, event.tag) count() n`).map((l) => `${l.source} ${l["event.tag"]}`));
+    for (const t of ["main controller", "main cpu001", "main postgres", "main mariadb", "main slurmdbd", "near edge002", "far far001"]) {
+      expect(tags, t).toContain(t.replace(" ", ` ${stack}-`));
+    }
+    // No secret in any line the store holds (the daemons' output, the deliveries' and restores' as they ran).
+    const everything = JSON.stringify(logs(`_time:1d index:=${stack}`));
+    const resticPassword = docker(["exec", `${stack}-backup-shipper`, "cat", "/etc/hyperscaler/restic-password"]).trim();
+    expect(leakedSecrets(everything, { resticPassword, storagePassword: storagePassword() })).toEqual([]);
+  });
+
   it("scrapes the nodes on other workstations at their addresses", async () => {
     await waitFor("every node exporter scraped", () => (prometheus("query?query=up%7Bjob%3D%22node%22%7D").data.result as { value: string[] }[])
       .filter((r) => r.value[1] === "1").length === 9, 120); // 4 nodes, the controller, PostgreSQL, slurmdbd, MariaDB, the backup shipper
@@ -207,14 +234,17 @@ describe("a cluster on several workstations (Docker engines over SSH)", () => {
       .map(([name, address]) => ({ name: name.slice(stack.length + 1), address }));
     const containers = [...lanAddresses((...a) => docker(a)), ...lanAddresses((...a) => lab.docker(1, ...a)), ...lanAddresses((...a) => lab.docker(2, ...a))];
     const onLan = containers.filter((c) => c.address).map((c) => c.name).sort();
-    expect(onLan).toEqual(["backup-repository", "controller", "cpu001", "edge001", "edge002", "far001", "prometheus"]);
-    expect(containers.filter((c) => !c.address).map((c) => c.name).sort()).toEqual(["alertmanager", "backup-shipper", "mariadb", "postgres", "slurmdbd"]);
-    const PORTS = [22, 3000, 3306, 5432, 6817, 6818, 6819, 9090, 9093, 9100, 9104, 9187];
+    expect(onLan).toEqual(["backup-repository", "controller", "cpu001", "edge001", "edge002", "far001", "logs-ingest", "prometheus"]);
+    expect(containers.filter((c) => !c.address).map((c) => c.name).sort()).toEqual(["alertmanager", "backup-shipper", "logs", "mariadb", "postgres", "slurmdbd"]);
+    const PORTS = [22, 3000, 3306, 5432, 6817, 6818, 6819, 9090, 9093, 9100, 9104, 9187, 9428];
     const seen = lab.probe(containers.filter((c) => c.address).flatMap((c) => PORTS.map((p) => `${c.address}:${p}`)));
     const open = containers.filter((c) => c.address).flatMap((c) => PORTS.filter((p) => seen[`${c.address}:${p}`] === "open").map((p) => `${c.name}:${p}`)).sort();
     // SLURM's daemons check MUNGE credentials; the node exporters and Prometheus serve TLS and want credentials (below).
     expect(open).toEqual(["backup-repository:22", "controller:6817", "controller:9100", "cpu001:6818", "cpu001:9100", "edge001:6818", "edge001:9100", "edge002:6818", "edge002:9100",
-      "far001:6818", "far001:9100", "prometheus:9090"]);
+      "far001:6818", "far001:9100", "logs-ingest:9428", "prometheus:9090"]);
+    // The log store's front takes lines from the LAN but answers no query: the lines are read on the controller's workstation only.
+    const query = lab.visit("curl", "-sS", "-m", "10", "-o", "/dev/null", "-w", "%{http_code}", `http://${LOGS_FRONT}:9428/select/logsql/query?query=*`);
+    expect(query.stdout).toBe("400");
     // Inside the cluster every service still answers: the controller reaches slurmdbd, Prometheus the rest.
     const reach = (from: string, target: string) => dockerTry(["exec", `${stack}-${from}`, "bash", "-c", `exec 3<>/dev/tcp/${target.replace(":", "/")}`]).code;
     expect(["slurmdbd:6819", "postgres:5432", "mariadb:3306", "alertmanager:9093"].map((t) => [t, reach("controller", t)])).toEqual(

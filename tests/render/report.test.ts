@@ -66,6 +66,15 @@ describe("preview report", () => {
     expect(summarizePreview("dev", { config: {}, steps: [step("replace", "dev-backup-repository-shipper-key")] }).actions).toEqual([]);
   });
 
+  it("says the log store starts, and what its removal keeps", () => {
+    const store = (op: string) => ({ op, urn: "urn:pulumi:dev::hyperscaler::hyperscaler:cluster:HyperscalerCluster$hyperscaler:monitoring:Monitoring$docker:index/container:Container::dev-monitoring-logs" });
+    expect(summarizePreview("dev", { config: {}, steps: [store("create"), step("replace", "dev-cpu001")] }).actions).toEqual([
+      expect.stringMatching(/^start the log store \(VictoriaLogs\): the containers re-created here with Docker's splunk log driver send their output there/),
+      "replace cpu001's container (the jobs running there are requeued)",
+    ]);
+    expect(summarizePreview("dev", { config: {}, steps: [store("delete")] }).risks).toEqual([expect.stringMatching(/^stops the log store: its lines stay in volume dev-logs-data/)]);
+  });
+
   it("says a stack made before SLURM 24.11 drops its slurmctld restart, and that nothing runs", () => {
     const upgraded = summarizePreview("dev", { config: { "hyperscaler:clusterName": "dev" }, steps: [step("delete", "dev-slurmctld-restart")] });
     expect(upgraded.actions).toEqual(["drop the slurmctld restart SLURM 22.05 needed after a reconfigure (nothing runs)"]);

@@ -16,6 +16,9 @@ function flagsOf(args: string[]): string[] {
   return (end < 0 ? args : args.slice(0, end)).filter((a) => /^--?[A-Za-z]/.test(a)).map((a) => a.split("=")[0]);
 }
 
+/** What makes PROG print every option it takes (curl lists them all only with "all"). */
+const helpFlags = (prog: string) => (prog === "curl" ? ["--help", "all"] : ["--help"]);
+
 function helpHas(help: string, flag: string): boolean {
   const has = (f: string) => new RegExp(`(^|[\\s,\\[(|])${f.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}(?=$|[\\s,=\\[\\]|)])`, "m").test(help);
   if (has(flag)) return true;
@@ -161,10 +164,9 @@ export class CommandChecker {
       `command -v "$1" >/dev/null || { echo "NOT FOUND"; exit; }
       printf 'ClusterName=help\nSlurmctldHost=localhost\nAccountingStorageType=accounting_storage/slurmdbd\nAccountingStorageHost=localhost\n' >/tmp/slurm.conf; export SLURM_CONF=/tmp/slurm.conf
       bin=$(command -v "$1")
-      case "$1" in curl) set -- "$@" --help all ;; *) set -- "$@" --help ;; esac  # curl lists every option only with "all"
       out=$(timeout 20 "$@" 2>&1 </dev/null || true)
       # sacct prints its usage only once it has reached slurmdbd: read the usage text from the program.
-      case "$out" in *"Problem talking to the database"*) tr -c '[:print:]' '\n' <"$bin" | grep -E '^ *-[A-Za-z0-9], --|^ *--[a-z]' ;; *) echo "$out" ;; esac`, "_", prog, ...sub]);
+      case "$out" in *"Problem talking to the database"*) tr -c '[:print:]' '\n' <"$bin" | grep -E '^ *-[A-Za-z0-9], --|^ *--[a-z]' ;; *) echo "$out" ;; esac`, "_", prog, ...sub, ...helpFlags(prog)]);
     if (help.startsWith("NOT FOUND")) return [`${prog} is not in the ${role} image`];
     return this.badFlags(args, help, `${prog} (in the ${role} image)`);
   }
@@ -172,6 +174,6 @@ export class CommandChecker {
   private hostProgram(prog: string, args: string[]): string[] {
     const found = run("sh", ["-c", 'command -v "$1"', "_", prog]);
     if (found.code !== 0) return [`${prog}: not found on this machine`];
-    return flagsOf(args).length ? this.badFlags(args, this.help(prog, prog, ["--help"]), prog) : [];
+    return flagsOf(args).length ? this.badFlags(args, this.help(prog, prog, helpFlags(prog)), prog) : [];
   }
 }
