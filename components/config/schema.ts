@@ -282,9 +282,9 @@ const monitoringSchema = z.strictObject({
    * works). Turning it on or off re-creates every container once. @default - none
    */
   logs: z.strictObject({
-    /** Its LogsQL API and web UI on the controller's workstation, 127.0.0.1:<port>; that engine's containers send there. @default 9428 */
+    /** Its LogsQL API and web UI on the controller's workstation, 127.0.0.1:<port>; that engine's containers send there (a change re-creates them). @default 9428 */
     port: z.number().int().min(1024, "must be 1024 or above: the controller's engine sends its containers' output there").max(65535).default(9428),
-    /** Its fixed address on the LAN (several workstations): the other engines send there. In network.subnet, outside every workstation's addresses. */
+    /** Its fixed address on the LAN (several workstations): the other engines send there (a change re-creates their containers). In network.subnet, outside every workstation's addresses. */
     address: ipv4.optional(),
     /** Days lines are kept. @default 7 */
     retentionDays: positiveInt(1, "days").default(7),
