@@ -10,7 +10,7 @@ import { CLUSTER_LABEL, clusterVolume, Container, containerCommand, DAEMON_CAPAB
 import { CMD, IMAGES_DIR, ImageBuild, RoleImage } from "../images";
 import type { PostgresLogin } from "../postgres";
 import {
-  ALERTMANAGER_DIR, AlertSpec, contentHash, GRAFANA_DASHBOARDS_DIR, GRAFANA_PROVISIONING_DIR, PROMETHEUS_DIR, renderAlertmanagerConfig,
+  ALERTMANAGER_DIR, AlertSpec, contentHash, LOG_STORE_HOST, GRAFANA_DASHBOARDS_DIR, GRAFANA_PROVISIONING_DIR, PROMETHEUS_DIR, renderAlertmanagerConfig,
   renderAlertRules, renderClusterDashboard, renderGrafanaDashboardProvider, renderGrafanaDatasources, renderNodeTargets,
   renderPrometheusConfig, renderPrometheusWebConfig, PROMETHEUS_TLS, PROMETHEUS_USER, ScrapeHost, TLS_DIR,
 } from "../render";
@@ -19,8 +19,6 @@ import {
 export const TARGETS_TIMEOUT_SEC = 120;
 /** The log store's binary in the images' build context: scripts/setup.sh's `logs` step puts it there. */
 export const LOG_STORE_BINARY = path.join(IMAGES_DIR, "logs/bin/victoria-logs");
-/** The log store's hostname on the cluster network, and its port in the container (Prometheus scrapes it there). */
-export const LOG_STORE_HOST = "logs";
 /** Its front on the LAN (several workstations): where the other engines send. */
 const LOG_INGEST_HOST = "logs-ingest";
 /** Where the Prometheus container sees Grafana's provisioning volume. */
@@ -126,7 +124,7 @@ export class Monitoring extends pulumi.ComponentResource {
     }
     const spec = {
       cluster, scrapeIntervalSec: config.scrapeIntervalSec, thresholds: config.thresholds,
-      alertmanagerHost: "alertmanager", grafanaHost, logsHost: config.logs ? LOG_STORE_HOST : undefined, logs: !!config.logs, postgres: args.postgres, accounting: args.accounting, backupShip: args.backupShip, tls: !!tls, certificates: !!tls,
+      alertmanagerHost: "alertmanager", grafanaHost, logs: !!config.logs, postgres: args.postgres, accounting: args.accounting, backupShip: args.backupShip, tls: !!tls, certificates: !!tls,
     };
 
     // Grafana's provisioning is written by the Prometheus container (it has the install tool)

@@ -1,4 +1,5 @@
 import { stringify } from "yaml";
+import { LOG_STORE_PORT } from "../config/spec";
 import { AlertCase, alertCases, AlertRule, alertRules, AlertSpec, expandSummary } from "./alerts";
 
 /** Where the monitoring image keeps what is rendered here (images/monitoring). */
@@ -8,6 +9,8 @@ export const ALERTMANAGER_DIR = "/etc/hyperscaler/alertmanager";
 export const NODE_EXPORTER_PORT = 9100;
 export const POSTGRES_EXPORTER_PORT = 9187;
 export const MARIADB_EXPORTER_PORT = 9104;
+/** The log store's hostname on the cluster network (monitoring.logs): Prometheus scrapes it there. */
+export const LOG_STORE_HOST = "logs";
 
 /**
  * TLS on several workstations (images/common/tls-install.sh, images/monitoring): where
@@ -46,8 +49,6 @@ export interface MonitoringRenderSpec extends AlertSpec {
   /** Hosts the Alertmanager and (optionally) Grafana run as on the cluster network. */
   readonly alertmanagerHost: string;
   readonly grafanaHost?: string;
-  /** The log store's host, when the stack has one (monitoring.logs). */
-  readonly logsHost?: string;
   /** Prometheus serves TLS with a login, and scrapes the exporters that serve TLS with its certificate. @default false */
   readonly tls?: boolean;
 }
@@ -80,7 +81,7 @@ export function renderPrometheusConfig(spec: MonitoringRenderSpec): string {
         basic_auth: { username: PROMETHEUS_USER, password_file: PROMETHEUS_TLS.passwordFile } } : scrape("prometheus", ["localhost:9090"]),
       scrape("alertmanager", [`${spec.alertmanagerHost}:9093`]),
       ...(spec.grafanaHost ? [scrape("grafana", [`${spec.grafanaHost}:3000`])] : []),
-      ...(spec.logsHost ? [scrape("logs", [`${spec.logsHost}:9428`])] : []),
+      ...(spec.logs ? [scrape("logs", [`${LOG_STORE_HOST}:${LOG_STORE_PORT}`])] : []),
     ],
   }, "Prometheus configuration");
 }

@@ -24,7 +24,7 @@ const spec = {
   accounting: { database: "slurm_acct_db", backupIntervalMin: 60 },
   certificates: true,
   backupShip: { intervalMin: 15, parts: ["slurmctld-state", "mariadb-backups"] },
-  logsHost: "logs", logs: true,
+  logs: true,
 };
 let image: string;
 let dir: string;
