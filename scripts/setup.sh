@@ -5,9 +5,9 @@
 # caches present takes seconds. A failed or partial build never counts as ready.
 #
 #   bash scripts/setup.sh            # everything
-#   bash scripts/setup.sh engine     # one step: node | engine | providers | logs | lint | docker | base-image
+#   bash scripts/setup.sh engine     # one step: node | engine | providers | logs | dashboards | lint | docker | base-image
 set -euo pipefail
-if [ "${1:-}" = --help ]; then echo "usage: scripts/setup.sh [node|engine|providers|logs|lint|docker|base-image]..."; exit 0; fi
+if [ "${1:-}" = --help ]; then echo "usage: scripts/setup.sh [node|engine|providers|logs|dashboards|lint|docker|base-image]..."; exit 0; fi
 # shellcheck source=lib/paths.sh
 source "$(dirname "$0")/lib/paths.sh"
 cd "$HYPERSCALER_REPO"
@@ -181,23 +181,45 @@ step_lint() {
   say "lint: shellcheck $(shellcheck --version | sed -n 's/^version: //p') installed"
 }
 
+# fetch_release BASE TARBALL SUMS DIR FILE...: TARBALL from a release at BASE, checked against
+# the release's SUMS file, its FILEs extracted into DIR.
+fetch_release() (
+  local base=$1 tarball=$2 sums=$3 dir=$4 work; shift 4
+  work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+  timeout 300 curl -fsSL -o "$work/$tarball" "$base/$tarball" &&
+    timeout 60 curl -fsSL -o "$work/sums" "$base/$sums" &&
+    (cd "$work" && grep " $tarball\$" sums | sha256sum -c -) &&
+    mkdir -p "$dir" && tar -C "$dir" -xzf "$work/$tarball" "$@"
+)
+# The release's name for this machine's architecture.
+release_arch() { case "$(uname -m)" in x86_64) echo amd64 ;; aarch64) echo arm64 ;; *) return 1 ;; esac; }
+# release_or_build STEP WHAT OUT DOWNLOAD BUILD: OUT from the release where DOWNLOAD can fetch
+# it (HYPERSCALER_PLUGIN_DOWNLOAD=0 skips the try), else from BUILD (its Go module).
+release_or_build() {
+  local step=$1 what=$2 out=$3 download=$4 build=$5
+  rm -rf "$out"
+  if [ "${HYPERSCALER_PLUGIN_DOWNLOAD:-1}" = 1 ] && "$download" "$out" >"$LOG_DIR/$step-download.log" 2>&1; then
+    say "$step: $what downloaded"
+  else
+    command -v go >/dev/null || die "$step: Go is not installed (apt-get install golang, or Go >= 1.26 on PATH)"
+    say "$step: $what cannot be downloaded here (log: $LOG_DIR/$step-download.log); building it from its Go module"
+    rm -rf "$out"; run_step "$step-build" "$build" "$out"
+  fi
+}
+
 # --- logs: VictoriaLogs for the log store's image (images/logs) ----------------------------
 # The release's binary where it can be downloaded (checked against the release's checksums;
 # HYPERSCALER_PLUGIN_DOWNLOAD=0 skips the try), else built from its Go module (the module
 # proxy; its go.sum checked by the sum database), cached by version; then copied where the
 # image's build context (images/) has it.
 VICTORIALOGS_MODULE=github.com/VictoriaMetrics/VictoriaLogs
-download_victorialogs() {
-  local out=$1 v=$HYPERSCALER_VICTORIALOGS_VERSION arch work base name
-  case "$(uname -m)" in x86_64) arch=amd64 ;; aarch64) arch=arm64 ;; *) return 1 ;; esac
-  base="https://github.com/VictoriaMetrics/VictoriaLogs/releases/download/$v" name="victoria-logs-linux-$arch-$v"
-  work=$(mktemp -d); trap 'rm -rf "$work"' RETURN
-  timeout 120 curl -fsSL -o "$work/$name.tar.gz" "$base/$name.tar.gz" &&
-    timeout 60 curl -fsSL -o "$work/sums" "$base/${name}_checksums.txt" &&
-    (cd "$work" && grep " $name.tar.gz\$" sums | sha256sum -c -) &&
-    tar -C "$work" -xzf "$work/$name.tar.gz" victoria-logs-prod &&
-    install -m 0755 "$work/victoria-logs-prod" "$out"
-}
+download_victorialogs() (
+  local out=$1 v=$HYPERSCALER_VICTORIALOGS_VERSION arch name
+  arch=$(release_arch) || return 1
+  name="victoria-logs-linux-$arch-$v"
+  fetch_release "https://github.com/VictoriaMetrics/VictoriaLogs/releases/download/$v" "$name.tar.gz" "${name}_checksums.txt" "$out.d" victoria-logs-prod &&
+    install -m 0755 "$out.d/victoria-logs-prod" "$out" && rm -rf "$out.d"
+)
 build_victorialogs() (
   local out=$1 work src
   work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
@@ -212,20 +234,100 @@ step_logs() {
   local v=$HYPERSCALER_VICTORIALOGS_VERSION dir bin
   dir="$HYPERSCALER_CACHE/victorialogs/$v" bin="$HYPERSCALER_CACHE/victorialogs/$v/victoria-logs"
   if [ ! -x "$bin" ]; then
-    mkdir -p "$dir"; rm -f "$bin.partial"
-    if [ "${HYPERSCALER_PLUGIN_DOWNLOAD:-1}" = 1 ] && download_victorialogs "$bin.partial" >"$LOG_DIR/logs-download.log" 2>&1; then
-      say "logs: VictoriaLogs $v downloaded"
-    else
-      command -v go >/dev/null || die "logs: Go is not installed (apt-get install golang, or Go >= 1.26 on PATH)"
-      say "logs: VictoriaLogs $v cannot be downloaded here (log: $LOG_DIR/logs-download.log); building it from its Go module"
-      run_step logs-build build_victorialogs "$bin.partial"
-    fi
+    mkdir -p "$dir"
+    release_or_build logs "VictoriaLogs $v" "$bin.partial" download_victorialogs build_victorialogs
     mv "$bin.partial" "$bin"
   fi
   if cmp -s "$bin" "$HYPERSCALER_VICTORIALOGS_BIN"; then say "logs: VictoriaLogs $v ready"; return; fi
   mkdir -p "$(dirname "$HYPERSCALER_VICTORIALOGS_BIN")"
   install -m 0755 "$bin" "$HYPERSCALER_VICTORIALOGS_BIN"
   say "logs: VictoriaLogs $v copied into ${HYPERSCALER_VICTORIALOGS_BIN#"$HYPERSCALER_REPO"/}"
+}
+
+# --- dashboards: Perses for the dashboard server's image (images/dashboards) -------------------
+# The server and percli from the release where it can be downloaded (checked against its
+# checksums; HYPERSCALER_PLUGIN_DOWNLOAD=0 skips the try), else built from the Go module,
+# which holds the UI's npm workspace (its packages from npm), cached by version. Then the
+# image's build context gets them with the plugins: each plugin's built bundle from npm and
+# the CUE schemas the server validates dashboards with (Prometheus's from its Go module, the
+# chart kinds' from images/dashboards/schemas: their own modules are not served).
+PERSES_MODULE=github.com/perses/perses
+download_perses() (
+  local out=$1 v=${HYPERSCALER_PERSES_VERSION#v} arch
+  arch=$(release_arch) || return 1
+  fetch_release "https://github.com/perses/perses/releases/download/v$v" "perses_${v}_linux_$arch.tar.gz" checksums.txt "$out" perses percli
+)
+build_perses() (
+  local out=$1 work src ldflags
+  work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+  src=$(cd "$work" && go mod download -json "$PERSES_MODULE@$HYPERSCALER_PERSES_VERSION" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
+  [ -d "$src" ] || { echo "go mod download $PERSES_MODULE@$HYPERSCALER_PERSES_VERSION gave no directory"; return 1; }
+  # Built in a copy: the module cache is read-only.
+  cp -r "$src" "$work/src"; chmod -R u+w "$work/src"
+  cd "$work/src"
+  # The UI (turbo + rspack), then embedded in the server as upstream's Makefile does it
+  # (less its plugin download: the image carries the plugins).
+  (cd ui && npm ci --no-audit --no-fund && npm run build)
+  bash scripts/compress_assets.sh
+  go generate ./internal/api
+  ldflags="-s -w -X github.com/prometheus/common/version.Version=${HYPERSCALER_PERSES_VERSION#v}"
+  mkdir -p "$out"
+  CGO_ENABLED=0 GOFLAGS="-mod=readonly -buildvcs=false" go build -trimpath -ldflags "$ldflags" -o "$out/perses" ./cmd/perses
+  CGO_ENABLED=0 GOFLAGS="-mod=readonly -buildvcs=false" go build -trimpath -ldflags "$ldflags" -o "$out/percli" ./cmd/percli
+  "$out/percli" version --short
+)
+# assemble_perses_plugins DIR: each plugin's npm bundle, with its schemas and the CUE
+# packages they import (Perses's own cue/, from its module) in the plugin's cue.mod.
+assemble_perses_plugins() (
+  local out=$1 work perses_cue pkg version folder schemas module
+  work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+  perses_cue=$(cd "$work" && go mod download -json "$PERSES_MODULE@$HYPERSCALER_PERSES_VERSION" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')/cue
+  [ -d "$perses_cue" ] || { echo "Perses's cue/ is not in its module ($perses_cue)"; return 1; }
+  rm -rf "$out"; mkdir -p "$out"
+  while read -r pkg version folder schemas module; do
+    case "$pkg" in "" | "#"*) continue ;; esac
+    (cd "$work" && npm pack -q "$pkg@$version" >/dev/null)
+    mkdir -p "$out/$folder"
+    tar -C "$out/$folder" --strip-components=1 -xzf "$work/$(echo "${pkg#@}" | tr / -)-$version.tgz"
+    rm -rf "${out:?}/${folder:?}/lib"   # the server serves the module-federation bundle (__mf) only
+    case "$schemas" in
+      go:*) # a Go module's schemas/ (its checksum is not in the sum database: GONOSUMDB)
+        local mod=${schemas#go:} dir
+        dir=$(cd "$work" && GONOSUMDB=github.com/perses go mod download -json "$mod" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
+        [ -d "$dir/schemas" ] || { echo "$mod has no schemas/"; return 1; }
+        cp -r "$dir/schemas" "$out/$folder/schemas" ;;
+      *) cp -r "$HYPERSCALER_REPO/images/dashboards/schemas/$schemas" "$out/$folder/schemas" ;;
+    esac
+    # No CUE registry: the imports resolve in cue.mod/pkg (a module file without deps).
+    mkdir -p "$out/$folder/cue.mod/pkg/github.com/perses/perses"
+    printf 'module: "%s"\nlanguage: version: "v0.14.0"\n' "$module" >"$out/$folder/cue.mod/module.cue"
+    cp -r "$perses_cue" "$out/$folder/cue.mod/pkg/github.com/perses/perses/cue"
+    chmod -R u+w,go-w "$out/$folder"
+  done <"$HYPERSCALER_REPO/images/dashboards/plugins.txt"
+)
+step_dashboards() {
+  local v=$HYPERSCALER_PERSES_VERSION dir key
+  dir="$HYPERSCALER_CACHE/perses/$v"
+  if [ ! -x "$dir/bin/perses" ] || [ ! -x "$dir/bin/percli" ]; then
+    mkdir -p "$dir"
+    release_or_build dashboards "Perses $v (UI included: a few minutes to build)" "$dir/bin.partial" download_perses build_perses
+    rm -rf "${dir:?}/bin"; mv "$dir/bin.partial" "$dir/bin"
+  fi
+  # The plugins, keyed by their list and the project's schemas.
+  key=$(cd "$HYPERSCALER_REPO/images/dashboards" && find plugins.txt schemas -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-12)
+  if [ ! -d "$dir/plugins-$key" ]; then
+    rm -rf "$dir/plugins.partial"
+    run_step dashboards-plugins assemble_perses_plugins "$dir/plugins.partial"
+    mv "$dir/plugins.partial" "$dir/plugins-$key"
+  fi
+  if cmp -s "$dir/bin/perses" "$HYPERSCALER_PERSES_DIR/bin/perses" && [ "$(cat "$HYPERSCALER_PERSES_DIR/plugins.key" 2>/dev/null)" = "$key" ]; then
+    say "dashboards: Perses $v ready"; return
+  fi
+  rm -rf "$HYPERSCALER_PERSES_DIR"; mkdir -p "$HYPERSCALER_PERSES_DIR"
+  cp -r "$dir/bin" "$HYPERSCALER_PERSES_DIR/bin"
+  cp -r "$dir/plugins-$key" "$HYPERSCALER_PERSES_DIR/plugins"
+  echo "$key" >"$HYPERSCALER_PERSES_DIR/plugins.key"
+  say "dashboards: Perses $v and its plugins copied into ${HYPERSCALER_PERSES_DIR#"$HYPERSCALER_REPO"/}"
 }
 
 # --- docker: use the engine that answers, else install Debian's and start it --------
@@ -294,18 +396,23 @@ if [ ${#steps[@]} -eq 0 ]; then
   # up beside the Go builds (CPU bound), which on a bare machine saves their minutes.
   ( step_docker && step_base_image ) &
   engine_side=$!
-  # A step that fails here still lets that side finish (it may be inside apt) before setup exits.
-  trap 'wait "$engine_side" 2>/dev/null || true' EXIT
+  # The dashboard server's build (npm and Go, minutes when cold) beside the others too: its
+  # npm install and module downloads wait on the network while the Go builds use the CPUs.
+  step_dashboards &
+  dashboards_side=$!
+  # A step that fails here still lets those sides finish (one may be inside apt) before setup exits.
+  trap 'wait "$engine_side" "$dashboards_side" 2>/dev/null || true' EXIT
   steps=(node engine providers logs lint)
 fi
 for s in "${steps[@]}"; do
   case "$s" in
-    node|engine|providers|logs|lint|docker|compose) "step_$s" ;;
+    node|engine|providers|logs|dashboards|lint|docker|compose) "step_$s" ;;
     base-image) step_base_image ;;
-    *) die "unknown step '$s' (one of: node engine providers logs lint docker base-image compose)" ;;
+    *) die "unknown step '$s' (one of: node engine providers logs dashboards lint docker base-image compose)" ;;
   esac
 done
 if [ -n "${engine_side:-}" ]; then wait "$engine_side" || die "docker or base-image failed (above)"; fi
+if [ -n "${dashboards_side:-}" ]; then wait "$dashboards_side" || die "dashboards failed (above)"; fi
 # Where state is: your own backend (a password someone put in its URL masked), else the file one.
 if [ -n "${PULUMI_BACKEND_URL:-}" ] && [ "$PULUMI_BACKEND_URL" != "${HYPERSCALER_DEFAULT_BACKEND:-}" ]; then
   state=$(printf '%s' "$PULUMI_BACKEND_URL" | sed -E 's#^([a-z]+://[^:/@]*):[^@]*@#\1:***@#')

@@ -186,6 +186,7 @@ export class HyperscalerCluster extends pulumi.ComponentResource {
     ];
     const monitoring = this.monitoring = config.monitoring && new Monitoring(`${name}-monitoring`, {
       cluster, config: config.monitoring, baseImage: config.baseImage, build, network: where.platformNetwork, scrapeHosts, protect: config.protect,
+      gpus: Object.values(config.nodeGroups).some((g) => !!g.gpus),
       ...(placement ? { lan: where.network.name } : {}),
       postgres: config.postgres && { databases, backupIntervalMin: config.postgres.backup.intervalMin, pitr: config.postgres.pitr },
       accounting: config.accounting && { database: ACCOUNTING_DATABASE, backupIntervalMin: config.accounting.backup.intervalMin },

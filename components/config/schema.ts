@@ -293,6 +293,18 @@ const monitoringSchema = z.strictObject({
     /** @default 512 */
     memoryMiB: positiveInt(256, "MiB").default(512),
   }).optional(),
+  /**
+   * The dashboard server (Perses, built by scripts/setup.sh's `dashboards` step) beside
+   * Prometheus, provisioned at each update with the cluster's dashboards (overview, nodes,
+   * and PostgreSQL, accounting and GPUs where the stack has them); read-only: they change
+   * in code, not in the UI. @default - none
+   */
+  dashboards: z.strictObject({
+    /** Its web UI on 127.0.0.1:<port>. @default 8080 */
+    port: localPort(8080),
+    /** @default 256 */
+    memoryMiB: positiveInt(128, "MiB").default(256),
+  }).optional(),
   /** Grafana, from an image you provide (Grafana is not in Debian). @default - none */
   grafana: z.strictObject({
     /** Image reference on the Docker host, e.g. grafana/grafana-oss:11.3.0 (pin a version). */

@@ -119,6 +119,11 @@ export const LOG_STORE_PORT = 9428;
 /** The size of the log store's front on the LAN: it only hands lines on. */
 export const LOG_INGEST_SIZE = { cpus: 0.5, memoryMiB: 256 } as const;
 
+/** The dashboard server's CPU limit. */
+export const DASHBOARDS_CPUS = 0.5;
+/** The dashboard server's port in its container. */
+export const DASHBOARDS_PORT = 8080;
+
 /** What one container of the config asks of the Docker host, and the config path that sets it. */
 export interface ContainerSize {
   readonly container: string;
@@ -146,6 +151,7 @@ export function containerSizes(config: StackConfig): ContainerSize[] {
   if (m) {
     sizes.push({ container: "prometheus", path: "monitoring.prometheus", cpus: m.prometheus.cpus, memoryMiB: m.prometheus.memoryMiB });
     sizes.push({ container: "alertmanager", path: "monitoring.alertmanager", ...ALERTMANAGER_SIZE });
+    if (m.dashboards) sizes.push({ container: "dashboards", path: "monitoring.dashboards", cpus: DASHBOARDS_CPUS, memoryMiB: m.dashboards.memoryMiB });
     if (m.grafana) sizes.push({ container: "grafana", path: "monitoring.grafana", ...GRAFANA_SIZE });
     if (m.logs) sizes.push({ container: "logs", path: "monitoring.logs", cpus: LOGS_CPUS, memoryMiB: m.logs.memoryMiB });
     if (m.logs && config.workstations) sizes.push({ container: "logs-ingest", path: "monitoring.logs", ...LOG_INGEST_SIZE });

@@ -7,7 +7,7 @@ import type { ImageRole } from "./role-image";
  */
 export const IMAGE_COMMANDS = {
   /** Installs stdin as a file (path, mode, owner), atomically. */
-  install: { name: "hyperscaler-install", images: ["slurm", "postgres", "mariadb", "monitoring", "backup-repository"] },
+  install: { name: "hyperscaler-install", images: ["slurm", "postgres", "mariadb", "monitoring", "backup-repository", "dashboards"] },
   lanHosts: { name: "hyperscaler-lan-hosts", images: ["slurm"] },
   mungeRestart: { name: "hyperscaler-munge-restart", images: ["slurm"] },
   dbdRestart: { name: "hyperscaler-dbd-restart", images: ["slurm"] },
@@ -18,6 +18,8 @@ export const IMAGE_COMMANDS = {
   /** Sets where slurmctld reaches this compute node (the entrypoint's, and platform-restore's). */
   nodeAddress: { name: "hyperscaler-node-address", images: ["slurm"] },
   reload: { name: "hyperscaler-reload", images: ["monitoring"] },
+  /** Checks a Perses resource against the server's schemas, provisions it, waits until it is served; `--remove` takes it away. */
+  dashboardsProvision: { name: "hyperscaler-dashboards-provision", images: ["dashboards"] },
   waitTargets: { name: "hyperscaler-wait-targets", images: ["monitoring"] },
   /** Asks the container's Prometheus (TLS and its login where it has them). */
   prometheusApi: { name: "hyperscaler-prometheus-api", images: ["monitoring"] },

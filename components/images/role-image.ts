@@ -9,7 +9,7 @@ import { copiedImage } from "./image-copy";
 export const IMAGES_DIR = path.resolve(__dirname, "../../images");
 
 /** Role images built from images/<role>/Dockerfile; images/common is shared by all. */
-export type ImageRole = "slurm" | "postgres" | "monitoring" | "mariadb" | "backup-repository" | "logs";
+export type ImageRole = "slurm" | "postgres" | "monitoring" | "mariadb" | "backup-repository" | "logs" | "dashboards";
 
 /**
  * Where a role image is built when not on the engine that runs it

@@ -3,15 +3,19 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import * as bcrypt from "bcryptjs";
 import { createHash } from "node:crypto";
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
-import { ALERTMANAGER_SIZE, dockerNames, GRAFANA_SIZE, LOG_INGEST_SIZE, LOG_STORE_PORT, LOGS_CPUS, MonitoringConfig } from "../config";
+import { ALERTMANAGER_SIZE, DASHBOARDS_CPUS, DASHBOARDS_PORT, dockerNames, GRAFANA_SIZE, LOG_INGEST_SIZE, LOG_STORE_PORT, LOGS_CPUS, MonitoringConfig } from "../config";
 import { CLUSTER_LABEL, clusterVolume, Container, containerCommand, DAEMON_CAPABILITIES, Engine, hardenedContainer } from "../docker";
 import { CMD, IMAGES_DIR, ImageBuild, RoleImage } from "../images";
 import type { PostgresLogin } from "../postgres";
 import {
-  ALERTMANAGER_DIR, AlertSpec, contentHash, LOG_STORE_HOST, GRAFANA_DASHBOARDS_DIR, GRAFANA_PROVISIONING_DIR, PROMETHEUS_DIR, renderAlertmanagerConfig,
-  renderAlertRules, renderClusterDashboard, renderGrafanaDashboardProvider, renderGrafanaDatasources, renderNodeTargets,
+  ALERTMANAGER_DIR, AlertSpec, clusterDashboards, Dashboard, contentHash, DashboardSpec, PERSES_DATASOURCE, PERSES_PROMETHEUS_SECRET,
+  renderPersesDashboard, renderPersesDatasource, renderPersesProject, renderPersesPrometheusSecret, LOG_STORE_HOST, GRAFANA_DASHBOARDS_DIR,
+  GRAFANA_PROVISIONING_DIR, PROMETHEUS_DIR, renderAlertmanagerConfig,
+  renderAlertRules, renderGrafanaDashboardProvider, renderGrafanaDashboards, renderGrafanaDatasources, renderNodeTargets,
   renderPrometheusConfig, renderPrometheusWebConfig, PROMETHEUS_TLS, PROMETHEUS_USER, ScrapeHost, TLS_DIR,
 } from "../render";
 
@@ -19,6 +23,10 @@ import {
 export const TARGETS_TIMEOUT_SEC = 120;
 /** The log store's binary in the images' build context: scripts/setup.sh's `logs` step puts it there. */
 export const LOG_STORE_BINARY = path.join(IMAGES_DIR, "logs/bin/victoria-logs");
+/** The dashboard server's build (bin/, plugins/) in the images' build context: scripts/setup.sh's `dashboards` step puts it there. */
+export const DASHBOARDS_BUILD = path.join(IMAGES_DIR, "dashboards/build");
+/** Where the dashboard server reads Prometheus's web password and CAs (several workstations: Prometheus serves TLS with a login). */
+const DASHBOARDS_PROMETHEUS_FILES = { password: "/perses/prometheus/password", ca: "/perses/prometheus/ca.pem" };
 /** Its front on the LAN (several workstations): where the other engines send. */
 const LOG_INGEST_HOST = "logs-ingest";
 /** Where the Prometheus container sees Grafana's provisioning volume. */
@@ -41,6 +49,8 @@ export interface MonitoringArgs {
   readonly scrapeHosts: readonly ScrapeHost[];
   /** Addresses to scrape hosts at, by host, where the network's DNS does not know them (other workstations). @default {} */
   readonly scrapeAddresses?: Record<string, pulumi.Input<string>>;
+  /** Some node group has GPUs: the GPU dashboard. @default false */
+  readonly gpus?: boolean;
   /** The platform's PostgreSQL, to scrape and to alert on its backups. @default - none */
   readonly postgres?: AlertSpec["postgres"];
   /** SLURM accounting's database, when the cluster has accounting. */
@@ -98,6 +108,8 @@ export class Monitoring extends pulumi.ComponentResource {
   readonly grafanaContainer?: pulumi.Output<string>;
   /** The log store (monitoring.logs). */
   readonly logsContainer?: pulumi.Output<string>;
+  /** The dashboard server (monitoring.dashboards). */
+  readonly dashboardsContainer?: pulumi.Output<string>;
   /** Hash of the alert rules Prometheus runs (the manifest shows which thresholds are live). */
   readonly alertRulesHash: string;
   /** Prometheus's address on the LAN (several workstations). */
@@ -122,6 +134,9 @@ export class Monitoring extends pulumi.ComponentResource {
     if (config.logs && !fs.existsSync(LOG_STORE_BINARY)) {
       throw new Error(`hyperscaler:monitoring.logs: ${path.relative(process.cwd(), LOG_STORE_BINARY)} is missing (VictoriaLogs, for the log store's image): run \`bash scripts/setup.sh logs\`, then try again`);
     }
+    // Before anything is made: dashboards that do not validate fail here, not halfway.
+    const dashboardSpec: DashboardSpec = { thresholds: config.thresholds, postgres: args.postgres, accounting: args.accounting, gpus: args.gpus, logs: !!config.logs };
+    const dashboards = config.dashboards && checkedDashboards(cluster, clusterDashboards(dashboardSpec));
     const spec = {
       cluster, scrapeIntervalSec: config.scrapeIntervalSec, thresholds: config.thresholds,
       alertmanagerHost: "alertmanager", grafanaHost, logs: !!config.logs, postgres: args.postgres, accounting: args.accounting, backupShip: args.backupShip, tls: !!tls, certificates: !!tls,
@@ -203,11 +218,12 @@ export class Monitoring extends pulumi.ComponentResource {
     this.prometheusContainer = prometheus.name;
     this.alertmanagerContainer = alertmanager.name;
     if (config.grafana && grafanaProvisioning) {
-      const grafana = this.grafana(name, args, config.grafana, prometheus, grafanaProvisioning);
+      const grafana = this.grafana(name, args, config.grafana, prometheus, grafanaProvisioning, dashboardSpec);
       this.grafanaContainer = grafana.container.name;
       this.grafanaTrustInstalled = grafana.trustInstalled;
     }
     if (config.logs) this.logsContainer = this.logStore(name, args, config.logs).name;
+    if (config.dashboards && dashboards) this.dashboardsContainer = this.dashboardServer(name, args, config.dashboards, dashboards).name;
     this.registerOutputs({ prometheusContainer: this.prometheusContainer, alertmanagerContainer: this.alertmanagerContainer });
   }
 
@@ -242,8 +258,48 @@ export class Monitoring extends pulumi.ComponentResource {
     return store;
   }
 
+  /**
+   * The dashboard server (Perses): its project (the cluster's name), the Prometheus datasource
+   * and the dashboards, each checked against the server's schemas, then provisioned and
+   * waited for. It keeps no state of its own (read-only; everything comes from here), so it
+   * has no volume: a new container is provisioned again.
+   */
+  private dashboardServer(name: string, args: MonitoringArgs, cfg: NonNullable<MonitoringConfig["dashboards"]>, dashboards: Record<string, string>): Container {
+    const { cluster, engine } = args;
+    const image = new RoleImage(`${name}-dashboards-image`, { role: "dashboards", baseImage: args.baseImage, tag: dockerNames(cluster).image("dashboards"), ...args.build }, { parent: this });
+    const container = hardenedContainer(`${name}-dashboards`, {
+      name: dockerNames(cluster).container("dashboards"), image: image.imageId, hostname: "dashboards", network: args.network,
+      capabilities: [],
+      localPorts: cfg.port ? [{ host: cfg.port, container: DASHBOARDS_PORT }] : [],
+      memoryMiB: cfg.memoryMiB, cpus: DASHBOARDS_CPUS,
+      healthCommand: `curl -fs -o /dev/null http://127.0.0.1:${DASHBOARDS_PORT}/api/v1/health`,
+      labels: { [CLUSTER_LABEL]: cluster, "hyperscaler.role": "dashboards" },
+      logs: engine?.logs,
+    }, { parent: this });
+    const provision = (resource: string, kind: string, subject: string, content: pulumi.Input<string>, dependsOn: pulumi.Resource[]) => {
+      const command = [CMD.dashboardsProvision, kind, subject];
+      return containerCommand(`${name}-${resource}`, {
+        container: container.name, create: command, update: command, delete: [CMD.dashboardsProvision, "--remove", kind, subject],
+        stdin: content, triggers: [container.id], engine,
+      }, { parent: this, dependsOn });
+    };
+    const project = provision("dashboards-project", "Project", cluster, renderPersesProject(cluster, cluster), []);
+    // Prometheus serving TLS with a login: its password and CAs as files the proxy reads per
+    // request (a new password or CA needs no new resource), named by a Perses secret.
+    const login = args.tls && this.webLogin;
+    const secured = login ? [project, ...(["password", "ca"] as const).map((file) => containerCommand(`${name}-dashboards-prometheus-${file}`, {
+      container: container.name, create: [CMD.install, DASHBOARDS_PROMETHEUS_FILES[file], "0400", "perses:perses"],
+      stdin: file === "password" ? login.password : args.tls!.trust, triggers: [container.id], engine,
+    }, { parent: this }))] : [];
+    if (login) secured.push(provision("dashboards-secret", "Secret", PERSES_PROMETHEUS_SECRET, renderPersesPrometheusSecret(cluster, login.user, DASHBOARDS_PROMETHEUS_FILES), secured));
+    const datasource = provision("dashboards-datasource", "Datasource", PERSES_DATASOURCE,
+      renderPersesDatasource(cluster, login ? "https://prometheus:9090" : "http://prometheus:9090", login ? PERSES_PROMETHEUS_SECRET : undefined), [project, ...secured]);
+    for (const [dashboard, json] of Object.entries(dashboards)) provision(`dashboard-${dashboard}`, "Dashboard", dashboard, json, [datasource]);
+    return container;
+  }
+
   /** Grafana from the configured image; with the platform's PostgreSQL, its store is there. */
-  private grafana(name: string, args: MonitoringArgs, grafana: NonNullable<MonitoringConfig["grafana"]>, prometheus: Container, provisioning: docker.Volume) {
+  private grafana(name: string, args: MonitoringArgs, grafana: NonNullable<MonitoringConfig["grafana"]>, prometheus: Container, provisioning: docker.Volume, dashboardSpec: DashboardSpec) {
     const labels = { [CLUSTER_LABEL]: args.cluster };
     const data = clusterVolume(`${name}-grafana-data`, args.cluster, "grafana-data", { parent: this, protect: !!args.protect });
     const datasource = args.tls && this.webLogin
@@ -256,7 +312,8 @@ export class Monitoring extends pulumi.ComponentResource {
     const files: [string, pulumi.Input<string>][] = [
       ["datasources/hyperscaler.yml", datasource ?? renderGrafanaDatasources("http://prometheus:9090")],
       ["dashboards/hyperscaler.yml", renderGrafanaDashboardProvider()],
-      [`${path.relative(GRAFANA_PROVISIONING_DIR, GRAFANA_DASHBOARDS_DIR)}/${args.cluster}.json`, renderClusterDashboard(args.cluster)],
+      ...Object.entries(renderGrafanaDashboards(args.cluster, dashboardSpec)).map(([file, json]) =>
+        [`${path.relative(GRAFANA_PROVISIONING_DIR, GRAFANA_DASHBOARDS_DIR)}/${file}`, json] as [string, pulumi.Input<string>]),
       ...(databaseCa ? [[databaseCa.file, databaseCa.trust] as [string, pulumi.Input<string>]] : []),
     ];
     const provisioned = files.map(([rel, content]) => containerCommand(`${name}-grafana-${rel.replace(/[/.]/g, "-")}`, {
@@ -287,4 +344,34 @@ export class Monitoring extends pulumi.ComponentResource {
     }, { parent: this, dependsOn: provisioned, additionalSecretOutputs: ["envs"] });
     return { container, trustInstalled: databaseCa ? provisioned[provisioned.length - 1] : undefined };
   }
+}
+
+/**
+ * The dashboards as Perses resources, by name, each checked with percli against the plugins'
+ * schemas (the ones the server loads) before anything is made: a panel a schema refuses
+ * fails the preview, naming the dashboard and the reason.
+ */
+export function checkedDashboards(cluster: string, list: readonly Dashboard[]): Record<string, string> {
+  const plugins = path.join(DASHBOARDS_BUILD, "plugins");
+  const percli = path.join(DASHBOARDS_BUILD, "bin/percli");
+  if (!fs.existsSync(percli) || !fs.existsSync(plugins)) {
+    throw new Error(`hyperscaler:monitoring.dashboards: ${path.relative(process.cwd(), DASHBOARDS_BUILD)} is missing (Perses and its plugins, for the dashboard server's image): run \`bash scripts/setup.sh dashboards\`, then try again`);
+  }
+  const rendered = Object.fromEntries(list.map((d) => [d.name, renderPersesDashboard(cluster, d)]));
+  // percli writes its list of loaded plugins into the plugin folder: a copy keeps the image's source as it is.
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), "hyperscaler-dashboards-"));
+  try {
+    fs.cpSync(plugins, path.join(work, "plugins"), { recursive: true });
+    for (const [dashboard, json] of Object.entries(rendered)) {
+      const file = path.join(work, `${dashboard}.json`);
+      fs.writeFileSync(file, json);
+      const r = spawnSync(percli, ["lint", "-f", file, "--plugin.path", path.join(work, "plugins")], { encoding: "utf8" });
+      if (r.status !== 0) {
+        throw new Error(`hyperscaler:monitoring.dashboards: dashboard '${dashboard}' does not validate against Perses's schemas: ${(r.stderr || r.stdout || String(r.error)).trim()}`);
+      }
+    }
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+  return rendered;
 }

@@ -4,3 +4,4 @@ export * from "./slurm";
 export * from "./alerts";
 export * from "./monitoring";
 export * from "./grafana";
+export * from "./dashboards";

@@ -190,6 +190,16 @@ export function summarizePreview(stack: string, preview: PreviewJson): PreviewSu
         if (op === "replace") actions.push("restart the log store in a new container (its lines stay on its volume; each engine holds new lines meanwhile)");
         if (op === "delete") risks.push(`stops the log store: its lines stay in volume ${cluster}-logs-data until it is deleted; the containers re-created here go back to Docker's json-file alone`);
         break;
+      case "monitoring-dashboards":
+        if (!urn.includes("docker:index/container:Container::")) break;
+        if (op === "create") actions.push("start the dashboard server (Perses) and provision the cluster's dashboards");
+        if (op === "replace") actions.push("restart the dashboard server in a new container and provision its dashboards again (it keeps no state of its own)");
+        if (op === "delete") actions.push("stop the dashboard server (its dashboards come from the stack: nothing is lost)");
+        break;
+      case "monitoring-dashboard":
+        if (op === "create" || op === "update") actions.push(`check dashboard ${subject} against Perses's schemas and provision it`);
+        if (op === "delete") actions.push(`take dashboard ${subject} off the dashboard server`);
+        break;
       case "monitoring-node.json":
         if (op === "update") actions.push("Prometheus scrape targets follow the node set (no reload)");
         break;

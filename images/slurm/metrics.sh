@@ -60,6 +60,32 @@ sinfo -h -o '%R|%C|%D' 2>/dev/null | awk -F'|' '
     for (p in t) printf "slurm_partition_nodes{partition=\"%s\"} %d\n", p, nodes[p]
   }'
 
+# Nodes of each partition by state (a node in two partitions counts in both).
+sinfo -h -o '%R|%T|%D' 2>/dev/null | awk -F'|' '
+  {
+    state = $2; sub(/[*~#!%$@^-]+$/, "", state)
+    if (state !~ /^(idle|allocated|mixed|completing|drained|draining|down|fail)$/) state = "other"
+    count[$1 "|" state] += $3
+  }
+  END {
+    print "# HELP slurm_partition_node_states Nodes of a partition by state."; print "# TYPE slurm_partition_node_states gauge"
+    for (k in count) { split(k, f, "|"); printf "slurm_partition_node_states{partition=\"%s\",state=\"%s\"} %d\n", f[1], f[2], count[k] }
+  }'
+
+# The schedulers' cycles (sdiag, microseconds): the main scheduler's and backfill's last and mean.
+sdiag 2>/dev/null | awk '
+  /^Main schedule statistics/ { s = "main" } /^Backfilling stats/ { s = "backfill" } /^(Remote Procedure|Pending RPC)/ { s = "" }
+  s != "" && /^[ \t]*Last cycle:/ { v = $NF; last[s] = v; seen[s] = 1 }
+  s != "" && /^[ \t]*Mean cycle:/ { mean[s] = $NF; seen[s] = 1 }
+  END {
+    print "# HELP slurm_scheduler_cycle_seconds Length of the scheduler'"'"'s cycles (sdiag): the last one and the mean."
+    print "# TYPE slurm_scheduler_cycle_seconds gauge"
+    for (k in seen) {
+      if (k in last) printf "slurm_scheduler_cycle_seconds{scheduler=\"%s\",cycle=\"last\"} %.6f\n", k, last[k] / 1e6
+      if (k in mean) printf "slurm_scheduler_cycle_seconds{scheduler=\"%s\",cycle=\"mean\"} %.6f\n", k, mean[k] / 1e6
+    }
+  }'
+
 # GPUs given to jobs, per node with a gpu GRES (GpuIdleWhileAllocated matches it with the
 # node's use), from scontrol's GresUsed (`gpu:a100:1(IDX:0),...`; TRES leave GRES out
 # unless accounting tracks them).

@@ -38,4 +38,8 @@ HYPERSCALER_BASE_IMAGE="hyperscaler/debian-base:$HYPERSCALER_DEBIAN_SUITE"
 # setup puts its binary for the image's build (a copy of the cache's, ignored by git).
 HYPERSCALER_VICTORIALOGS_VERSION=v1.52.2
 HYPERSCALER_VICTORIALOGS_BIN="$HYPERSCALER_REPO/images/logs/bin/victoria-logs"
+# Perses, the dashboard server (images/dashboards): its Go module's version, and where setup puts
+# the server, percli and the plugins for the image's build (ignored by git).
+HYPERSCALER_PERSES_VERSION=v0.52.0
+HYPERSCALER_PERSES_DIR="$HYPERSCALER_REPO/images/dashboards/build"
 HYPERSCALER_DEV_PASSPHRASE="hyperscaler-dev-only"

@@ -333,6 +333,44 @@ describe("HyperscalerCluster under mocks", () => {
     expect(registered.map((r) => r.name)).toContain("dev-postgres-grafana-login");
   });
 
+  it("the dashboard server: no capability, 127.0.0.1 only, no volume; the project, datasource and each dashboard the stack has provisioned into it, again in a new container", async () => {
+    const { registered } = build({ ...devValues, postgres: {}, monitoring: { dashboards: { port: 18080 } } });
+    const server = registered.find((r) => r.name === "dev-monitoring-dashboards" && isContainer(r))!;
+    expect(server.props.ports).toEqual([{ internal: 8080, external: 18080, ip: "127.0.0.1", protocol: "tcp" }]);
+    expect(server.props.capabilities).toEqual({ drops: ["ALL"], adds: [] });
+    expect(server.props.volumes ?? []).toEqual([]);
+    const provisioned = registered.filter((r) => r.type === "command:local:Command" && /^dev-monitoring-dashboards?-(?!image)/.test(r.name));
+    expect(provisioned.map((r) => r.name).sort()).toEqual([
+      "dev-monitoring-dashboard-cluster-overview", "dev-monitoring-dashboard-nodes", "dev-monitoring-dashboard-postgres",
+      "dev-monitoring-dashboards-datasource", "dev-monitoring-dashboards-project",
+    ]);
+    for (const r of provisioned) {
+      // Triggered by the container's id: a new container is provisioned again.
+      expect(await outputOf(pulumi.output(r.props.triggers as pulumi.Input<string>[])), r.name).toEqual(["dev-monitoring-dashboards-id"]);
+      expect(await outputOf(pulumi.output(r.props.create as pulumi.Input<string>)), r.name).toContain("hyperscaler-dashboards-provision");
+      expect(await outputOf(pulumi.output(r.props.delete as pulumi.Input<string>)), r.name).toContain("hyperscaler-dashboards-provision --remove");
+    }
+    // The panels with an alert carry its levels from the config: a new threshold is an update of that dashboard alone.
+    const nodes = JSON.parse(await outputOf(pulumi.output(provisioned.find((r) => r.name === "dev-monitoring-dashboard-nodes")!.props.stdin as pulumi.Input<string>)));
+    expect(nodes.spec.panels.p0.spec.plugin.spec.thresholds.steps.map((s: { value: number }) => s.value)).toEqual([70, 90]);
+    const cooler = build({ ...devValues, postgres: {}, monitoring: { dashboards: { port: 18080 }, thresholds: { cpuPercent: { warning: 60 } } } }).registered;
+    const stdinOf = async (list: typeof registered, name: string) => outputOf(pulumi.output(list.find((r) => r.name === name)!.props.stdin as pulumi.Input<string>));
+    expect(await stdinOf(cooler, "dev-monitoring-dashboard-nodes")).not.toEqual(await stdinOf(registered, "dev-monitoring-dashboard-nodes"));
+    expect(await stdinOf(cooler, "dev-monitoring-dashboard-cluster-overview")).toEqual(await stdinOf(registered, "dev-monitoring-dashboard-cluster-overview"));
+    // Without monitoring.dashboards, no server.
+    expect(build({ ...devValues, monitoring: {} }).registered.filter((r) => r.name.startsWith("dev-monitoring-dashboard"))).toEqual([]);
+    // Several workstations: Prometheus serves TLS with a login; the datasource reaches it with
+    // a Perses secret naming files (the password delivered as a secret), never holding them.
+    const lan = build({ ...workstationsValues, monitoring: { dashboards: {} } }).registered;
+    const datasource = JSON.parse(await stdinOf(lan, "dev-monitoring-dashboards-datasource"));
+    expect(datasource.spec.plugin.spec.proxy.spec).toEqual({ url: "https://prometheus:9090", secret: "prometheus-login" });
+    const secret = await stdinOf(lan, "dev-monitoring-dashboards-secret");
+    expect(JSON.parse(secret).spec).toEqual({ basicAuth: { username: "admin", passwordFile: "/perses/prometheus/password" }, tlsConfig: { caFile: "/perses/prometheus/ca.pem", serverName: "prometheus" } });
+    const password = lan.find((r) => r.name === "dev-monitoring-dashboards-prometheus-password")!;
+    expect(await isSecret(password.props.stdin)).toBe(true);
+    expect(await outputOf(pulumi.output(password.props.create as pulumi.Input<string>))).toContain("hyperscaler-install /perses/prometheus/password 0400 perses:perses");
+  });
+
   it("on several workstations: a provider, a macvlan network and a copy of the SLURM image on each other one; nodes there on them", async () => {
     const { registered } = build(workstationsValues);
     const named = (name: string) => registered.find((r) => r.name === name)!;

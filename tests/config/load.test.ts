@@ -265,6 +265,15 @@ describe("cluster config rules", () => {
         .toEqual([expect.stringMatching(/^hyperscaler:monitoring\.logs\.address: is for a cluster on several workstations/)]);
     });
 
+    it("takes the dashboard server with its defaults, and names the field of a bad size or port", () => {
+      const dashboards = (d: object) => ({ "hyperscaler:clusterName": "dev", "hyperscaler:nodeGroups": '{"cpu":{"count":1}}', "hyperscaler:monitoring": JSON.stringify({ dashboards: d }) });
+      expect(parseStackConfig(dashboards({})).monitoring?.dashboards).toEqual({ port: 8080, memoryMiB: 256 });
+      expect(parseStackConfig(dashboards({ port: false })).monitoring?.dashboards).toEqual({ port: false, memoryMiB: 256 });
+      expect(problems(dashboards({ memoryMiB: 64 }))).toEqual([expect.stringMatching(/^hyperscaler:monitoring\.dashboards\.memoryMiB: /)]);
+      expect(problems(dashboards({ port: 80 }))).toEqual([expect.stringMatching(/^hyperscaler:monitoring\.dashboards\.port: must be 1024 or above/)]);
+      expect(problems(dashboards({ theme: "dark" }))).toEqual([expect.stringMatching(/^hyperscaler:monitoring\.dashboards: .*theme/)]);
+    });
+
     it("takes a backup repository on another workstation at a free address, and refuses one beside the data or where Docker hands out addresses", () => {
       const postgres = { "hyperscaler:postgres": JSON.stringify({ roles: { app: { database: "appdb" } } }) };
       const repo = (r: unknown) => ({ ...withJson("backupRepository", r), ...postgres });

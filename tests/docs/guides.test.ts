@@ -23,6 +23,7 @@ beforeAll(() => {
     mariadb: buildRoleImage("mariadb", "hyperscaler/mariadb:test"),
     "backup-repository": buildRoleImage("backup-repository", "hyperscaler/backup-repository:test"),
     logs: buildRoleImage("logs", "hyperscaler/logs:test"),
+    dashboards: buildRoleImage("dashboards", "hyperscaler/dashboards:test"),
   });
 }, 600_000);
 

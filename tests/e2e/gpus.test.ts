@@ -4,7 +4,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { ok, SHARED_CPUS, TEST_MONITORING, TestProject } from "../support/stack";
 import { docker } from "../support/docker";
-import { run } from "../support/run";
+import { freePort, run } from "../support/run";
+import { dashboardsDrawn } from "../support/browser";
 import { jobState } from "../support/slurm";
 import { waitFor } from "../support/wait";
 
@@ -32,6 +33,8 @@ for d in /dev/nvidia[0-9]*; do
 done
 `;
 
+const dashboardsPort = freePort();
+
 beforeAll(() => {
   for (const [name, minor] of [["nvidia0", 3], ["nvidia1", 5], ["nvidiactl", 3], ["nvidia-uvm", 3]] as const) {
     ok(run("mknod", [path.join(fake, name), "c", "1", String(minor)]));
@@ -53,6 +56,8 @@ beforeAll(() => {
     `        controlDevices: ["${fake}/nvidiactl:/dev/nvidiactl", "${fake}/nvidia-uvm:/dev/nvidia-uvm"]`,
     `        driverFiles: ["${fake}/nvidia-smi:/usr/bin/nvidia-smi", "${fake}/libnvidia-ml.so.1:/usr/local/nvidia/lib64/libnvidia-ml.so.1"]`,
     TEST_MONITORING,
+    "    dashboards:",
+    `      port: ${dashboardsPort}`,
     SHARED_CPUS,
   ].join("\n"));
 });
@@ -120,6 +125,11 @@ describe("GPU nodes on fake devices (access: devices)", () => {
       .flatMap((g: { rules: { name: string }[] }) => g.rules.map((r) => r.name));
     expect(rules).toEqual(expect.arrayContaining(["GpuTemperatureHigh", "GpuMemoryHigh", "GpuMissing", "GpuIdleWhileAllocated"]));
   });
+  it("opens the GPU dashboard in a headless browser: each GPU's temperature, use and memory, and the node's GPUs allocated and idle", async () => {
+    const drawn = await dashboardsDrawn(dashboardsPort, stack, ["gpus"]);
+    expect([...drawn.gpus.find((p) => p.title === "GPU temperature")!.series].sort()).toEqual(["gpu001 GPU 0", "gpu001 GPU 1"]);
+  });
+
   it("scripts/gpu-check.sh walks the checks and says what fake GPUs lack: nvidia-smi lists them, CUDA finds no driver", () => {
     const r = run("bash", ["scripts/gpu-check.sh", "--stack", stack], { cwd: project.dir, env: project.backend.env });
     expect(r.code, r.output).toBe(1);

@@ -6,6 +6,7 @@ import { jobState } from "../support/slurm";
 import { waitFor } from "../support/wait";
 import { runProcedure } from "../support/runbook";
 import { freePort, run } from "../support/run";
+import { dashboardsDrawn } from "../support/browser";
 
 // Monitoring deployed with a cluster through the real engine: Prometheus's own API shows
 // node, SLURM and PostgreSQL series; scaling changes the targets in the same update with
@@ -14,6 +15,7 @@ const stack = `mon${process.pid}`;
 const prometheus = `${stack}-prometheus`;
 const port = freePort();
 const logsPort = freePort();
+const dashboardsPort = freePort();
 const project = new TestProject();
 const pulumi = (...args: string[]) => project.pulumi(stack, ...args);
 const ctl = (...cmd: string[]) => docker(["exec", `${stack}-controller`, ...cmd]);
@@ -44,7 +46,7 @@ function logs(logsql: string): Record<string, string>[] {
 beforeAll(() => {
   project.init(stack, `  hyperscaler:clusterName: ${stack}\n  hyperscaler:nodeGroups:\n    cpu:\n      count: 2\n      memoryMiB: 256\n` + SHARED_CPUS +
     `  hyperscaler:postgres:\n    roles:\n      app:\n        database: appdb\n` +
-    `  hyperscaler:monitoring:\n    scrapeIntervalSec: 5\n    prometheus:\n      port: ${port}\n    alertmanager:\n      port: false\n    logs:\n      port: ${logsPort}\n`);
+    `  hyperscaler:monitoring:\n    scrapeIntervalSec: 5\n    prometheus:\n      port: ${port}\n    alertmanager:\n      port: false\n    logs:\n      port: ${logsPort}\n    dashboards:\n      port: ${dashboardsPort}\n`);
 });
 afterAll(() => {
   pulumi("destroy", "--yes");
@@ -85,7 +87,8 @@ describe("monitoring in the stack", () => {
 
   it("follows a scale-in whose drain waits for a job, and the stack's own drain raises no alert", async () => {
     const before = containerId();
-    const job = ctl("sbatch", "--parsable", "-w", "cpu003", "--wrap", "sleep 60").trim();
+    // Long enough for several scrapes (5 s) of the draining node.
+    const job = ctl("sbatch", "--parsable", "-w", "cpu003", "--wrap", "sleep 20").trim();
     await waitFor("job to start", () => jobState(ctl, job) === "RUNNING");
     project.setConfig(stack, "nodeGroups.cpu.count", "2");
     ok(pulumi("up", "--yes"));
@@ -177,6 +180,25 @@ describe("monitoring in the stack", () => {
       dockerTry(["start", store]);
     }
     await waitFor("Prometheus to see the store up", () => scalar('up{job="logs"}') === 1, 60);
+  });
+
+  it("opens every dashboard in a headless browser: each panel draws series from the running cluster (screenshots kept)", async () => {
+    const drawn = await dashboardsDrawn(dashboardsPort, stack);
+    expect(Object.keys(drawn).sort()).toEqual(["cluster-overview", "nodes", "postgres"]);
+    // Each node's series, by name, in the legend: the data is this cluster's.
+    expect([...drawn.nodes.find((p) => p.title === "CPU use")!.series].sort()).toEqual(["controller", "cpu001", "cpu002", "postgres"]);
+  });
+
+  it("refuses a dashboard its schemas do not allow, with Perses's reason, and keeps serving the one before", () => {
+    const dashboards = `${stack}-dashboards`;
+    const served = () => run("curl", ["-fsS", `http://127.0.0.1:${dashboardsPort}/api/v1/projects/${stack}/dashboards/nodes`]).stdout;
+    const before = JSON.parse(served());
+    const broken = structuredClone(before);
+    broken.spec.panels.p0.spec.plugin.spec.legnd = { position: "bottom" };
+    const r = dockerTry(["exec", "-i", dashboards, "hyperscaler-dashboards-provision", "Dashboard", "nodes"], JSON.stringify(broken));
+    expect(r.code).toBe(65);
+    expect(r.output).toMatch(/Dashboard nodes does not validate \(HTTP 400\).*spec\.legnd: field not allowed/s);
+    expect(JSON.parse(served()).spec).toEqual(before.spec);
   });
 
   it("previews no change with the log driver on every container (Docker reads back what was asked)", () => {

@@ -36,6 +36,10 @@ describe("a cluster on several workstations (Docker engines over SSH)", () => {
   /** The log store's front on the LAN, where the other engines send; the store answers LogsQL on the controller's workstation. */
   const LOGS_FRONT = "10.77.0.30";
   const logsPort = freePort();
+  const dashboardsPort = freePort();
+  /** An instant query as a dashboard panel sends it: through the dashboard server's proxy to Prometheus (TLS, login). */
+  const panelQuery = (promql: string) => JSON.parse(ok(run("curl", ["-fsS", "-G",
+    `http://127.0.0.1:${dashboardsPort}/proxy/projects/${stack}/datasources/prometheus/api/v1/query`, "--data-urlencode", `query=${promql}`])).stdout).data.result as { metric: Record<string, string> }[];
   const logs = (logsql: string): Record<string, string>[] => ok(run("curl", ["-fsS", `http://127.0.0.1:${logsPort}/select/logsql/query`, "--data-urlencode", `query=${logsql}`]))
     .stdout.trim().split("\n").filter(Boolean).map((l) => JSON.parse(l));
   /** Logs in to PostgreSQL as an application does (TCP, TLS checked against the CA), from its container. */
@@ -66,6 +70,8 @@ describe("a cluster on several workstations (Docker engines over SSH)", () => {
     "    logs:",
     `      port: ${logsPort}`,
     `      address: ${LOGS_FRONT}`,
+    "    dashboards:",
+    `      port: ${dashboardsPort}`,
     "    thresholds:",
     "      downForMin: 1",
     "      certificateExpiryDays:",
@@ -225,6 +231,10 @@ describe("a cluster on several workstations (Docker engines over SSH)", () => {
   it("scrapes the nodes on other workstations at their addresses", async () => {
     await waitFor("every node exporter scraped", () => (prometheus("query?query=up%7Bjob%3D%22node%22%7D").data.result as { value: string[] }[])
       .filter((r) => r.value[1] === "1").length === 9, 120); // 4 nodes, the controller, PostgreSQL, slurmdbd, MariaDB, the backup shipper
+    // The dashboards read the same Prometheus over TLS with its login, through the dashboard server's proxy.
+    const nodes = (result: { metric: Record<string, string> }[]) => result.map((r) => r.metric.node).sort();
+    expect(nodes(panelQuery('up{job="node"} == 1'))).toEqual(nodes(query('up{job="node"} == 1')));
+    expect(panelQuery('up{job="node"} == 1')).toHaveLength(9);
   });
 
   it("lets a LAN host that is no workstation reach SLURM's daemons and the metrics, never the databases, slurmdbd or Alertmanager; the backup repository's SFTP only with the stack's key", async () => {
@@ -235,7 +245,7 @@ describe("a cluster on several workstations (Docker engines over SSH)", () => {
     const containers = [...lanAddresses((...a) => docker(a)), ...lanAddresses((...a) => lab.docker(1, ...a)), ...lanAddresses((...a) => lab.docker(2, ...a))];
     const onLan = containers.filter((c) => c.address).map((c) => c.name).sort();
     expect(onLan).toEqual(["backup-repository", "controller", "cpu001", "edge001", "edge002", "far001", "logs-ingest", "prometheus"]);
-    expect(containers.filter((c) => !c.address).map((c) => c.name).sort()).toEqual(["alertmanager", "backup-shipper", "logs", "mariadb", "postgres", "slurmdbd"]);
+    expect(containers.filter((c) => !c.address).map((c) => c.name).sort()).toEqual(["alertmanager", "backup-shipper", "dashboards", "logs", "mariadb", "postgres", "slurmdbd"]);
     const PORTS = [22, 3000, 3306, 5432, 6817, 6818, 6819, 9090, 9093, 9100, 9104, 9187, 9428];
     const seen = lab.probe(containers.filter((c) => c.address).flatMap((c) => PORTS.map((p) => `${c.address}:${p}`)));
     const open = containers.filter((c) => c.address).flatMap((c) => PORTS.filter((p) => seen[`${c.address}:${p}`] === "open").map((p) => `${c.name}:${p}`)).sort();
@@ -356,6 +366,8 @@ describe("a cluster on several workstations (Docker engines over SSH)", () => {
     expect(pgLogin(app.password)).toMatch(/TLSv1\.3/);
     const window = Math.ceil((Date.now() - started) / 1000);
     expect(query(`min_over_time(up{job=~"node|prometheus"}[${window}s])`).filter((r) => r.value[1] !== "1").map((r) => r.metric.instance)).toEqual([]);
+    // The dashboards check Prometheus's new certificate with the new CA (the file, read per request).
+    expect(panelQuery("up{job=\"node\"} == 1").length).toBeGreaterThan(0);
   }, 600_000);
 
   it("the preview report asks the controller's recorded engine for the jobs a change touches, whatever DOCKER_HOST says", async () => {

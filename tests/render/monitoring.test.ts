@@ -5,10 +5,10 @@ import { stringify } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   alertRules, AlertSpec, GRAFANA_DASHBOARDS_DIR, PROMETHEUS_DATASOURCE_UID, PROMETHEUS_DIR, renderAlertmanagerConfig, renderAlertRules,
-  renderAlertRuleTests, renderClusterDashboard, renderGrafanaDashboardProvider, renderGrafanaDatasources, renderNodeTargets,
+  clusterDashboards, renderAlertRuleTests, renderGrafanaDashboardProvider, renderGrafanaDashboards, renderGrafanaDatasources, renderNodeTargets,
   renderPrometheusConfig, renderPrometheusWebConfig,
 } from "../../components/render";
-import { webPasswordHash } from "../../components/monitoring";
+import { checkedDashboards, webPasswordHash } from "../../components/monitoring";
 import { buildRoleImage, dockerTry } from "../support/docker";
 import { configFrom, devValues } from "../support/config";
 import { REPO, run } from "../support/run";
@@ -139,20 +139,40 @@ describe("monitoring configs in real promtool and amtool", () => {
     ]);
   });
 
-  it("Grafana provisioning: the datasource the dashboards name, the provider's path, and valid PromQL in every panel", () => {
+  it("Grafana provisioning: the datasource the dashboards name, the provider's path, one dashboard per source dashboard", () => {
     const ds = renderGrafanaDatasources("http://prometheus:9090");
     expect(ds).toContain(`uid: ${PROMETHEUS_DATASOURCE_UID}`);
     expect(renderGrafanaDashboardProvider()).toContain(`path: ${GRAFANA_DASHBOARDS_DIR}`);
-    const dashboard = JSON.parse(renderClusterDashboard("dev"));
-    expect(dashboard.uid).toBe("hyperscaler-dev");
-    const ids = dashboard.panels.map((p: { id: number }) => p.id);
-    expect(new Set(ids).size).toBe(ids.length);
-    for (const p of dashboard.panels) {
-      expect(p.datasource.uid).toBe(PROMETHEUS_DATASOURCE_UID);
-      expect(p.targets[0].datasource.uid).toBe(PROMETHEUS_DATASOURCE_UID);
+    const dashboards = Object.values(renderGrafanaDashboards("dev", { ...spec, gpus: true })).map((j) => JSON.parse(j));
+    expect(dashboards.map((d) => d.uid)).toEqual(["hyperscaler-dev-cluster-overview", "hyperscaler-dev-nodes", "hyperscaler-dev-postgres", "hyperscaler-dev-accounting", "hyperscaler-dev-gpus"]);
+    for (const dashboard of dashboards) {
+      const ids = dashboard.panels.map((p: { id: number }) => p.id);
+      expect(new Set(ids).size).toBe(ids.length);
+      for (const p of dashboard.panels) for (const t of p.targets) expect(t.datasource.uid).toBe(PROMETHEUS_DATASOURCE_UID);
     }
+    // A panel with an alert draws the alert's levels from the same config.
+    const cpu = dashboards[1].panels.find((p: { title: string }) => p.title === "CPU use");
+    const { warning, critical } = monitoring.thresholds.cpuPercent;
+    expect(cpu.fieldConfig.defaults.thresholds.steps.map((s: { value: number | null }) => s.value)).toEqual([null, warning, critical]);
+  });
+
+  it("every dashboard validates against the schemas the dashboard server loads (percli); one they refuse fails before anything is made, naming it", () => {
+    const all = clusterDashboards({ ...spec, gpus: true });
+    const rendered = checkedDashboards("dev", all);
+    expect(Object.keys(rendered)).toEqual(["cluster-overview", "nodes", "postgres", "accounting", "gpus"]);
+    expect(JSON.parse(rendered.nodes).metadata).toEqual({ name: "nodes", project: "dev" });
+    // A unit the Perses renderer has no format for: the stat chart's required format is missing.
+    const broken = { ...all[0], name: "broken", panels: [{ ...all[0].panels[5], unit: "furlongs" as never }] };
+    expect(broken.panels[0].kind).toBe("stat");
+    expect(() => checkedDashboards("dev", [all[1], broken]))
+      .toThrow(/hyperscaler:monitoring\.dashboards: dashboard 'broken' does not validate against Perses's schemas: .*format/s);
+  });
+
+  it("every panel's query is PromQL that promtool parses, on every dashboard a stack can have", () => {
+    const queries = clusterDashboards({ ...spec, gpus: true }).flatMap((d) => d.panels.flatMap((p) => p.queries.map((q) => q.expr)));
+    expect(queries.length).toBeGreaterThan(25);
     // promtool parses each panel's query as a recording rule: a typo in PromQL fails here.
-    const asRules = stringify({ groups: [{ name: "panels", rules: dashboard.panels.map((p: { targets: { expr: string }[] }, i: number) => ({ record: `panel:${i}`, expr: p.targets[0].expr })) }] });
+    const asRules = stringify({ groups: [{ name: "panels", rules: queries.map((expr, i) => ({ record: `panel:${i}`, expr })) }] });
     const r = inImage({ "panels.yml": asRules }, "/t", "promtool", "check", "rules", "panels.yml");
     expect(r.code, r.output).toBe(0);
   });

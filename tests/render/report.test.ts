@@ -75,6 +75,17 @@ describe("preview report", () => {
     expect(summarizePreview("dev", { config: {}, steps: [store("delete")] }).risks).toEqual([expect.stringMatching(/^stops the log store: its lines stay in volume dev-logs-data/)]);
   });
 
+  it("says the dashboard server starts, which dashboard is checked and provisioned, and that removing it loses nothing", () => {
+    const server = (op: string) => ({ op, urn: "urn:pulumi:dev::hyperscaler::hyperscaler:cluster:HyperscalerCluster$hyperscaler:monitoring:Monitoring$docker:index/container:Container::dev-monitoring-dashboards" });
+    expect(summarizePreview("dev", { config: {}, steps: [server("create"), step("update", "dev-monitoring-dashboard-nodes")] }).actions).toEqual([
+      "start the dashboard server (Perses) and provision the cluster's dashboards",
+      "check dashboard nodes against Perses's schemas and provision it",
+    ]);
+    const removed = summarizePreview("dev", { config: {}, steps: [server("delete"), step("delete", "dev-monitoring-dashboard-gpus")] });
+    expect(removed.actions).toEqual([expect.stringMatching(/^stop the dashboard server .*nothing is lost/), "take dashboard gpus off the dashboard server"]);
+    expect(removed.risks).toEqual([]);
+  });
+
   it("says a stack made before SLURM 24.11 drops its slurmctld restart, and that nothing runs", () => {
     const upgraded = summarizePreview("dev", { config: { "hyperscaler:clusterName": "dev" }, steps: [step("delete", "dev-slurmctld-restart")] });
     expect(upgraded.actions).toEqual(["drop the slurmctld restart SLURM 22.05 needed after a reconfigure (nothing runs)"]);

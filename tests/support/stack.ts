@@ -27,7 +27,7 @@ export function ok(r: RunResult): RunResult {
  * Config lines for test stacks that grow past the test machine's CPUs (2 here): the
  * containers share them, as on a developer's workstation (Pulumi.dev.yaml says the same).
  */
-export const SHARED_CPUS = "  hyperscaler:overcommit:\n    cpu: 4\n";
+export const SHARED_CPUS = "  hyperscaler:overcommit:\n    cpu: 5\n";
 
 /** Config lines for test stacks with monitoring: scraped every 5 s, no port on the host (stacks run side by side). */
 export const TEST_MONITORING = "  hyperscaler:monitoring:\n    scrapeIntervalSec: 5\n    prometheus:\n      port: false\n    alertmanager:\n      port: false";
