@@ -147,6 +147,8 @@ export function publishedPorts(config: StackConfig): { path: string; port: numbe
     { path: "postgres.publishPort", port: config.postgres?.publishPort },
     { path: "monitoring.prometheus.port", port: m?.prometheus.port },
     { path: "monitoring.alertmanager.port", port: m?.alertmanager.port },
+    { path: "monitoring.dashboards.port", port: m?.dashboards?.port },
+    { path: "monitoring.logs.port", port: m?.logs?.port },
     { path: "monitoring.grafana.port", port: m?.grafana?.port },
   ].filter((p): p is { path: string; port: number } => typeof p.port === "number");
 }

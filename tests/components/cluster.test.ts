@@ -75,6 +75,17 @@ describe("HyperscalerCluster under mocks", () => {
       .map((d) => ({ hostPath: `/dev/${d}`, containerPath: `/dev/${d}`, permissions: "rwm" })));
   });
 
+  it("preflight checks every port the config publishes: the dashboards' and the log store's too, none that is false", async () => {
+    const { configFrom } = await import("../support/config");
+    const ports = (monitoring: object) => preflight.publishedPorts(configFrom({ ...devValues, monitoring }));
+    expect(ports({ dashboards: { port: 18080 }, logs: { port: 19428 }, alertmanager: { port: false } })).toEqual([
+      { path: "monitoring.prometheus.port", port: 9090 },
+      { path: "monitoring.dashboards.port", port: 18080 },
+      { path: "monitoring.logs.port", port: 19428 },
+    ]);
+    expect(ports({ dashboards: { port: false } }).map((p) => p.path)).toEqual(["monitoring.prometheus.port", "monitoring.alertmanager.port"]);
+  });
+
   it("preflight names data an older release wrote, by volume, with the upgrade guide, and passes this release's", () => {
     const { dataVersionProblems, DATA_RELEASE } = preflight;
     expect(dataVersionProblems("c", {})).toEqual([]);
