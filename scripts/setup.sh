@@ -181,6 +181,9 @@ step_lint() {
   say "lint: shellcheck $(shellcheck --version | sed -n 's/^version: //p') installed"
 }
 
+# module_dir MODULE@VERSION: the Go module proxy's copy of it, downloaded first (read-only:
+# build in a copy). Asked from outside any module, so no go.mod here has a say.
+module_dir() { (cd "${TMPDIR:-/tmp}" && go mod download -json "$1" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p'); }
 # fetch_release BASE TARBALL SUMS DIR FILE...: TARBALL from a release at BASE, checked against
 # the release's SUMS file, its FILEs extracted into DIR.
 fetch_release() (
@@ -223,7 +226,7 @@ download_victorialogs() (
 build_victorialogs() (
   local out=$1 work src
   work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
-  src=$(cd "$work" && go mod download -json "$VICTORIALOGS_MODULE@$HYPERSCALER_VICTORIALOGS_VERSION" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
+  src=$(module_dir "$VICTORIALOGS_MODULE@$HYPERSCALER_VICTORIALOGS_VERSION")
   [ -d "$src" ] || { echo "go mod download $VICTORIALOGS_MODULE@$HYPERSCALER_VICTORIALOGS_VERSION gave no directory"; return 1; }
   # Built in a copy: the module cache is read-only.
   cp -r "$src" "$work/src"; chmod -R u+w "$work/src"
@@ -260,7 +263,7 @@ download_perses() (
 build_perses() (
   local out=$1 work src ldflags
   work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
-  src=$(cd "$work" && go mod download -json "$PERSES_MODULE@$HYPERSCALER_PERSES_VERSION" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
+  src=$(module_dir "$PERSES_MODULE@$HYPERSCALER_PERSES_VERSION")
   [ -d "$src" ] || { echo "go mod download $PERSES_MODULE@$HYPERSCALER_PERSES_VERSION gave no directory"; return 1; }
   # Built in a copy: the module cache is read-only.
   cp -r "$src" "$work/src"; chmod -R u+w "$work/src"
@@ -281,7 +284,7 @@ build_perses() (
 assemble_perses_plugins() (
   local out=$1 work perses_cue pkg version folder schemas module
   work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
-  perses_cue=$(cd "$work" && go mod download -json "$PERSES_MODULE@$HYPERSCALER_PERSES_VERSION" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')/cue
+  perses_cue=$(module_dir "$PERSES_MODULE@$HYPERSCALER_PERSES_VERSION")/cue
   [ -d "$perses_cue" ] || { echo "Perses's cue/ is not in its module ($perses_cue)"; return 1; }
   rm -rf "$out"; mkdir -p "$out"
   while read -r pkg version folder schemas module; do
@@ -293,7 +296,7 @@ assemble_perses_plugins() (
     case "$schemas" in
       go:*) # a Go module's schemas/ (its checksum is not in the sum database: GONOSUMDB)
         local mod=${schemas#go:} dir
-        dir=$(cd "$work" && GONOSUMDB=github.com/perses go mod download -json "$mod" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
+        dir=$(GONOSUMDB=github.com/perses module_dir "$mod")
         [ -d "$dir/schemas" ] || { echo "$mod has no schemas/"; return 1; }
         cp -r "$dir/schemas" "$out/$folder/schemas" ;;
       *) cp -r "$HYPERSCALER_REPO/images/dashboards/schemas/$schemas" "$out/$folder/schemas" ;;

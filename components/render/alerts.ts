@@ -305,6 +305,16 @@ function certificateExpiry(days: AlertThresholds["certificateExpiryDays"]): Fami
   };
 }
 
+/** Minutes a backup taken every `intervalMin` may age before its alert: the RPO, and the grace a backup takes to write and verify. */
+export function backupMaxAgeMin(intervalMin: number, t: AlertThresholds): number {
+  return intervalMin + t.backupGraceMin;
+}
+
+/** Seconds written WAL may wait before its alert: shipped within its delay, plus two minutes for the file to be written and pushed. */
+export function walLagAlertSec(pitr: { walMaxDelaySec: number }): number {
+  return pitr.walMaxDelaySec + 120;
+}
+
 /** A database server: down, and its verified backups too old or missing. */
 function database(t: AlertThresholds, d: {
   name: string; what: string; engine: string; host: string; upMetric: string; exporter: Labels; databases: readonly string[]; backupIntervalMin: number;
@@ -313,8 +323,7 @@ function database(t: AlertThresholds, d: {
   const out = [condition({ alert: `${d.name}Down`, severity: "critical", forMin: down, expr: `${d.upMetric} == 0 or up{job="${d.exporter.job}"} == 0`,
     summary: `${d.what} does not answer its exporter` }, d.exporter,
   [series(d.upMetric, d.exporter, flat(0))], [{ why: `${d.what} answers`, series: [series(d.upMetric, d.exporter, flat(1)), series("up", d.exporter, flat(1))] }])];
-  // The RPO is the backup interval; a backup also takes time to write and verify: the grace.
-  const maxAgeMin = d.backupIntervalMin + t.backupGraceMin;
+  const maxAgeMin = backupMaxAgeMin(d.backupIntervalMin, t);
   const metric = `hyperscaler_${d.engine}_backup_last_success_timestamp_seconds`;
   for (const database of d.databases) {
     const labels = { database, instance: `${d.host}:9100`, job: "node" };
@@ -345,12 +354,11 @@ function database(t: AlertThresholds, d: {
 function archiving(t: AlertThresholds, pitr: { walMaxDelaySec: number; backupIntervalMin: number }): Family[] {
   const at = { instance: "postgres:9100", job: "node" };
   const wal = (m: string, values: string) => series(`hyperscaler_postgres_wal_archive_${m}`, at, values);
-  // Shipped within its delay, plus two minutes for the file to be written and pushed.
-  const lagSec = pitr.walMaxDelaySec + 120;
+  const lagSec = walLagAlertSec(pitr);
   const stalledAt = Math.ceil(lagSec / 60) + 2;
   const samples = stalledAt + 10;
   const shippedNow = `0+60x${samples}`; // the time of each sample: shipped every minute
-  const backupMaxMin = pitr.backupIntervalMin + t.backupGraceMin;
+  const backupMaxMin = backupMaxAgeMin(pitr.backupIntervalMin, t);
   const backup = (type: string, values: string) => series("hyperscaler_pgbackrest_backup_last_success_timestamp_seconds", { ...at, type }, values);
   return [
     condition({ alert: "PostgresWalArchiveFailing", severity: "critical", forMin: t.downForMin,

@@ -1,4 +1,4 @@
-import type { AlertSpec } from "./alerts";
+import { AlertSpec, backupMaxAgeMin, walLagAlertSec } from "./alerts";
 
 /**
  * The cluster's dashboards: one source, rendered for Perses (the cluster's dashboard server)
@@ -38,7 +38,6 @@ export interface DashboardSpec {
 
 const line = (title: string, unit: Unit, queries: Query[], extra: Partial<Panel> = {}): Panel => ({ title, kind: "timeseries", unit, queries, ...extra });
 const stat = (title: string, unit: Unit, expr: string, extra: Partial<Panel> = {}): Panel => ({ title, kind: "stat", unit, queries: [{ expr, legend: title }], ...extra });
-const levels = (l: { warning: number; critical: number }) => ({ warning: l.warning, critical: l.critical });
 
 /** Percent of a node's CPUs busy (node exporter's counters, per node). */
 const CPU_PERCENT = '100 * sum by (node) (rate(node_cpu_seconds_total{mode!="idle"}[5m])) / count by (node) (node_cpu_seconds_total{mode="idle"})';
@@ -66,15 +65,16 @@ export function clusterDashboards(spec: DashboardSpec): Dashboard[] {
     },
     {
       name: "nodes", title: "Nodes", panels: [
-        line("CPU use", "percent", [{ expr: CPU_PERCENT, legend: "{{node}}" }], { levels: levels(t.cpuPercent) }),
-        line("Memory use", "percent", [{ expr: MEMORY_PERCENT, legend: "{{node}}" }], { levels: levels(t.memoryPercent) }),
-        line("Disk use", "percent", [{ expr: `max by (node) (${DISK_PERCENT})`, legend: "{{node}}" }], { levels: levels(t.diskPercent) }),
+        line("CPU use", "percent", [{ expr: CPU_PERCENT, legend: "{{node}}" }], { levels: t.cpuPercent }),
+        line("Memory use", "percent", [{ expr: MEMORY_PERCENT, legend: "{{node}}" }], { levels: t.memoryPercent }),
+        line("Disk use", "percent", [{ expr: `max by (node) (${DISK_PERCENT})`, legend: "{{node}}" }], { levels: t.diskPercent }),
         line("Load (1 min)", "count", [{ expr: "node_load1", legend: "{{node}}" }]),
         ...(spec.logs ? [line("Log lines stored", "perSecond", [{ expr: "sum(rate(vl_rows_ingested_total[5m]))", legend: "lines/s" }])] : []),
       ],
     },
   ];
   if (spec.postgres) {
+    const pitr = spec.postgres.pitr;
     const backups = spec.postgres.databases.length ? [{ expr: "time() - hyperscaler_postgres_backup_last_success_timestamp_seconds", legend: "{{database}} dump" }] : [];
     dashboards.push({
       name: "postgres", title: "PostgreSQL", panels: [
@@ -85,10 +85,12 @@ export function clusterDashboards(spec: DashboardSpec): Dashboard[] {
           { expr: 'sum by (datname) (rate(pg_stat_database_xact_rollback{datname!~"template.*"}[5m]))', legend: "{{datname}} rollbacks" },
         ]),
         line("WAL archive lag", "seconds", [{ expr: "time() - hyperscaler_postgres_wal_archive_last_success_timestamp_seconds", legend: "since the last archived WAL" }],
-          { levels: { warning: spec.postgres.pitr.walMaxDelaySec, critical: spec.postgres.pitr.walMaxDelaySec * 2 } }),
+          { levels: { warning: pitr.walMaxDelaySec, critical: walLagAlertSec(pitr) },
+            description: "The warning line is the RPO (walMaxDelaySec); PostgresWalArchiveBehind fires past the critical one, with WAL waiting." }),
         line("Backup age", "seconds", [...backups,
           { expr: "time() - max without (type) (hyperscaler_pgbackrest_backup_last_success_timestamp_seconds)", legend: "pgBackRest" }],
-        { levels: { warning: spec.postgres.backupIntervalMin * 60, critical: (spec.postgres.backupIntervalMin + t.backupGraceMin) * 60 } }),
+        { levels: { warning: pitr.backupIntervalMin * 60, critical: backupMaxAgeMin(pitr.backupIntervalMin, t) * 60 },
+          description: `Lines: pgBackRest's interval and its alert (PostgresPitrBackupTooOld).${backups.length ? ` The dumps' alert fires past ${backupMaxAgeMin(spec.postgres.backupIntervalMin, t)} minutes.` : ""}` }),
       ],
     });
   }
@@ -96,7 +98,7 @@ export function clusterDashboards(spec: DashboardSpec): Dashboard[] {
     dashboards.push({
       name: "accounting", title: "Accounting", panels: [
         stat("slurmdbd up", "count", "slurm_dbd_up"),
-        line("slurmdbd agent queue", "count", [{ expr: "slurm_dbd_agent_queue_size", legend: "records held by slurmctld" }], { levels: levels(t.dbdAgentQueue) }),
+        line("slurmdbd agent queue", "count", [{ expr: "slurm_dbd_agent_queue_size", legend: "records held by slurmctld" }], { levels: t.dbdAgentQueue }),
         stat("MariaDB up", "count", "mysql_up"),
         line("MariaDB connections", "count", [{ expr: "mysql_global_status_threads_connected", legend: "connected" }]),
         line("MariaDB queries", "perSecond", [{ expr: "rate(mysql_global_status_queries[5m])", legend: "queries" }]),
@@ -106,9 +108,9 @@ export function clusterDashboards(spec: DashboardSpec): Dashboard[] {
   if (spec.gpus) {
     dashboards.push({
       name: "gpus", title: "GPUs", panels: [
-        line("GPU temperature", "celsius", [{ expr: "hyperscaler_gpu_temperature_celsius", legend: "{{node}} GPU {{gpu}}" }], { levels: levels(t.gpuTemperatureCelsius) }),
+        line("GPU temperature", "celsius", [{ expr: "hyperscaler_gpu_temperature_celsius", legend: "{{node}} GPU {{gpu}}" }], { levels: t.gpuTemperatureCelsius }),
         line("GPU use", "percent", [{ expr: "100 * hyperscaler_gpu_utilization_ratio", legend: "{{node}} GPU {{gpu}}" }]),
-        line("GPU memory", "percent", [{ expr: "100 * hyperscaler_gpu_memory_used_bytes / hyperscaler_gpu_memory_total_bytes", legend: "{{node}} GPU {{gpu}}" }], { levels: levels(t.gpuMemoryPercent) }),
+        line("GPU memory", "percent", [{ expr: "100 * hyperscaler_gpu_memory_used_bytes / hyperscaler_gpu_memory_total_bytes", legend: "{{node}} GPU {{gpu}}" }], { levels: t.gpuMemoryPercent }),
         line("GPUs allocated and idle", "count", [
           { expr: "sum by (node) (slurm_node_gpus_allocated)", legend: "{{node}} allocated" },
           { expr: "sum by (node) (hyperscaler_gpus_visible) - sum by (node) (slurm_node_gpus_allocated)", legend: "{{node}} idle" },

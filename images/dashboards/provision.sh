@@ -4,7 +4,7 @@
 # then writes it to the provisioning folder and waits until the server serves it as written.
 # A resource that does not validate is refused with the server's reason, and nothing is
 # written: the one served before stays.
-# hyperscaler-dashboards-provision --remove KIND NAME [PROJECT]
+# hyperscaler-dashboards-provision --remove KIND NAME
 # Takes it away: its provisioning file, and its record in the file database (the server is
 # read-only: its API deletes nothing).
 set -eu

@@ -168,6 +168,15 @@ describe("monitoring configs in real promtool and amtool", () => {
       .toThrow(/hyperscaler:monitoring\.dashboards: dashboard 'broken' does not validate against Perses's schemas: .*format/s);
   });
 
+  it("draws each panel's lines at its alert's levels: the same numbers the rules fire at", () => {
+    const panel = (dashboard: string, title: string) => clusterDashboards(spec).find((d) => d.name === dashboard)!.panels.find((p) => p.title === title)!;
+    const rule = (alert: string) => alertRules(spec).filter((r) => r.alert === alert).map((r) => r.expr).join(" ");
+    const { warning, critical } = monitoring.thresholds.cpuPercent;
+    expect(panel("nodes", "CPU use").levels).toMatchObject({ warning, critical });
+    expect(rule("PostgresWalArchiveBehind")).toContain(`> ${panel("postgres", "WAL archive lag").levels!.critical}`);
+    expect(rule("PostgresPitrBackupTooOld")).toContain(`> ${panel("postgres", "Backup age").levels!.critical}`);
+  });
+
   it("every panel's query is PromQL that promtool parses, on every dashboard a stack can have", () => {
     const queries = clusterDashboards({ ...spec, gpus: true }).flatMap((d) => d.panels.flatMap((p) => p.queries.map((q) => q.expr)));
     expect(queries.length).toBeGreaterThan(25);
