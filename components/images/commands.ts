@@ -1,4 +1,4 @@
-import type { ImageRole } from "./role-image";
+import type { ImageRole } from "./context";
 
 /**
  * The commands the role images provide (each image's Dockerfile installs them in

@@ -1,3 +1,4 @@
 export * from "./role-image";
 export * from "./image-copy";
 export * from "./commands";
+export * from "./context";

@@ -3,13 +3,8 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as docker from "@pulumi/docker";
+import { buildContext, IMAGES_DIR, ImageRole } from "./context";
 import { copiedImage } from "./image-copy";
-
-/** The build context of every role image: images/ in this repository. */
-export const IMAGES_DIR = path.resolve(__dirname, "../../images");
-
-/** Role images built from images/<role>/Dockerfile; images/common is shared by all. */
-export type ImageRole = "slurm" | "postgres" | "monitoring" | "mariadb" | "backup-repository" | "logs" | "dashboards";
 
 /**
  * Where a role image is built when not on the engine that runs it
@@ -47,13 +42,14 @@ export class RoleImage extends pulumi.ComponentResource {
     super("hyperscaler:images:RoleImage", name, {}, { ...opts, aliases: [...(opts?.aliases ?? []), ...aliases] });
     // Built by the engine through the provider, never pushed; kept on the host when the
     // stack goes (other stacks may use the tag, and a rebuild is cached anyway).
+    const context = buildContext(args.role);
     const image = new docker.RemoteImage(`${name}-build`, {
       name: args.tag,
       build: {
         // Relative to the project (where Pulumi runs the providers): a checkout elsewhere
         // builds the same image and shows no change.
-        context: path.relative(process.cwd(), IMAGES_DIR) || ".",
-        dockerfile: `${args.role}/Dockerfile`,
+        context: path.relative(process.cwd(), context.dir) || ".",
+        dockerfile: context.dockerfile,
         buildArgs: { BASE_IMAGE: args.baseImage },
         useLegacyBuilder: true,
       },

@@ -3,7 +3,7 @@ import { freePort, leakedSecrets, run } from "../support/run";
 import { dashboardsDrawn } from "../support/browser";
 import { ok, SHARED_CPUS, TEST_MONITORING, TestProject } from "../support/stack";
 import { docker, dockerTry } from "../support/docker";
-import { jobState } from "../support/slurm";
+import { endJob, jobState, RUNS_UNTIL_ENDED } from "../support/slurm";
 import { waitFor } from "../support/wait";
 import { runProcedure } from "../support/runbook";
 
@@ -204,7 +204,7 @@ describe("SLURM accounting (slurmdbd, MariaDB)", () => {
   it("keeps every job's record across a scale-up, a scale-down and a password and MUNGE key rotation, with a job running through them", async () => {
     const confHash = () => docker(["exec", `${stack}-slurmdbd`, "sha256sum", "/etc/slurm/slurmdbd.conf"]).split(" ")[0];
     const before = confHash();
-    const long = submit("-A", "physics", "--wrap", "sleep 90");
+    const long = submit("-A", "physics", "--wrap", RUNS_UNTIL_ENDED);
     await waitFor("the long job to run", () => jobState(ctl, long) === "RUNNING");
     const jobs = [long];
     project.setConfig(stack, "nodeGroups.cpu.count", "3");
@@ -216,6 +216,8 @@ describe("SLURM accounting (slurmdbd, MariaDB)", () => {
     procedure("rotate-accounting-password");
     expect(confHash()).not.toBe(before);
     jobs.push(submit("-A", "physics", "--wrap", "true"));
+    expect(jobState(ctl, long)).toBe("RUNNING");
+    endJob(ctl, long, "batch");
     await waitFor("every job to end", () => jobs.every(ended), 180);
     await waitFor("every job in sacct, completed", () => jobs.every((id) => / COMPLETED$/.test(recorded()[id] ?? "")), 60);
   }, 420_000);

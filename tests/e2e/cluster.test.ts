@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort, leakedSecrets, readTree, RunResult } from "../support/run";
 import { ok, TestProject, SHARED_CPUS } from "../support/stack";
 import { docker, dockerTry } from "../support/docker";
-import { jobState as slurmJobState } from "../support/slurm";
+import { endJob, jobState as slurmJobState, RUNS_UNTIL_ENDED } from "../support/slurm";
 import { waitFor } from "../support/wait";
 
 // The dev stack's whole life with the real engine, the local backend and local Docker:
@@ -30,8 +30,8 @@ const containerIds = () => Object.fromEntries(docker(["ps", "-a", "--filter", `l
   .trim().split("\n").filter(Boolean).map((l) => l.split(" ")));
 const manifest = () => project.output(stack, "manifest");
 const resourceCount = (stackName: string) => project.resourceCount(stackName);
-const submit = async (node: string, seconds: number) => {
-  const id = ctl("sbatch", "--parsable", "-w", node, "--wrap", `sleep ${seconds}`).trim();
+const submit = async (node: string, seconds: number | "until ended") => {
+  const id = ctl("sbatch", "--parsable", "-w", node, "--wrap", seconds === "until ended" ? RUNS_UNTIL_ENDED : `sleep ${seconds}`).trim();
   await waitFor(`job ${id} to start on ${node}`, () => jobState(id) === "RUNNING");
   return id;
 };
@@ -224,7 +224,7 @@ describe("the dev stack's life with jobs running", () => {
     expect(hosts.map(keyHash)).toEqual([oldKey, oldKey, oldKey]);
     // A credential made with the old key, valid for 10 minutes: after the swap it must be rejected.
     const oldCredential = docker(["exec", `${cluster}-cpu001`, "munge", "-n", "-t", "600"]).trim();
-    const long = await submit("cpu002", 90);
+    const long = await submit("cpu002", "until ended");
     // Jobs submitted every 2 s across the whole update, from the controller (below what two
     // one-CPU nodes get through, so the queue does not grow without end).
     ctl("sh", "-c", "rm -f /tmp/load-*; nohup sh -c 'while [ ! -e /tmp/load-stop ]; do " +
@@ -272,7 +272,8 @@ describe("the dev stack's life with jobs running", () => {
     expect(ids.length).toBeGreaterThan(3);
     await waitFor("the submitted jobs to finish", () => ids.every((id) => !/PENDING|RUNNING|COMPLETING/.test(jobState(id) ?? "")), 120);
     expect(ids.filter((id) => jobState(id) !== "COMPLETED").map((id) => `${id}:${jobState(id)}`)).toEqual([]);
-    await waitFor("the long job to finish", () => jobState(long) !== "RUNNING", 90);
+    endJob(ctl, long, "batch");
+    await waitFor("the long job to finish", () => jobState(long) !== "RUNNING", 30);
     expect(jobState(long)).toBe("COMPLETED");
     expect(hostnames(2)).toEqual(["cpu001", "cpu002"]);
   });

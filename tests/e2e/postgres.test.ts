@@ -207,7 +207,7 @@ describe("PostgreSQL in the stack", () => {
       const password = appLogin().password;
       expect(asApp(password, "CREATE TABLE while_away (n int); INSERT INTO while_away SELECT generate_series(1, 100)").code).toBe(0);
       superuser("SELECT pg_switch_wal()");
-      // The image's loop publishes within a minute: what the archiving alerts read.
+      // The image's loop publishes every 30 s: what the archiving alerts read.
       await waitFor("the metrics to show the repository gone and archiving failing", () =>
         metric("hyperscaler_pgbackrest_repository_up") === 0 && metric("hyperscaler_postgres_wal_archive_failures_total") > 0 &&
         metric("hyperscaler_postgres_wal_archive_last_failure_timestamp_seconds") > metric("hyperscaler_postgres_wal_archive_last_success_timestamp_seconds"), 90);

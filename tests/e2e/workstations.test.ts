@@ -6,7 +6,7 @@ import { Lab, withLab } from "../support/lab";
 import { ok, TEST_ACCOUNTING, TEST_MONITORING, TestProject } from "../support/stack";
 import { freePort, leakedSecrets, readTree, REPO, run } from "../support/run";
 import { docker, dockerTry } from "../support/docker";
-import { jobState as slurmJobState, nodeNames, nodeState } from "../support/slurm";
+import { endJob, jobState as slurmJobState, nodeNames, nodeState, RUNS_UNTIL_ENDED } from "../support/slurm";
 import { waitFor } from "../support/wait";
 import { runProcedure } from "../support/runbook";
 
@@ -315,7 +315,7 @@ describe("a cluster on several workstations (Docker engines over SSH)", () => {
     expect(Object.keys(before).sort()).toEqual(["controller", ...ALL, "mariadb", "postgres"]);
     const servedBefore = { postgres: served("postgres", 5432, "postgres"), mariadb: served("mariadb", 3306, "mysql") };
     expect(manifest().tls.generation).toBe(0);
-    const job = submit("-N4", "-w", ALL.join(","), "--wrap", "srun sleep 100");
+    const job = submit("-N4", "-w", ALL.join(","), "--wrap", `srun sh -c '${RUNS_UNTIL_ENDED}'`);
     await waitFor("the job on every node to run", () => jobState(job) === "RUNNING");
     const started = Date.now();
     // The window opens 86 s after issue: the certificates of the first update are inside it.
@@ -323,7 +323,9 @@ describe("a cluster on several workstations (Docker engines over SSH)", () => {
     try {
       const report = procedure("renew-certificates");
       expect(report).toMatch(/"generation": 1/);
-      await waitFor("the job to complete", () => jobState(job) === "COMPLETED", 180);
+      expect(jobState(job)).toBe("RUNNING");
+      endJob(ctl, job, "steps");
+      await waitFor("the job to complete", () => jobState(job) === "COMPLETED", 60);
     } finally {
       project.setConfig(stack, "tls.renewBeforeDays", "0.5");
       if (jobState(job) !== "COMPLETED") ctl("scancel", job);

@@ -1,6 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { ImageRole } from "../../components/images";
+import { buildContext, type ImageRole } from "../../components/images/context";
 import { REPO, run } from "./run";
 import { simpleCommands } from "./runbook";
 
@@ -154,7 +154,7 @@ export class CommandChecker {
     if (prog.startsWith("hyperscaler-")) {
       const copy = fs.readFileSync(path.join(REPO, "images", role, "Dockerfile"), "utf8").match(new RegExp(`^COPY (\\S+) /usr/local/s?bin/${prog}$`, "m"));
       if (!copy) return [`${prog} is not installed in the ${role} image (images/${role}/Dockerfile)`];
-      const usage = fs.readFileSync(path.join(REPO, "images", copy[1]), "utf8").split("\n")[1];
+      const usage = fs.readFileSync(path.join(buildContext(role).dir, copy[1]), "utf8").split("\n")[1];
       return flagsOf(args).filter((f) => !helpHas(usage, f)).map((f) => `${prog} does not accept ${f} (usage: ${usage.slice(2)})`);
     }
     // openssl's flags are its subcommand's (`openssl x509 -noout`): that subcommand's help.

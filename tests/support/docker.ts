@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import type { ImageRole } from "../../components/images";
+import { buildContext, type ImageRole } from "../../components/images/context";
 import * as path from "node:path";
 import { REPO, run, RunResult } from "./run";
 
@@ -14,9 +14,10 @@ export function dockerTry(args: string[], input?: string | Buffer): RunResult {
   return run("docker", args, { input });
 }
 
-/** Builds a role image (images/<role>/Dockerfile, context images/) on the configured base image, or on `base`; from another checkout's images/ when given. */
+/** Builds a role image (images/<role>/Dockerfile, in its build context) on the configured base image, or on `base`; from another checkout's images/ when given. */
 export function buildRoleImage(role: ImageRole, tag: string, base = process.env.HYPERSCALER_BASE_IMAGE, images = path.join(REPO, "images")): string {
-  docker(["build", "-q", "--build-arg", `BASE_IMAGE=${base}`, "-t", tag, "-f", path.join(images, role, "Dockerfile"), images]);
+  const context = buildContext(role, images);
+  docker(["build", "-q", "--build-arg", `BASE_IMAGE=${base}`, "-t", tag, "-f", path.join(context.dir, context.dockerfile), context.dir]);
   return tag;
 }
 

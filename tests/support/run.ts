@@ -2,6 +2,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { expect } from "vitest";
 
 export const REPO = path.resolve(__dirname, "../..");
 
@@ -20,8 +21,22 @@ export const TEST_PASSPHRASE = "hyperscaler-tests-only";
  */
 export const COMMAND_LIMIT_S = Number(process.env.HYPERSCALER_TEST_COMMAND_LIMIT_S ?? 600);
 
+/**
+ * HYPERSCALER_TEST_TRACE=FILE: each command or wait of a test that takes a second or more is
+ * appended to FILE (seconds, test file, the command's first words), to find where the
+ * suite's time goes. Only the first words: a command line may carry a value not to print.
+ */
+export function traceSlow(what: string, started: number): void {
+  const file = process.env.HYPERSCALER_TEST_TRACE;
+  const seconds = (performance.now() - started) / 1000;
+  if (!file || seconds < 1) return;
+  const test = path.relative(REPO, expect.getState().testPath ?? "?");
+  fs.appendFileSync(file, `${seconds.toFixed(1)}\t${test}\t${expect.getState().currentTestName ?? ""}\t${what}\n`);
+}
+
 /** Runs a command to completion (no shell), returning exit code and output. */
 export function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string | Buffer } = {}): RunResult {
+  const started = performance.now();
   const r = spawnSync(cmd, args, {
     cwd: opts.cwd ?? REPO,
     env: { PULUMI_CONFIG_PASSPHRASE: TEST_PASSPHRASE, ...process.env, ...opts.env },
@@ -35,6 +50,7 @@ export function run(cmd: string, args: string[], opts: { cwd?: string; env?: Nod
   if ((r.error as NodeJS.ErrnoException | undefined)?.code === "ETIMEDOUT") {
     throw new Error(`\`${[cmd, ...args.slice(0, 4)].join(" ")} ...\` did not finish in ${COMMAND_LIMIT_S} s (HYPERSCALER_TEST_COMMAND_LIMIT_S); its output so far:\n${r.stdout ?? ""}${r.stderr ?? ""}`);
   }
+  traceSlow([cmd, ...args.slice(0, 4)].join(" "), started);
   if (r.error) throw r.error;
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, output: r.stdout + r.stderr };
 }
