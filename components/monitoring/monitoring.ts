@@ -21,9 +21,9 @@ import {
 
 /** Seconds `pulumi up` waits for every node exporter to be scraped before it fails. */
 export const TARGETS_TIMEOUT_SEC = 120;
-/** The log store's binary in the images' build context: scripts/setup.sh's `logs` step puts it there. */
+/** The log store's binary, in its image's build context: scripts/setup.sh's `logs` step puts it there. */
 export const LOG_STORE_BINARY = path.join(IMAGES_DIR, "logs/bin/victoria-logs");
-/** The dashboard server's build (bin/, plugins/) in the images' build context: scripts/setup.sh's `dashboards` step puts it there. */
+/** The dashboard server's build (bin/, plugins/), in its image's build context: scripts/setup.sh's `dashboards` step puts it there. */
 export const DASHBOARDS_BUILD = path.join(IMAGES_DIR, "dashboards/build");
 /** Where the dashboard server reads Prometheus's web password and CAs (several workstations: Prometheus serves TLS with a login). */
 const DASHBOARDS_PROMETHEUS_FILES = { password: "/perses/prometheus/password", ca: "/perses/prometheus/ca.pem" };

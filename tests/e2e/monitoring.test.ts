@@ -87,6 +87,8 @@ describe("monitoring in the stack", () => {
 
   it("follows a scale-in whose drain waits for a job, and the stack's own drain raises no alert", async () => {
     const before = containerId();
+    // Long enough for several scrapes (5 s) of the draining node; at 20 s the removed node's
+    // series could still be there right after the up.
     const job = ctl("sbatch", "--parsable", "-w", "cpu003", "--wrap", "sleep 60").trim();
     await waitFor("job to start", () => jobState(ctl, job) === "RUNNING");
     project.setConfig(stack, "nodeGroups.cpu.count", "2");

@@ -37,6 +37,8 @@ export function traceSlow(what: string, started: number): void {
 /** Runs a command to completion (no shell), returning exit code and output. */
 export function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string | Buffer } = {}): RunResult {
   const started = performance.now();
+  // Only the first words: a command line may carry a value the test would rather not print.
+  const shown = [cmd, ...args.slice(0, 4)].join(" ");
   const r = spawnSync(cmd, args, {
     cwd: opts.cwd ?? REPO,
     env: { PULUMI_CONFIG_PASSPHRASE: TEST_PASSPHRASE, ...process.env, ...opts.env },
@@ -46,11 +48,10 @@ export function run(cmd: string, args: string[], opts: { cwd?: string; env?: Nod
     timeout: COMMAND_LIMIT_S * 1000,
     killSignal: "SIGKILL",
   });
-  // Only the first words: a command line may carry a value the test would rather not print.
   if ((r.error as NodeJS.ErrnoException | undefined)?.code === "ETIMEDOUT") {
-    throw new Error(`\`${[cmd, ...args.slice(0, 4)].join(" ")} ...\` did not finish in ${COMMAND_LIMIT_S} s (HYPERSCALER_TEST_COMMAND_LIMIT_S); its output so far:\n${r.stdout ?? ""}${r.stderr ?? ""}`);
+    throw new Error(`\`${shown} ...\` did not finish in ${COMMAND_LIMIT_S} s (HYPERSCALER_TEST_COMMAND_LIMIT_S); its output so far:\n${r.stdout ?? ""}${r.stderr ?? ""}`);
   }
-  traceSlow([cmd, ...args.slice(0, 4)].join(" "), started);
+  traceSlow(shown, started);
   if (r.error) throw r.error;
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, output: r.stdout + r.stderr };
 }
