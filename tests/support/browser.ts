@@ -74,7 +74,14 @@ export function screenshot(image: string, url: string, file: string): string {
  */
 export async function dashboardsDrawn(port: number, project: string, only?: readonly string[]): Promise<Record<string, PanelView[]>> {
   const base = `http://127.0.0.1:${port}`;
-  const listed = run("curl", ["-fsS", `${base}/api/v1/projects/${project}/dashboards`]);
+  const list = () => run("curl", ["-fsS", `${base}/api/v1/projects/${project}/dashboards`]);
+  let listed = list();
+  // Seen once: an HTTP error from the listing for a moment, the project served again right
+  // after (the server re-reads its provisioning folder every 2 s). A few looks, then fail with it.
+  for (let i = 0; i < 10 && listed.code !== 0; i++) {
+    await new Promise((r) => setTimeout(r, 1000));
+    listed = list();
+  }
   expect(listed.code, listed.output).toBe(0);
   type Served = { metadata: { name: string }; spec: { panels: Record<string, { spec: { display: { name: string } } }> } };
   const dashboards = (JSON.parse(listed.stdout) as Served[]).filter((d) => !only || only.includes(d.metadata.name));
